@@ -1,0 +1,369 @@
+"""Per-store state: kept polls, their observations and per-hour aggregates, updated in place.
+
+The report for a window is "business time, status of the nearest observation". Between two
+consecutive observations the time splits at their midpoint, so the whole past can be cut into
+gaps ``[o_k, o_k+1)`` whose up/down business time never changes unless a neighbour arrives.
+We keep those contributions summed per UTC hour (``_up``/``_down`` buckets): an arriving poll
+touches only the two gaps around it, and a query sums whole hours and integrates only the
+partial hours at the window edges, plus the head and tail that extend the first and last
+observation to the window edges. Hours or time zone changes rebuild everything from the
+kept polls, which is why polls outside business hours are kept too.
+
+Only the polls, the hours and the zone are serialised; everything else is derived.
+"""
+
+from __future__ import annotations
+
+import struct
+from array import array
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Iterable, Sequence
+
+from streamproc.core.hours import ALWAYS_OPEN, HoursSpec, business_intervals, normalize_hours
+from streamproc.core.records import US_PER_DAY, US_PER_HOUR
+
+HORIZON_US = 8 * US_PER_DAY  # observations older than now - 8 days are ignored (the contract)
+WINDOWS_US = (US_PER_HOUR, US_PER_DAY, 7 * US_PER_DAY)
+_B_MARGIN_US = 2 * US_PER_DAY  # how far business intervals are computed beyond what is needed
+_FORMAT_VERSION = 1
+_REBUILD_FRACTION = 4  # a batch bigger than 1/4 of the kept polls rebuilds instead of patching
+
+Values = tuple[int, int, int, int, int, int]
+ZERO: Values = (0, 0, 0, 0, 0, 0)
+
+
+class StoreState:
+    """Everything the report needs about one store; see the module docstring."""
+
+    __slots__ = (
+        "store_id", "tz", "hours", "_poll_ts", "_poll_up",
+        "_obs_ts", "_obs_up", "_base", "_up", "_down", "_b_lo", "_b_hi", "_b_start", "_b_end",
+    )
+
+    def __init__(self, store_id: str) -> None:
+        self.store_id = store_id
+        self.tz: str | None = None
+        self.hours: HoursSpec | None = None
+        self._poll_ts = array("q")  # sorted, unique
+        self._poll_up = bytearray()  # 1 active, 0 inactive (inactive wins on duplicates)
+        self._reset_derived()
+
+    # ----------------------------------------------------------------------------- updates
+
+    def add_polls(self, polls: Iterable[tuple[int, bool]]) -> bool:
+        """Merge polls (ts_us, active); return whether anything changed (idempotent)."""
+        changes = self._merge_polls(polls)
+        if not changes:
+            return False
+        if len(changes) * _REBUILD_FRACTION > len(self._poll_ts):
+            self._rebuild()
+        else:
+            for ts in changes:
+                self._observe(ts)
+        return True
+
+    def set_hours(self, rows: Iterable[Sequence[int]] | None) -> bool:
+        spec = normalize_hours(rows)
+        if spec == self.hours:
+            return False
+        self.hours = spec
+        self._rebuild()
+        return True
+
+    def set_timezone(self, tz: str | None) -> bool:
+        if tz == self.tz:
+            return False
+        self.tz = tz
+        self._rebuild()
+        return True
+
+    def evict_before(self, cutoff_us: int) -> bool:
+        """Forget polls strictly older than ``cutoff_us``; keeps the aggregates exact."""
+        n = bisect_left(self._poll_ts, cutoff_us)
+        if n == 0:
+            return False
+        del self._poll_ts[:n]
+        del self._poll_up[:n]
+        k = bisect_left(self._obs_ts, cutoff_us)
+        for i in range(min(k, len(self._obs_ts) - 1)):
+            self._add_gap(i, -1)
+        del self._obs_ts[:k]
+        del self._obs_up[:k]
+        self._trim_buckets()
+        if self._b_lo < cutoff_us - 2 * _B_MARGIN_US:  # let the interval cache shrink too
+            self._b_lo = self._b_hi = 0
+        return True
+
+    # ----------------------------------------------------------------------------- queries
+
+    @property
+    def poll_count(self) -> int:
+        return len(self._poll_ts)
+
+    @property
+    def first_poll_us(self) -> int | None:
+        return self._poll_ts[0] if self._poll_ts else None
+
+    @property
+    def last_poll_us(self) -> int | None:
+        return self._poll_ts[-1] if self._poll_ts else None
+
+    def polls(self) -> list[tuple[int, bool]]:
+        return [(ts, bool(up)) for ts, up in zip(self._poll_ts, self._poll_up, strict=True)]
+
+    def latest_observation(self, now_us: int) -> tuple[int, bool] | None:
+        """The newest observation at or before ``now_us`` within the horizon."""
+        i = bisect_right(self._obs_ts, now_us) - 1
+        if i < 0 or self._obs_ts[i] < now_us - HORIZON_US:
+            return None
+        return self._obs_ts[i], bool(self._obs_up[i])
+
+    def is_open(self, ts_us: int) -> bool:
+        self._cover(ts_us, ts_us + 1)
+        i = bisect_right(self._b_start, ts_us) - 1
+        return i >= 0 and ts_us < self._b_end[i]
+
+    def values(self, now_us: int) -> Values:
+        """(up_hour, up_day, up_week, down_hour, down_day, down_week) in µs at ``now_us``."""
+        lo = bisect_left(self._obs_ts, now_us - HORIZON_US)
+        hi = bisect_right(self._obs_ts, now_us)
+        if lo >= hi:
+            return ZERO
+        self._cover(now_us - WINDOWS_US[-1], now_us)
+        ups, downs = [], []
+        for length in WINDOWS_US:
+            up, down = self._window(now_us - length, now_us, lo, hi)
+            ups.append(up)
+            downs.append(down)
+        return (ups[0], ups[1], ups[2], downs[0], downs[1], downs[2])
+
+    # ----------------------------------------------------------------------------- serialisation
+
+    def to_bytes(self) -> bytes:
+        tz = (self.tz or "").encode()
+        hours = self.hours
+        head = struct.pack("<BH", _FORMAT_VERSION, len(tz)) + tz
+        if hours is None:
+            head += struct.pack("<i", -1)
+        else:
+            head += struct.pack("<i", len(hours))
+            head += b"".join(struct.pack("<bqq", d, s, e) for d, s, e in hours)
+        n = len(self._poll_ts)
+        return head + struct.pack("<I", n) + self._poll_ts.tobytes() + bytes(self._poll_up)
+
+    @classmethod
+    def from_bytes(cls, store_id: str, data: bytes) -> StoreState:
+        version, tz_len = struct.unpack_from("<BH", data, 0)
+        if version != _FORMAT_VERSION:
+            raise ValueError(f"unknown store state format {version}")
+        pos = 3
+        tz = data[pos : pos + tz_len].decode() or None
+        pos += tz_len
+        (n_hours,) = struct.unpack_from("<i", data, pos)
+        pos += 4
+        hours = None
+        if n_hours >= 0:
+            hours = tuple(struct.unpack_from("<bqq", data, pos + 17 * i) for i in range(n_hours))
+            pos += 17 * n_hours
+        (n,) = struct.unpack_from("<I", data, pos)
+        pos += 4
+        state = cls(store_id)
+        state.tz, state.hours = tz, hours
+        state._poll_ts.frombytes(data[pos : pos + 8 * n])
+        state._poll_up[:] = data[pos + 8 * n : pos + 9 * n]
+        state._rebuild()
+        return state
+
+    # ----------------------------------------------------------------------------- internals
+
+    def _reset_derived(self) -> None:
+        self._obs_ts = array("q")
+        self._obs_up = bytearray()
+        self._base = 0  # hour index of _up[0] / _down[0]
+        self._up = array("q")
+        self._down = array("q")
+        self._b_lo = self._b_hi = 0  # business intervals are known for [_b_lo, _b_hi)
+        self._b_start: list[int] = []
+        self._b_end: list[int] = []
+
+    def _merge_polls(self, polls: Iterable[tuple[int, bool]]) -> list[int]:
+        """Insert or downgrade polls in place; return the timestamps whose status changed."""
+        changed: list[int] = []
+        ts_arr, up_arr = self._poll_ts, self._poll_up
+        for ts, active in polls:
+            up = 1 if active else 0
+            i = bisect_left(ts_arr, ts)
+            if i < len(ts_arr) and ts_arr[i] == ts:
+                if up_arr[i] and not up:  # a duplicate saying inactive wins
+                    up_arr[i] = 0
+                    changed.append(ts)
+                continue
+            ts_arr.insert(i, ts)
+            up_arr.insert(i, up)
+            changed.append(ts)
+        return changed
+
+    def _rebuild(self) -> None:
+        self._reset_derived()
+        if not self._poll_ts:
+            return
+        self._cover(self._poll_ts[0], self._poll_ts[-1] + 1)
+        starts, ends = self._b_start, self._b_end
+        for ts, up in zip(self._poll_ts, self._poll_up, strict=True):
+            i = bisect_right(starts, ts) - 1
+            if i >= 0 and ts < ends[i]:
+                self._obs_ts.append(ts)
+                self._obs_up.append(up)
+        for k in range(len(self._obs_ts) - 1):
+            self._add_gap(k, +1)
+
+    def _observe(self, ts: int) -> None:
+        """Apply one new or downgraded poll at ``ts`` to the observations and buckets."""
+        if not self.is_open(ts):
+            return
+        i = bisect_right(self._poll_ts, ts) - 1
+        up = self._poll_up[i]
+        obs = self._obs_ts
+        k = bisect_left(obs, ts)
+        if k < len(obs) and obs[k] == ts:  # status downgrade of an existing observation
+            self._add_gaps_around(k, -1)
+            self._obs_up[k] = up
+            self._add_gaps_around(k, +1)
+            return
+        if 0 < k < len(obs):
+            self._add_gap(k - 1, -1)
+        obs.insert(k, ts)
+        self._obs_up.insert(k, up)
+        self._add_gaps_around(k, +1)
+
+    def _add_gaps_around(self, k: int, sign: int) -> None:
+        if k > 0:
+            self._add_gap(k - 1, sign)
+        if k + 1 < len(self._obs_ts):
+            self._add_gap(k, sign)
+
+    def _add_gap(self, k: int, sign: int) -> None:
+        """Add (sign=+1) or remove (-1) the contribution of the gap [obs k, obs k+1)."""
+        a, b = self._obs_ts[k], self._obs_ts[k + 1]
+        mid = (a + b) // 2
+        self._add_span(a, mid, self._obs_up[k], sign)
+        self._add_span(mid, b, self._obs_up[k + 1], sign)
+
+    def _add_span(self, x: int, y: int, up: int, sign: int) -> None:
+        if y <= x:
+            return
+        self._cover(x, y)
+        buckets = self._up if up else self._down
+        for s, e in self._business(x, y):
+            while s < e:
+                hour = s // US_PER_HOUR
+                cut = min(e, (hour + 1) * US_PER_HOUR)
+                buckets[self._bucket(hour)] += sign * (cut - s)
+                s = cut
+
+    def _bucket(self, hour: int) -> int:
+        """Index of ``hour`` in the bucket arrays, growing them as needed."""
+        if not self._up:
+            self._base = hour
+        if hour < self._base:
+            pad = array("q", bytes(8 * (self._base - hour)))
+            self._up[:0] = pad
+            self._down[:0] = pad
+            self._base = hour
+        i = hour - self._base
+        if i >= len(self._up):
+            pad = array("q", bytes(8 * (i + 1 - len(self._up))))
+            self._up.extend(pad)
+            self._down.extend(pad)
+        return i
+
+    def _trim_buckets(self) -> None:
+        if not self._obs_ts:
+            self._up, self._down, self._base = array("q"), array("q"), 0
+            return
+        drop = self._obs_ts[0] // US_PER_HOUR - self._base
+        if drop > 0:
+            del self._up[:drop]
+            del self._down[:drop]
+            self._base += drop
+
+    def _cover(self, x: int, y: int) -> None:
+        """Make sure business intervals are known on [x, y)."""
+        if self._b_lo <= x and y <= self._b_hi and self._b_hi > self._b_lo:
+            return
+        if self.hours is None:
+            self._b_lo, self._b_hi = ALWAYS_OPEN[0]
+            self._b_start, self._b_end = [ALWAYS_OPEN[0][0]], [ALWAYS_OPEN[0][1]]
+            return
+        lo = min(x, self._b_lo) if self._b_hi > self._b_lo else x
+        hi = max(y, self._b_hi)
+        lo, hi = lo - _B_MARGIN_US, hi + _B_MARGIN_US
+        intervals = business_intervals(self.hours, self.tz, lo, hi)
+        self._b_lo, self._b_hi = lo, hi
+        self._b_start = [s for s, _ in intervals]
+        self._b_end = [e for _, e in intervals]
+
+    def _business(self, x: int, y: int) -> list[tuple[int, int]]:
+        """Business pieces of [x, y); the range must be covered."""
+        starts, ends = self._b_start, self._b_end
+        i = max(bisect_right(starts, x) - 1, 0)
+        pieces = []
+        while i < len(starts) and starts[i] < y:
+            s, e = max(starts[i], x), min(ends[i], y)
+            if s < e:
+                pieces.append((s, e))
+            i += 1
+        return pieces
+
+    def _business_time(self, x: int, y: int) -> int:
+        return sum(e - s for s, e in self._business(x, y))
+
+    def _window(self, a: int, now: int, lo: int, hi: int) -> tuple[int, int]:
+        """Up/down business µs in [a, now) from effective observations obs[lo:hi]."""
+        obs, obs_up = self._obs_ts, self._obs_up
+        first, last = obs[lo], obs[hi - 1]
+        up = down = 0
+        if a < first:  # head: the first observation extends back to the window start
+            t = self._business_time(a, min(first, now))
+            up, down = (up + t, down) if obs_up[lo] else (up, down + t)
+        if last < now:  # tail: the last observation extends to now
+            t = self._business_time(max(last, a), now)
+            up, down = (up + t, down) if obs_up[hi - 1] else (up, down + t)
+        x, y = max(a, first), min(now, last)
+        if x < y:
+            u, d = self._interior(x, y)
+            up, down = up + u, down + d
+        return up, down
+
+    def _interior(self, x: int, y: int) -> tuple[int, int]:
+        """Up/down in [x, y), which lies between the first and last kept observation."""
+        h1 = -(-x // US_PER_HOUR)
+        h2 = y // US_PER_HOUR
+        if h2 <= h1:
+            return self._integrate(x, y)
+        u1, d1 = self._integrate(x, h1 * US_PER_HOUR)
+        u2, d2 = self._integrate(h2 * US_PER_HOUR, y)
+        i1 = min(max(h1 - self._base, 0), len(self._up))
+        i2 = min(max(h2 - self._base, 0), len(self._up))
+        return (u1 + u2 + sum(self._up[i1:i2]), d1 + d2 + sum(self._down[i1:i2]))
+
+    def _integrate(self, x: int, y: int) -> tuple[int, int]:
+        """Directly integrate the interior gaps over [x, y) (a partial hour at most)."""
+        if y <= x:
+            return 0, 0
+        obs, obs_up = self._obs_ts, self._obs_up
+        k = max(bisect_right(obs, x) - 1, 0)  # gap [obs k, obs k+1) contains x
+        up = down = 0
+        while k + 1 < len(obs) and obs[k] < y:
+            a, b = obs[k], obs[k + 1]
+            mid = (a + b) // 2
+            for s, e, status in ((a, mid, obs_up[k]), (mid, b, obs_up[k + 1])):
+                s, e = max(s, x), min(e, y)
+                if s < e:
+                    t = self._business_time(s, e)
+                    if status:
+                        up += t
+                    else:
+                        down += t
+            k += 1
+        return up, down
