@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
-from functools import lru_cache
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from streamproc.core.records import DEFAULT_TIMEZONE, US_PER_DAY
@@ -22,7 +22,7 @@ ALWAYS_OPEN: tuple[Interval, ...] = ((-(2**62), 2**62),)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
-@lru_cache(maxsize=None)
+@cache
 def zone(name: str | None) -> ZoneInfo:
     return ZoneInfo(name or DEFAULT_TIMEZONE)
 

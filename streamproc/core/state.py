@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import struct
 from array import array
-from bisect import bisect_left, bisect_right, insort
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 
 from streamproc.core.hours import ALWAYS_OPEN, HoursSpec, business_intervals, normalize_hours
