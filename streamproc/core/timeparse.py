@@ -171,13 +171,14 @@ def _parse_timestamp_general(text: str) -> int:
         off_h = int(m["off_h"])
         off_m = int(m["off_m"] or 0)
         if off_h > 18 or off_m > 59:
-            raise ValueError(f"UTC offset {stripped[m.start('sign'):]!r} is out of range")
+            raise ValueError(f"UTC offset {stripped[m.start('sign') :]!r} is out of range")
         offset = off_h * US_PER_HOUR + off_m * US_PER_MINUTE
         # Local time = UTC + offset, so UTC = local - offset.
         ts = ts - offset if m["sign"] == "+" else ts + offset
         if not 0 <= ts < _MAX_TS_US:
             raise ValueError(
-                f"timestamp {_show(stripped)} is outside {MIN_YEAR}..{MAX_YEAR} once converted to UTC"
+                f"timestamp {_show(stripped)} is outside {MIN_YEAR}..{MAX_YEAR} "
+                "once converted to UTC"
             )
     return ts
 
