@@ -1,0 +1,206 @@
+"""The Faust application: topics, RocksDB tables, agents; the thin shell around the core.
+
+State per store lives in one changelogged RocksDB table (``store-state``), partitioned like
+the input topics, so that a store's polls, hours and zone meet in one partition. The
+watermark is a GlobalTable so that every worker agrees on ``now``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import faust
+import orjson
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import TopicPartition
+
+from streamproc.config import Settings
+from streamproc.core import wire
+from streamproc.core.records import Rejection
+from streamproc.processing import Incoming, Processor, Watermarks
+from streamproc.snapshot import TP, Snapshot, take_snapshot
+from streamproc.statestore import StateCache
+
+log = logging.getLogger("streamproc.app")
+
+POLL_BATCH_MAX = 2000  # messages per take(); one message usually carries many polls
+POLL_BATCH_WITHIN = 0.05  # seconds to wait for a batch to fill
+
+
+@dataclass
+class Pipeline:
+    """Everything the worker's agents and web views share."""
+
+    settings: Settings
+    app: faust.App
+    processor: Processor
+    topics: dict[str, faust.TopicT] = field(default_factory=dict)
+    _offsets_client: AIOKafkaConsumer | None = None
+
+    # -- offsets for consistent snapshots ----------------------------------------------------
+
+    async def _client(self) -> AIOKafkaConsumer:
+        if self._offsets_client is None:
+            client = AIOKafkaConsumer(
+                bootstrap_servers=self.settings.bootstrap,
+                group_id=self.settings.app_id,
+                enable_auto_commit=False,
+            )
+            await client.start()
+            self._offsets_client = client
+        return self._offsets_client
+
+    def _input_tps(self) -> list[TopicPartition]:
+        names = {t.get_topic_name() for t in self.topics.values()}
+        assigned = self.app.assignor.assigned_actives()
+        return sorted(
+            (TopicPartition(tp.topic, tp.partition) for tp in assigned if tp.topic in names),
+            key=lambda tp: (tp.topic, tp.partition),
+        )
+
+    async def end_offsets(self) -> dict[TP, int]:
+        tps = self._input_tps()
+        if not tps:
+            return {}
+        ends = await (await self._client()).end_offsets(tps)
+        return {(tp.topic, tp.partition): off for tp, off in ends.items()}
+
+    async def committed(self) -> dict[TP, int]:
+        client = await self._client()
+        out: dict[TP, int] = {}
+        for tp in self._input_tps():
+            off = await client.committed(tp)
+            if off is not None:
+                out[(tp.topic, tp.partition)] = off
+        return out
+
+    async def snapshot(self, as_of: int | None = None, timeout: float = 60.0) -> Snapshot:
+        return await take_snapshot(
+            self.processor, self.end_offsets, self.committed, as_of=as_of, timeout=timeout
+        )
+
+    async def close(self) -> None:
+        if self._offsets_client is not None:
+            await self._offsets_client.stop()
+            self._offsets_client = None
+
+
+def _incoming(event: faust.EventT) -> Incoming:
+    m = event.message
+    return Incoming(m.topic, m.partition, m.offset, m.key, m.value)
+
+
+def create_app(settings: Settings) -> Pipeline:
+    """Build the Faust app with its topics, tables, agents and web views."""
+    settings.worker_dir.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        settings.app_id,
+        broker=settings.broker_url,
+        store="rocksdb://",
+        datadir=str(settings.worker_dir),
+        topic_partitions=settings.partitions,
+        topic_replication_factor=1,
+        key_serializer="raw",
+        value_serializer="raw",
+        web_port=settings.web_port,
+        web_bind=settings.web_host,
+        web_host=settings.web_host,
+        table_standby_replicas=1,
+        consumer_auto_offset_reset="earliest",
+        broker_max_poll_records=5000,
+        stream_buffer_maxsize=8192,
+        producer_linger_ms=5,
+        producer_max_batch_size=1024 * 1024,
+        web_enabled=True,
+    )
+    n = settings.partitions
+    topics = {
+        "polls": app.topic(settings.topic_polls, partitions=n, key_serializer="raw",
+                           value_serializer="raw"),
+        "hours": app.topic(settings.topic_hours, partitions=n, compacting=True,
+                           key_serializer="raw", value_serializer="raw"),
+        "timezones": app.topic(settings.topic_timezones, partitions=n, compacting=True,
+                               key_serializer="raw", value_serializer="raw"),
+    }
+    deadletter = app.topic(settings.topic_deadletter, partitions=1, key_serializer="raw",
+                           value_serializer="raw")
+    states = app.Table("store-state", partitions=n, key_serializer="raw",
+                       value_serializer="raw", default=None)
+    marks = app.GlobalTable("watermarks", partitions=n, key_serializer="raw",
+                            value_serializer="json", default=None)
+
+    def send_dead_letter(rejection: Rejection) -> None:
+        deadletter.send_soon(key=rejection.source.encode(), value=wire.encode_rejection(rejection))
+
+    watermarks = Watermarks(_KeyedTable(marks))
+    processor = Processor(StateCache(_KeyedTable(states)), watermarks, send_dead_letter)
+    pipeline = Pipeline(settings, app, processor, topics)
+
+    @app.agent(topics["polls"], name="polls")
+    async def polls_agent(stream: faust.StreamT) -> None:
+        async for events in stream.take_events(POLL_BATCH_MAX, within=POLL_BATCH_WITHIN):
+            owner = {_incoming(e): e for e in events}
+
+            def in_context(msg: Incoming, owner: dict = owner) -> None:
+                # Table writes go to the partition of the "current event"; after take() that
+                # is the last event of the batch, so point it at the message being applied.
+                stream._set_current_event(owner[msg])
+
+            watermarks.context = in_context
+            processor.apply_polls(owner, lambda state, msg: processor.cache.save(
+                state, lambda: in_context(msg)))
+            watermarks.context = None
+
+    def _single(apply):  # hours and zones are rare: one event at a time is plenty
+        async def agent(stream: faust.StreamT) -> None:
+            async for event in stream.events():
+                apply(_incoming(event), lambda state, _msg: processor.cache.save(state))
+
+        return agent
+
+    app.agent(topics["hours"], name="hours")(_single(processor.apply_hours))
+    app.agent(topics["timezones"], name="timezones")(_single(processor.apply_timezone))
+
+    @app.on_partitions_revoked.connect
+    async def _on_revoked(app: faust.App, revoked: set, **kwargs: object) -> None:
+        processor.cache.clear()
+
+    from streamproc.web import register_views  # noqa: PLC0415 - views need the pipeline
+
+    register_views(pipeline)
+    return pipeline
+
+
+class _KeyedTable:
+    """str keys for callers, while the Faust table stores raw bytes keys."""
+
+    def __init__(self, table: faust.Table) -> None:
+        self._table = table
+
+    def get(self, key: str, default=None):
+        value = self._table.get(key.encode())
+        return default if value is None else value
+
+    def __getitem__(self, key: str):
+        return self._table[key.encode()]
+
+    def __setitem__(self, key: str, value) -> None:
+        self._table[key.encode()] = value
+
+    def __iter__(self):
+        for key in self._table:
+            yield key.decode() if isinstance(key, bytes) else key
+
+    def keys(self):
+        return iter(self)
+
+    def values(self):
+        return self._table.values()
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+
+def rows_to_json(snapshot: Snapshot) -> bytes:
+    return orjson.dumps([list(r) for r in snapshot.rows])

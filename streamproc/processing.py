@@ -1,0 +1,191 @@
+"""Applying Kafka messages to per-store state, free of Faust so it can be tested directly.
+
+The Faust agents hand batches of :class:`Incoming` messages to a :class:`Processor`; it
+validates them (bad ones go to the dead-letter callback), groups polls per store, patches
+the live states and saves each changed store once per batch.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, MutableMapping
+from dataclasses import dataclass, field
+
+from streamproc.core import wire
+from streamproc.core.records import US_PER_DAY, Rejection
+from streamproc.core.state import HORIZON_US, StoreState
+from streamproc.statestore import StateCache
+
+# Keep a day more than the contract needs so an ``as_of`` up to a day back is still exact.
+DEFAULT_RETENTION_US = HORIZON_US + US_PER_DAY
+EVICT_SLACK_US = 6 * 3600 * 1_000_000  # evict in steps, not on every poll
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One consumed message, without the transport."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+class Watermarks:
+    """Event-time ``now``: the largest poll timestamp per partition, max over partitions.
+
+    ``table`` is shared by all workers (a Faust GlobalTable) so every report uses one ``now``.
+    """
+
+    def __init__(self, table: MutableMapping[str, int]) -> None:
+        self.table = table
+        self.context: Callable[[Incoming], None] | None = None  # set by the Faust shell
+
+    def observe(self, msg: Incoming, ts_us: int) -> bool:
+        """Raise the watermark of ``msg``'s partition to ``ts_us`` if it is newer."""
+        key = str(msg.partition)
+        if ts_us > (self.table.get(key) or 0):
+            if self.context is not None:
+                self.context(msg)
+            self.table[key] = ts_us
+            return True
+        return False
+
+    def now(self) -> int | None:
+        values = [v for v in self.table.values() if v]
+        return max(values) if values else None
+
+
+@dataclass
+class Stats:
+    """Counters for /metrics and the logs."""
+
+    messages: Counter = field(default_factory=Counter)  # per topic
+    polls: int = 0
+    rejected: Counter = field(default_factory=Counter)  # per reason kind
+    late_dropped: int = 0
+    saves: int = 0
+
+
+SaveFn = Callable[[StoreState, Incoming], None]
+DeadLetterFn = Callable[[Rejection], None]
+StatusFn = Callable[[StoreState, "tuple[int, bool] | None", "tuple[int, bool] | None"], None]
+
+
+class Processor:
+    """The stream's business logic; see the module docstring."""
+
+    def __init__(
+        self,
+        cache: StateCache,
+        watermarks: Watermarks,
+        dead_letter: DeadLetterFn,
+        retention_us: int = DEFAULT_RETENTION_US,
+        on_status: StatusFn | None = None,
+    ) -> None:
+        self.cache = cache
+        self.watermarks = watermarks
+        self.dead_letter = dead_letter
+        self.retention_us = retention_us
+        self.on_status = on_status
+        self.stats = Stats()
+        self.processed: dict[tuple[str, int], int] = {}  # next offset per (topic, partition)
+
+    # -- polls ---------------------------------------------------------------------------
+
+    def apply_polls(self, messages: Iterable[Incoming], save: SaveFn) -> int:
+        """Apply a batch; return the number of stores written."""
+        groups: dict[str, tuple[Incoming, list[tuple[int, bool]]]] = {}
+        newest: dict[int, tuple[int, Incoming]] = {}
+        for msg in messages:
+            self._mark(msg)
+            try:
+                store_id = wire.decode_key(msg.key)
+                polls = wire.decode_polls(msg.value)
+            except wire.WireError as exc:
+                self._reject(msg, str(exc))
+                continue
+            self.stats.polls += len(polls)
+            if polls:
+                top = max(ts for ts, _ in polls)
+                if top > newest.get(msg.partition, (0, msg))[0]:
+                    newest[msg.partition] = (top, msg)
+            entry = groups.get(store_id)
+            if entry is None:
+                groups[store_id] = (msg, list(polls))
+            else:
+                entry[1].extend(polls)
+                groups[store_id] = (msg, entry[1])
+        for ts, msg in newest.values():
+            self.watermarks.observe(msg, ts)
+        now = self.watermarks.now()
+        cutoff = None if now is None else now - self.retention_us
+        written = 0
+        for store_id, (msg, polls) in groups.items():
+            state = self.cache.get(store_id)
+            before = self._latest(state, now)
+            if cutoff is not None:
+                kept = [p for p in polls if p[0] >= cutoff]
+                self.stats.late_dropped += len(polls) - len(kept)
+                polls = kept
+            changed = state.add_polls(polls)
+            first = state.first_poll_us
+            if cutoff is not None and first is not None and first < cutoff - EVICT_SLACK_US:
+                changed = state.evict_before(cutoff) or changed
+            if changed or self.cache.is_unsaved(store_id):
+                save(state, msg)
+                written += 1
+            if self.on_status is not None:
+                after = self._latest(state, now)
+                if before != after:
+                    self.on_status(state, before, after)
+        self.stats.saves += written
+        return written
+
+    # -- hours and zones -----------------------------------------------------------------
+
+    def apply_hours(self, msg: Incoming, save: SaveFn) -> None:
+        self._mark(msg)
+        try:
+            store_id = wire.decode_key(msg.key)
+            rows = wire.decode_hours(msg.value)
+        except wire.WireError as exc:
+            self._reject(msg, str(exc))
+            return
+        state = self.cache.get(store_id)
+        if state.set_hours(rows) or self.cache.is_unsaved(store_id):
+            save(state, msg)
+            self.stats.saves += 1
+
+    def apply_timezone(self, msg: Incoming, save: SaveFn) -> None:
+        self._mark(msg)
+        try:
+            store_id = wire.decode_key(msg.key)
+            tz = None if msg.value is None else wire.decode_timezone(msg.value)
+        except wire.WireError as exc:
+            self._reject(msg, str(exc))
+            return
+        state = self.cache.get(store_id)
+        if state.set_timezone(tz) or self.cache.is_unsaved(store_id):
+            save(state, msg)
+            self.stats.saves += 1
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _latest(self, state: StoreState, now: int | None) -> tuple[int, bool] | None:
+        return None if now is None else state.latest_observation(now)
+
+    def _mark(self, msg: Incoming) -> None:
+        self.stats.messages[msg.topic] += 1
+        key = (msg.topic, msg.partition)
+        if msg.offset + 1 > self.processed.get(key, 0):
+            self.processed[key] = msg.offset + 1
+
+    def _reject(self, msg: Incoming, reason: str) -> None:
+        kind = reason.split(":")[0].split(" ")[0] if reason else "unknown"
+        self.stats.rejected[f"{msg.topic}:{kind}"] += 1
+        raw = (msg.key or b"")[:100].decode("utf-8", "replace") + " => "
+        raw += (msg.value or b"")[:400].decode("utf-8", "replace")
+        where = f"{msg.topic}[{msg.partition}]@{msg.offset}"
+        self.dead_letter(Rejection(msg.topic, msg.offset, raw, f"{where}: {reason}"))

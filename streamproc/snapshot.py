@@ -1,0 +1,87 @@
+"""A report snapshot that includes every event the broker acknowledged before it was asked.
+
+It reads the input topics' end offsets, waits until this worker has processed up to them,
+then evaluates every store at the watermark. The rows come from the live states, so a
+snapshot is a read of memory, not a recomputation from the polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+from streamproc.core.report import ReportRow
+from streamproc.processing import Processor
+
+TP = tuple[str, int]
+OffsetsFn = Callable[[], Awaitable[dict[TP, int]]]
+YIELD_EVERY = 500  # stores between yields to the event loop, so the stream keeps flowing
+
+
+class SnapshotTimeout(RuntimeError):
+    """The tables did not catch up with the broker in time."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    rows: list[ReportRow]
+    now_us: int | None
+    waited_s: float
+    computed_s: float
+
+
+async def wait_caught_up(
+    processor: Processor,
+    targets: dict[TP, int],
+    committed: Callable[[], Awaitable[dict[TP, int]]] | None = None,
+    timeout: float = 60.0,
+    poll_interval: float = 0.01,
+) -> float:
+    """Wait until every (topic, partition) was processed up to ``targets``; return seconds."""
+    started = time.monotonic()
+    base: dict[TP, int] = {}
+    if committed is not None and any(tp not in processor.processed for tp in targets):
+        base = await committed()
+    while True:
+        behind = {
+            tp: end
+            for tp, end in targets.items()
+            if max(processor.processed.get(tp, 0), base.get(tp, 0)) < end
+        }
+        if not behind:
+            return time.monotonic() - started
+        if time.monotonic() - started > timeout:
+            sample = ", ".join(f"{t}[{p}]" for t, p in list(behind)[:5])
+            raise SnapshotTimeout(f"tables still behind the broker after {timeout:.0f}s: {sample}")
+        await asyncio.sleep(poll_interval)
+
+
+async def evaluate(
+    processor: Processor, store_ids: Iterable[str], now_us: int | None
+) -> list[ReportRow]:
+    """Rows for the given stores at ``now_us``, sorted by store id as text."""
+    rows = []
+    cache = processor.cache
+    for i, store_id in enumerate(sorted(store_ids)):
+        values = (0,) * 6 if now_us is None else cache.get(store_id).values(now_us)
+        rows.append(ReportRow(store_id, *values))
+        if i % YIELD_EVERY == YIELD_EVERY - 1:
+            await asyncio.sleep(0)
+    return rows
+
+
+async def take_snapshot(
+    processor: Processor,
+    end_offsets: OffsetsFn,
+    committed: Callable[[], Awaitable[dict[TP, int]]] | None = None,
+    as_of: int | None = None,
+    timeout: float = 60.0,
+) -> Snapshot:
+    targets = await end_offsets()
+    waited = await wait_caught_up(processor, targets, committed, timeout)
+    started = time.monotonic()
+    now = as_of if as_of is not None else processor.watermarks.now()
+    rows = await evaluate(processor, list(processor.cache.store_ids()), now)
+    return Snapshot(rows, now, waited, time.monotonic() - started)

@@ -1,0 +1,59 @@
+"""Live StoreState objects in memory, in front of the Faust table that makes them durable.
+
+The table (RocksDB via rocksdict, changelogged) holds each store's serialised state; this
+cache keeps the deserialised objects so that a batch of polls patches aggregates in place
+instead of rebuilding them. After a restart or rebalance the cache is refilled lazily.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, MutableMapping
+
+from streamproc.core.state import StoreState
+
+
+class StateCache:
+    """``get`` returns the live object; ``save`` writes it through to the durable table."""
+
+    def __init__(self, table: MutableMapping[str, bytes]) -> None:
+        self.table = table
+        self._live: dict[str, StoreState] = {}
+        self._unsaved: set[str] = set()  # created here, not yet in the table
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    def get(self, store_id: str) -> StoreState:
+        state = self._live.get(store_id)
+        if state is None:
+            raw = self.table.get(store_id)
+            if raw:
+                state = StoreState.from_bytes(store_id, raw)
+            else:
+                state = StoreState(store_id)
+                self._unsaved.add(store_id)
+            self._live[store_id] = state
+        return state
+
+    def save(self, state: StoreState, in_context: Callable[[], None] | None = None) -> None:
+        """Persist ``state``; ``in_context`` selects the Kafka partition the write belongs to."""
+        if in_context is not None:
+            in_context()
+        self.table[state.store_id] = state.to_bytes()
+        self._unsaved.discard(state.store_id)
+
+    def is_unsaved(self, store_id: str) -> bool:
+        return store_id in self._unsaved
+
+    def store_ids(self) -> Iterator[str]:
+        """Every store this worker holds, from the durable table."""
+        for key in self.table:
+            yield key.decode() if isinstance(key, bytes) else key
+
+    def clear(self) -> None:
+        """Forget live objects (after a rebalance: partitions may have moved)."""
+        self._live.clear()
+        self._unsaved.clear()
+
+    def live_states(self) -> Iterator[StoreState]:
+        return iter(self._live.values())

@@ -1,0 +1,15 @@
+"""HTTP views served by the Faust worker's aiohttp web server."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from streamproc.app import Pipeline
+
+
+def register_views(pipeline: Pipeline) -> None:
+    """Attach every route to the pipeline's Faust app."""
+    from streamproc.web import health
+
+    health.register(pipeline)
