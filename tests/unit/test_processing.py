@@ -1,0 +1,171 @@
+"""The stream's business logic without Kafka: any arrival order gives the batch report."""
+
+from __future__ import annotations
+
+import random
+
+from streamproc.core import wire
+from streamproc.core.records import US_PER_DAY, US_PER_HOUR, US_PER_MINUTE
+from streamproc.core.report import compute_report
+from streamproc.processing import Incoming, Processor, Watermarks
+from streamproc.statestore import StateCache
+
+T0 = 1_674_000_000 * 1_000_000  # 2023-01-18 00:00 UTC
+PARTITIONS = 4
+
+
+def make_processor() -> tuple[Processor, dict, list]:
+    table: dict[str, bytes] = {}
+    dead: list = []
+    proc = Processor(StateCache(table), Watermarks({}), dead.append)
+    return proc, table, dead
+
+
+def msg(topic: str, key: str | bytes, value: bytes | None, offset: int = 0) -> Incoming:
+    raw_key = key.encode() if isinstance(key, str) else key
+    return Incoming(topic, hash(raw_key) % PARTITIONS, offset, raw_key, value)
+
+
+def synthetic(seed: int, stores: int = 12, days: int = 9):
+    rng = random.Random(seed)
+    polls, hours, zones = [], [], []
+    tz_choices = ["America/New_York", "America/Los_Angeles", "Europe/Berlin", "Asia/Kolkata"]
+    for i in range(stores):
+        sid = f"{1000 + i}"
+        flaky = rng.random() < 0.3
+        for h in range(days * 24):
+            if rng.random() < 0.1:
+                continue
+            ts = T0 + h * US_PER_HOUR + rng.randrange(-10 * US_PER_MINUTE, 10 * US_PER_MINUTE)
+            polls.append((sid, ts, rng.random() > (0.4 if flaky else 0.03)))
+        if rng.random() < 0.7:
+            for day in range(7):
+                if rng.random() < 0.15:
+                    continue
+                start = rng.randrange(0, 24) * US_PER_HOUR
+                end = rng.randrange(0, 24) * US_PER_HOUR + rng.choice([0, 30 * US_PER_MINUTE])
+                hours.append((sid, day, start, end))
+        if rng.random() < 0.8:
+            zones.append((sid, rng.choice(tz_choices)))
+    zones.append(("only-zone", "America/Denver"))
+    polls.append(("1000", polls[0][1], False))  # a conflicting duplicate
+    return polls, hours, zones
+
+
+def as_messages(polls, hours, zones, rng: random.Random, per_message: int = 5) -> list[Incoming]:
+    messages = []
+    shuffled = polls[:]
+    rng.shuffle(shuffled)
+    for i in range(0, len(shuffled), per_message):
+        for sid, ts, up in shuffled[i : i + per_message]:
+            messages.append(msg("polls", sid, wire.encode_polls([(ts, up)]), i))
+    by_store: dict[str, list] = {}
+    for sid, d, s, e in hours:
+        by_store.setdefault(sid, []).append((d, s, e))
+    messages += [msg("hours", sid, wire.encode_hours(rows)) for sid, rows in by_store.items()]
+    messages += [msg("tz", sid, wire.encode_timezone(tz)) for sid, tz in zones]
+    rng.shuffle(messages)
+    return messages
+
+
+def apply_all(proc: Processor, messages: list[Incoming], batch: int = 50) -> None:
+    def save(state, _msg):
+        proc.cache.save(state)
+
+    for i in range(0, len(messages), batch):
+        chunk = messages[i : i + batch]
+        proc.apply_polls([m for m in chunk if m.topic == "polls"], save)
+        for m in chunk:
+            if m.topic == "hours":
+                proc.apply_hours(m, save)
+            elif m.topic == "tz":
+                proc.apply_timezone(m, save)
+
+
+def stream_rows(proc: Processor, now: int) -> list[tuple]:
+    return [
+        (sid, *proc.cache.get(sid).values(now)) for sid in sorted(proc.cache.store_ids())
+    ]
+
+
+def test_any_arrival_order_matches_the_batch_report():
+    polls, hours, zones = synthetic(1)
+    expected = [tuple(r) for r in compute_report(polls, hours, zones)]
+    for seed in range(3):
+        proc, _, dead = make_processor()
+        apply_all(proc, as_messages(polls, hours, zones, random.Random(seed)))
+        assert not dead
+        now = proc.watermarks.now()
+        assert now == max(p[1] for p in polls)
+        assert stream_rows(proc, now) == expected
+
+
+def test_replaying_everything_twice_changes_nothing():
+    polls, hours, zones = synthetic(2)
+    proc, table, _ = make_processor()
+    messages = as_messages(polls, hours, zones, random.Random(5))
+    apply_all(proc, messages)
+    first = stream_rows(proc, proc.watermarks.now())
+    saves = proc.stats.saves
+    apply_all(proc, messages)
+    assert stream_rows(proc, proc.watermarks.now()) == first
+    assert proc.stats.saves == saves, "duplicates must not rewrite state"
+
+
+def test_state_survives_a_restart_from_the_table():
+    polls, hours, zones = synthetic(3)
+    proc, table, _ = make_processor()
+    apply_all(proc, as_messages(polls, hours, zones, random.Random(1)))
+    now = proc.watermarks.now()
+    before = stream_rows(proc, now)
+    restarted = Processor(StateCache(table), proc.watermarks, lambda r: None)
+    assert stream_rows(restarted, now) == before
+
+
+def test_hours_change_mid_stream_recomputes_from_kept_polls():
+    polls, hours, zones = synthetic(4)
+    proc, _, _ = make_processor()
+    apply_all(proc, as_messages(polls, [], zones, random.Random(2)))
+    apply_all(proc, as_messages([], hours, [], random.Random(3)))
+    expected = [tuple(r) for r in compute_report(polls, hours, zones)]
+    assert stream_rows(proc, proc.watermarks.now()) == expected
+
+
+def test_bad_messages_go_to_the_dead_letter_and_good_ones_apply():
+    proc, table, dead = make_processor()
+    good = msg("polls", "42", wire.encode_polls([(T0, True)]), 7)
+    bad = [
+        msg("polls", "42", b"not json", 1),
+        msg("polls", "=cmd", wire.encode_polls([(T0, True)]), 2),
+        msg("polls", b"", wire.encode_polls([(T0, True)]), 3),
+        msg("polls", "42", b'{"polls": [[1, 2]]}', 4),
+        msg("polls", "42", b'{"polls": [[99999999999999999999, 1]]}', 5),
+        msg("polls", b"\xff\xfe", wire.encode_polls([(T0, True)]), 6),
+    ]
+    proc.apply_polls(bad + [good], lambda s, m: proc.cache.save(s))
+    proc.apply_timezone(msg("tz", "42", b'{"tz": "Mars/Olympus"}', 8), lambda s, m: None)
+    proc.apply_hours(msg("hours", "42", b'{"hours": [[7, 0, 1]]}', 9), lambda s, m: None)
+    assert len(dead) == 8
+    reasons = " | ".join(r.reason for r in dead)
+    for fragment in ("not JSON", "safe store id", "no key", "expected [ts_us, 1|0]",
+                     "out of range", "UTF-8", "unknown time zone", "day 7"):
+        assert fragment in reasons
+    assert list(table) == ["42"]
+    assert proc.cache.get("42").polls() == [(T0, True)]
+
+
+def test_old_polls_are_evicted_and_state_stays_bounded():
+    proc, _, _ = make_processor()
+    sizes = []
+    for day in range(28):
+        batch = [
+            msg("polls", "7", wire.encode_polls([(T0 + day * US_PER_DAY + h * US_PER_HOUR, True)]))
+            for h in range(24)
+        ]
+        proc.apply_polls(batch, lambda s, m: proc.cache.save(s))
+        sizes.append(proc.cache.get("7").poll_count)
+    assert max(sizes[10:]) <= 24 * 10
+    assert sizes[-1] >= 24 * 8
+    # a poll older than the retention is dropped, not applied
+    proc.apply_polls([msg("polls", "7", wire.encode_polls([(T0, False)]))], lambda s, m: None)
+    assert proc.stats.late_dropped == 1
