@@ -88,10 +88,9 @@ def build_states(
         state = StoreState(store_id)
         state.set_timezone(tz_by_store.get(store_id))
         state.set_hours(hours_by_store.get(store_id))
-        store_polls = by_store.get(store_id, ())
         if now is not None:
-            store_polls = sorted(p for p in store_polls if p[0] >= now - HORIZON_US)
-        state.add_polls(store_polls)
+            horizon = now - HORIZON_US
+            state.add_polls(p for p in by_store.get(store_id, ()) if p[0] >= horizon)
         states[store_id] = state
     return states, now
 

@@ -38,6 +38,7 @@ class StoreState:
     __slots__ = (
         "store_id", "tz", "hours", "_poll_ts", "_poll_up",
         "_obs_ts", "_obs_up", "_base", "_up", "_down", "_b_lo", "_b_hi", "_b_start", "_b_end",
+        "_memo",
     )
 
     def __init__(self, store_id: str) -> None:
@@ -55,6 +56,7 @@ class StoreState:
         changes = self._merge_polls(polls)
         if not changes:
             return False
+        self._memo = None
         if len(changes) * _REBUILD_FRACTION > len(self._poll_ts):
             self._rebuild()
         else:
@@ -82,6 +84,7 @@ class StoreState:
         n = bisect_left(self._poll_ts, cutoff_us)
         if n == 0:
             return False
+        self._memo = None
         del self._poll_ts[:n]
         del self._poll_up[:n]
         k = bisect_left(self._obs_ts, cutoff_us)
@@ -125,6 +128,8 @@ class StoreState:
 
     def values(self, now_us: int) -> Values:
         """(up_hour, up_day, up_week, down_hour, down_day, down_week) in µs at ``now_us``."""
+        if self._memo is not None and self._memo[0] == now_us:
+            return self._memo[1]
         lo = bisect_left(self._obs_ts, now_us - HORIZON_US)
         hi = bisect_right(self._obs_ts, now_us)
         if lo >= hi:
@@ -135,7 +140,9 @@ class StoreState:
             up, down = self._window(now_us - length, now_us, lo, hi)
             ups.append(up)
             downs.append(down)
-        return (ups[0], ups[1], ups[2], downs[0], downs[1], downs[2])
+        values = (ups[0], ups[1], ups[2], downs[0], downs[1], downs[2])
+        self._memo = (now_us, values)
+        return values
 
     # ----------------------------------------------------------------------------- serialisation
 
@@ -177,6 +184,7 @@ class StoreState:
     # ----------------------------------------------------------------------------- internals
 
     def _reset_derived(self) -> None:
+        self._memo: tuple[int, Values] | None = None  # values() of the last query
         self._obs_ts = array("q")
         self._obs_up = bytearray()
         self._base = 0  # hour index of _up[0] / _down[0]
@@ -190,6 +198,14 @@ class StoreState:
         """Insert or downgrade polls in place; return the timestamps whose status changed."""
         changed: list[int] = []
         ts_arr, up_arr = self._poll_ts, self._poll_up
+        if not ts_arr:  # bulk load: sort once, fold duplicates (inactive wins)
+            merged: dict[int, int] = {}
+            for ts, active in polls:
+                merged[ts] = merged.get(ts, 1) & (1 if active else 0)
+            ordered = sorted(merged)
+            ts_arr.extend(ordered)
+            up_arr.extend(merged[ts] for ts in ordered)
+            return ordered
         for ts, active in polls:
             up = 1 if active else 0
             i = bisect_left(ts_arr, ts)
@@ -214,8 +230,45 @@ class StoreState:
             if i >= 0 and ts < ends[i]:
                 self._obs_ts.append(ts)
                 self._obs_up.append(up)
-        for k in range(len(self._obs_ts) - 1):
-            self._add_gap(k, +1)
+        if len(self._obs_ts) > 1:
+            self._fill_buckets()
+
+    def _runs(self) -> list[tuple[int, int, int]]:
+        """Maximal [start, end, status) runs between the first and last observation."""
+        obs, ups = self._obs_ts, self._obs_up
+        runs = []
+        start, status = obs[0], ups[0]
+        for k in range(1, len(obs)):
+            if ups[k] != status:
+                mid = (obs[k - 1] + obs[k]) // 2
+                runs.append((start, mid, status))
+                start, status = mid, ups[k]
+        runs.append((start, obs[-1], status))
+        return runs
+
+    def _fill_buckets(self) -> None:
+        """Bucket every gap at once: one sweep of status runs against business intervals."""
+        first, last = self._obs_ts[0], self._obs_ts[-1]
+        self._base = first // US_PER_HOUR
+        size = (last - 1) // US_PER_HOUR - self._base + 1
+        self._up = array("q", bytes(8 * size))
+        self._down = array("q", bytes(8 * size))
+        starts, ends = self._b_start, self._b_end
+        j = max(bisect_right(starts, first) - 1, 0)
+        base = self._base
+        for x, y, status in self._runs():
+            buckets = self._up if status else self._down
+            while j < len(starts) and ends[j] <= x:
+                j += 1
+            i = j
+            while i < len(starts) and starts[i] < y:
+                s, e = max(starts[i], x), min(ends[i], y)
+                while s < e:
+                    hour = s // US_PER_HOUR
+                    cut = min(e, (hour + 1) * US_PER_HOUR)
+                    buckets[hour - base] += cut - s
+                    s = cut
+                i += 1
 
     def _observe(self, ts: int) -> None:
         """Apply one new or downgraded poll at ``ts`` to the observations and buckets."""
