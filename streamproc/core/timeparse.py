@@ -29,7 +29,7 @@ from streamproc.core.records import US_PER_DAY, US_PER_HOUR, US_PER_MINUTE, US_P
 MIN_YEAR = 1970
 MAX_YEAR = 2100
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-_MAX_TS_US = (date(MAX_YEAR + 1, 1, 1).toordinal() - _EPOCH_ORDINAL) * US_PER_DAY
+MAX_TS_US = (date(MAX_YEAR + 1, 1, 1).toordinal() - _EPOCH_ORDINAL) * US_PER_DAY
 
 # Caches of the fast path; only valid keys are ever stored.
 _DATE_CACHE: dict[str, int] = {}
@@ -130,6 +130,7 @@ def parse_timestamp(text: str) -> int:
     Raises ValueError with a specific reason for anything else.
     """
     # Fast path: exactly `YYYY-MM-DD HH:MM:SS.ffffff UTC` (30 ASCII characters).
+    # Any irregularity falls through to the general path, which explains it.
     if (
         len(text) == 30
         and text[26:] == " UTC"
@@ -139,7 +140,10 @@ def parse_timestamp(text: str) -> int:
     ):
         frac = text[20:26]
         if frac.isdigit():
-            return _midnight_us(text[:10]) + _hms_us(text[11:19]) + int(frac)
+            try:
+                return _midnight_us(text[:10]) + _hms_us(text[11:19]) + int(frac)
+            except ValueError:
+                pass
     return _parse_timestamp_general(text)
 
 
@@ -150,12 +154,12 @@ def _parse_timestamp_general(text: str) -> int:
     if not stripped:
         raise ValueError("empty timestamp")
     if not stripped.isascii():
-        raise ValueError(f"timestamp {_show(stripped)} contains non-ASCII characters")
+        raise ValueError("timestamp contains non-ASCII characters")
     m = _TIMESTAMP_RE.fullmatch(stripped)
     if m is None:
         raise ValueError(
-            f"timestamp {_show(stripped)} is not 'YYYY-MM-DD HH:MM:SS[.ffffff] UTC' "
-            "or ISO 8601 with Z / +HH:MM"
+            "not a timestamp: expected 'YYYY-MM-DD HH:MM:SS[.ffffff] UTC' "
+            "or ISO 8601 with Z or +HH:MM"
         )
     zone = m["zone"]
     if zone is not None:
@@ -175,11 +179,8 @@ def _parse_timestamp_general(text: str) -> int:
         offset = off_h * US_PER_HOUR + off_m * US_PER_MINUTE
         # Local time = UTC + offset, so UTC = local - offset.
         ts = ts - offset if m["sign"] == "+" else ts + offset
-        if not 0 <= ts < _MAX_TS_US:
-            raise ValueError(
-                f"timestamp {_show(stripped)} is outside {MIN_YEAR}..{MAX_YEAR} "
-                "once converted to UTC"
-            )
+        if not 0 <= ts < MAX_TS_US:
+            raise ValueError(f"outside years {MIN_YEAR}..{MAX_YEAR} once converted to UTC")
     return ts
 
 
@@ -195,7 +196,7 @@ def parse_time_of_day(text: str) -> int:
         raise ValueError("empty time of day")
     m = _TIME_OF_DAY_RE.fullmatch(stripped) if stripped.isascii() else None
     if m is None:
-        raise ValueError(f"time of day {_show(stripped)} is not HH:MM[:SS[.ffffff]]")
+        raise ValueError("not a time of day: expected HH:MM[:SS[.ffffff]]")
     value = _clock_us(int(m["hour"]), int(m["minute"]), int(m["second"] or 0))
     frac = m["frac"]
     if frac:

@@ -1,0 +1,659 @@
+"""Reading the three CSV sources into records (see docs/conventions.md and the contract).
+
+Columns are found by header name (case-insensitive, surrounding spaces ignored), never by
+position; extra columns are allowed and ignored. Every data row yields either a record tuple
+or a `Rejection` with a specific reason; nothing raises mid-file. Only a header without a
+required column raises (`HeaderError`), before any row is read.
+
+Sources (`iter_polls`, `iter_hours`, `iter_timezones`):
+
+* a path (`str` or `os.PathLike`) to a `.csv` or gzip-compressed file (detected by its magic
+  bytes, so `.csv.gz` works whatever the name), read in binary and decoded per line;
+* an iterable of lines (`bytes` or `str`, with or without their line terminator), the first
+  being the header. This is how a caller tails a growing file: pass a generator that blocks
+  for the next line.
+
+Line handling, in order:
+
+* Line numbers are physical 1-based line numbers (the header is line 1). A record whose
+  quoted field spans several lines is reported at its first line.
+* A UTF-8 byte order mark at the start of the input is removed.
+* A line that is not valid UTF-8 is rejected ("invalid UTF-8 ...").
+* A line that is empty or only whitespace is skipped silently: it carries no data, and
+  editors and `cat a.csv b.csv` produce them. It is neither a record nor a rejection.
+* A line longer than `MAX_LINE_CHARS` is rejected ("line is too long ...") without being
+  parsed (so a 10 MB line never reaches the csv module's field size limit); a file line
+  longer than the read block is not even held in memory.
+* Rows without a double quote take a fast path (`str.split(",")`); rows with one are parsed
+  by the csv module (strict RFC 4180 quoting; a quoted field may contain commas, quotes and
+  newlines). A quoted field left open for more than `MAX_RECORD_LINES` lines or
+  `MAX_LINE_CHARS` characters is rejected on its first line and the following lines are
+  parsed again as rows of their own.
+* A row must have exactly as many fields as the header ("expected 3 fields, got 4").
+
+Field rules: store ids are stripped and must match `records.STORE_ID_PATTERN` (this also
+rejects spreadsheet formula prefixes `=`, `+`, `-`, `@`, and commas, quotes and newlines);
+statuses are `active`/`inactive` in any case; timestamps follow `timeparse.parse_timestamp`;
+days are integers 0..6; times of day follow `timeparse.parse_time_of_day`; time zones must be
+names in the installed IANA database (`zoneinfo.available_timezones()`). An empty field is
+"missing <column>".
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
+from itertools import chain
+from typing import Any, NamedTuple, TypeVar
+
+from streamproc.core.records import (
+    HoursRow,
+    Poll,
+    Rejection,
+    TimezoneRow,
+    is_valid_store_id,
+)
+from streamproc.core.timeparse import MAX_TS_US, parse_time_of_day, parse_timestamp
+from streamproc.core.timezones import known_timezones
+
+Source = str | os.PathLike[str] | Iterable[bytes] | Iterable[str]
+R = TypeVar("R")
+
+MAX_LINE_CHARS = 65_536  # a real poll line is ~60 bytes
+MAX_RECORD_LINES = 100  # physical lines one quoted record may span
+RAW_LIMIT = 500  # characters of the raw line kept in a Rejection
+_READ_BLOCK = 1 << 20
+_PREFETCH = 4  # decompressed blocks read ahead
+_BOM = "\ufeff"
+_BOM_BYTES = b"\xef\xbb\xbf"
+_GZIP_MAGIC = b"\x1f\x8b"
+_ID_CACHE_LIMIT = 1_000_000
+
+POLLS = "polls"
+HOURS = "hours"
+TIMEZONES = "timezones"
+
+# Required columns per source, in record order; each is a tuple of accepted names.
+COLUMNS: dict[str, tuple[tuple[str, ...], ...]] = {
+    POLLS: (("store_id",), ("timestamp_utc",), ("status",)),
+    HOURS: (
+        ("store_id",),
+        ("dayOfWeek", "day", "day_of_week"),
+        ("start_time_local",),
+        ("end_time_local",),
+    ),
+    TIMEZONES: (("store_id",), ("timezone_str",)),
+}
+
+BAD_STORE_ID = "is not a safe id (letters, digits, _ . : - ; max 128)"
+
+
+class HeaderError(ValueError):
+    """The header line is missing, unreadable or lacks a required column."""
+
+
+class Header(NamedTuple):
+    """Where the required columns of one source are, found by name in its header line."""
+
+    kind: str  # "polls" | "hours" | "timezones"
+    width: int  # number of fields in the header; every row must have as many
+    positions: tuple[int, ...]  # index of each required column, in record order
+    names: tuple[str, ...]  # the required columns' names as spelled in the header
+
+
+class _LongLine(NamedTuple):
+    """Stands in for a file line too long to hold: its first bytes and its length."""
+
+    head: bytes
+    size: int
+
+
+Line = str | bytes | _LongLine  # bytes: a line that is not valid UTF-8
+
+
+# --------------------------------------------------------------------------- header
+
+
+def make_header(kind: str, fields: Sequence[str]) -> Header:
+    """Find the required columns of `kind` in a header's fields; HeaderError if one is missing."""
+    try:
+        wanted = COLUMNS[kind]
+    except KeyError:
+        raise ValueError(f"unknown source kind {kind!r}; expected {sorted(COLUMNS)}") from None
+    found = [f.strip().lstrip(_BOM).strip() for f in fields]
+    lowered = [f.lower() for f in found]
+    positions: list[int] = []
+    names: list[str] = []
+    for aliases in wanted:
+        hits = [i for i, name in enumerate(lowered) if name in {a.lower() for a in aliases}]
+        if not hits:
+            which = aliases[0] if len(aliases) == 1 else " or ".join(aliases)
+            raise HeaderError(f"{kind}: missing column {which}; header has {found}")
+        if len(hits) > 1:
+            dupes = [found[i] for i in hits]
+            raise HeaderError(f"{kind}: ambiguous column {aliases[0]}: {dupes} in header {found}")
+        positions.append(hits[0])
+        names.append(found[hits[0]])
+    return Header(kind, len(found), tuple(positions), tuple(names))
+
+
+def split_line(text: str) -> list[str]:
+    """Fields of one CSV line (no embedded newlines); csv.Error on malformed quoting."""
+    if '"' not in text:
+        return text.split(",")
+    return next(csv.reader([text], strict=True), [""])
+
+
+# --------------------------------------------------------------------------- fields
+
+# Accepted store ids, mapped to one shared str object (fewer copies of the same id in memory).
+_IDS: dict[str, str] = {}
+
+
+def _show(value: str, limit: int = 40) -> str:
+    if len(value) > limit:
+        return repr(value[:limit]) + f"... ({len(value)} chars)"
+    return repr(value)
+
+
+def parse_store_id(value: str) -> str:
+    """A store id cell -> the stripped id; ValueError with the reason if it is not safe."""
+    cached = _IDS.get(value)
+    if cached is not None:
+        return cached
+    sid = value.strip()
+    if not sid:
+        raise ValueError("missing store_id")
+    if not is_valid_store_id(sid):
+        raise ValueError(f"store_id {_show(sid)} {BAD_STORE_ID}")
+    if sid == value:
+        if len(_IDS) >= _ID_CACHE_LIMIT:
+            _IDS.clear()
+        _IDS[sid] = sid
+    return sid
+
+
+def parse_status(value: str) -> bool:
+    """`active` -> True, `inactive` -> False (any case, surrounding whitespace ignored)."""
+    if value == "active":
+        return True
+    if value == "inactive":
+        return False
+    status = value.strip().lower()
+    if status == "active":
+        return True
+    if status == "inactive":
+        return False
+    if not status:
+        raise ValueError("missing status")
+    raise ValueError(f"status {_show(value.strip())} is not active or inactive")
+
+
+def _timestamp(value: str, column: str) -> int:
+    try:
+        return parse_timestamp(value)
+    except ValueError as exc:
+        if not value.strip():
+            raise ValueError(f"missing {column}") from None
+        raise ValueError(f"{column} {_show(value.strip())}: {exc}") from None
+
+
+def parse_day(value: str, column: str = "day") -> int:
+    """Day of week `0`..`6` (0 = Monday)."""
+    text = value.strip()
+    if not text:
+        raise ValueError(f"missing {column}")
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError(f"{column} {_show(text)} is not an integer 0..6")
+    day = int(text)
+    if day > 6:
+        raise ValueError(f"{column} {day} is outside 0..6 (0=Monday)")
+    return day
+
+
+def _time_of_day(value: str, column: str) -> int:
+    try:
+        return parse_time_of_day(value)
+    except ValueError as exc:
+        if not value.strip():
+            raise ValueError(f"missing {column}") from None
+        raise ValueError(f"{column} {_show(value.strip())}: {exc}") from None
+
+
+def parse_timezone(value: str, column: str = "timezone_str") -> str:
+    """An IANA zone name known to the installed database (checked by set membership)."""
+    tz = value.strip()
+    if not tz:
+        raise ValueError(f"missing {column}")
+    known = known_timezones()
+    if tz in known:
+        return tz
+    hint = ""
+    if len(tz) <= 64:
+        folded = tz.lower()
+        matches = sorted(name for name in known if name.lower() == folded)
+        if matches:
+            hint = f" (did you mean {matches[0]!r}?)"
+    raise ValueError(f"{column} {_show(tz)} is not a known IANA time zone{hint}")
+
+
+# --------------------------------------------------------------------------- rows
+
+
+def _check_width(fields: Sequence[str], header: Header) -> None:
+    if len(fields) != header.width:
+        raise ValueError(f"expected {header.width} fields, got {len(fields)}")
+
+
+def _poll(fields: Sequence[str], header: Header) -> Poll:
+    i_id, i_ts, i_status = header.positions
+    store_id = parse_store_id(fields[i_id])
+    ts_us = _timestamp(fields[i_ts], header.names[1])
+    return (store_id, ts_us, parse_status(fields[i_status]))
+
+
+def _hours(fields: Sequence[str], header: Header) -> HoursRow:
+    i_id, i_day, i_start, i_end = header.positions
+    _, day_name, start_name, end_name = header.names
+    return (
+        parse_store_id(fields[i_id]),
+        parse_day(fields[i_day], day_name),
+        _time_of_day(fields[i_start], start_name),
+        _time_of_day(fields[i_end], end_name),
+    )
+
+
+def _timezone(fields: Sequence[str], header: Header) -> TimezoneRow:
+    i_id, i_tz = header.positions
+    return (parse_store_id(fields[i_id]), parse_timezone(fields[i_tz], header.names[1]))
+
+
+def parse_poll_row(fields: Sequence[str], header: Header) -> Poll:
+    """One polls row (its fields) -> `(store_id, ts_us, active)`; ValueError(reason) if bad."""
+    _check_width(fields, header)
+    return _poll(fields, header)
+
+
+def parse_hours_row(fields: Sequence[str], header: Header) -> HoursRow:
+    """One business-hours row -> `(store_id, day, start_us, end_us)`; ValueError(reason)."""
+    _check_width(fields, header)
+    return _hours(fields, header)
+
+
+def parse_timezone_row(fields: Sequence[str], header: Header) -> TimezoneRow:
+    """One time zone row -> `(store_id, tz)`; ValueError(reason) if bad."""
+    _check_width(fields, header)
+    return _timezone(fields, header)
+
+
+_ROW_PARSERS: dict[str, Callable[[Sequence[str], Header], Any]] = {
+    POLLS: _poll,
+    HOURS: _hours,
+    TIMEZONES: _timezone,
+}
+
+
+# --------------------------------------------------------------------------- lines
+
+
+def _raw(line: Line) -> str:
+    """The raw line as text for a Rejection, at most ~RAW_LIMIT characters."""
+    if isinstance(line, _LongLine):
+        text = line.head.decode("utf-8", "backslashreplace")[:RAW_LIMIT]
+        return f"{text}... ({line.size} bytes)"
+    if isinstance(line, bytes):
+        text = line[: RAW_LIMIT * 4].decode("utf-8", "backslashreplace")
+        size = len(line)
+        unit = "bytes"
+    else:
+        text, size, unit = line, len(line), "chars"
+    if len(text) > RAW_LIMIT:
+        return f"{text[:RAW_LIMIT]}... ({size} {unit})"
+    return text
+
+
+def _decode_line(data: bytes) -> str | bytes:
+    if data.endswith(b"\r"):
+        data = data[:-1]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data
+
+
+def _decode_block(body: bytes) -> list[str | bytes]:
+    """Newline-separated lines (no trailing newline) -> str lines, or bytes where not UTF-8."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return [_decode_line(part) for part in body.split(b"\n")]
+    lines: list[str | bytes] = list(text.split("\n"))
+    if "\r" in text:
+        lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]  # type: ignore[union-attr]
+    return lines
+
+
+def _read_blocks(path: str | os.PathLike[str]) -> Iterator[bytes]:
+    """The file's bytes, a block at a time; gzip (by magic bytes) is decompressed.
+
+    Decompression runs in a helper thread (zlib releases the GIL), so it overlaps with parsing;
+    at most `_PREFETCH` blocks are read ahead. Closing the generator stops the thread.
+    """
+    raw = open(path, "rb")  # noqa: SIM115 - closed below
+    try:
+        if raw.peek(2)[:2] != _GZIP_MAGIC:
+            while block := raw.read(_READ_BLOCK):
+                yield block
+            return
+        unzip = gzip.GzipFile(fileobj=raw, mode="rb")
+        blocks: queue.Queue[bytes | BaseException | None] = queue.Queue(_PREFETCH)
+        stop = threading.Event()
+
+        def pump() -> None:
+            item: bytes | BaseException | None
+            try:
+                while not stop.is_set():
+                    item = unzip.read(_READ_BLOCK)
+                    if not item:
+                        break
+                    while not stop.is_set():
+                        try:
+                            blocks.put(item, timeout=0.1)
+                            break
+                        except queue.Full:
+                            pass
+                item = None
+            except BaseException as exc:  # handed to the reading thread
+                item = exc
+            while not stop.is_set():
+                try:
+                    blocks.put(item, timeout=0.1)
+                    return
+                except queue.Full:
+                    pass
+
+        thread = threading.Thread(target=pump, name=f"gunzip {os.fspath(path)}", daemon=True)
+        thread.start()
+        try:
+            while (item := blocks.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            stop.set()
+            thread.join()
+            unzip.close()
+    finally:
+        raw.close()
+
+
+def _file_line_blocks(path: str | os.PathLike[str]) -> Iterator[list[Line]]:
+    """Lists of physical lines of a file, read a block at a time (fast)."""
+    tail = b""
+    first = True
+    skipping: _LongLine | None = None  # the current line is too long to hold
+    for data in _read_blocks(path):
+        block = data
+        if first:
+            if block.startswith(_BOM_BYTES):
+                block = block[len(_BOM_BYTES) :]
+            first = False
+        if skipping is not None:
+            cut = block.find(b"\n")
+            if cut < 0:
+                skipping = _LongLine(skipping.head, skipping.size + len(block))
+                continue
+            yield [_LongLine(skipping.head, skipping.size + cut)]
+            skipping = None
+            block = block[cut + 1 :]
+        elif tail:
+            block = tail + block
+        cut = block.rfind(b"\n")
+        if cut < 0:
+            if len(block) > max(_READ_BLOCK, MAX_LINE_CHARS):
+                skipping = _LongLine(block[: RAW_LIMIT * 4], len(block))
+                tail = b""
+            else:
+                tail = block
+            continue
+        tail = block[cut + 1 :]
+        yield _decode_block(block[:cut])
+    if skipping is not None:
+        yield [skipping]
+    elif tail:
+        yield [_decode_line(tail)]
+
+
+def _normalize_lines(items: Iterable[bytes | str]) -> Iterator[Line]:
+    """Lines given one by one (bytes or str, with or without terminator) -> Line values."""
+    first = True
+    for item in items:
+        if isinstance(item, bytes | bytearray):
+            data = bytes(item)
+            if first and data.startswith(_BOM_BYTES):
+                data = data[len(_BOM_BYTES) :]
+            if data.endswith(b"\n"):
+                data = data[:-1]
+            yield _decode_line(data)
+        elif isinstance(item, str):
+            text = item
+            if first and text.startswith(_BOM):
+                text = text[1:]
+            if text.endswith("\n"):
+                text = text[:-1]
+            if text.endswith("\r"):
+                text = text[:-1]
+            yield text
+        else:
+            raise TypeError(f"lines must be bytes or str, not {type(item).__name__}")
+        first = False
+
+
+def open_lines(path: str | os.PathLike[str]) -> Iterator[str | bytes]:
+    """Physical lines of a `.csv` or `.csv.gz` file: str without the line terminator, or the
+    raw bytes for a line that is not valid UTF-8. A leading BOM is removed.
+
+    (A line too long to hold is yielded as a small placeholder; `iter_*` rejects it.)
+    """
+    return chain.from_iterable(_file_line_blocks(path))  # type: ignore[arg-type]
+
+
+def _lines(source: Source) -> Iterator[Line]:
+    if isinstance(source, str | os.PathLike):
+        return chain.from_iterable(_file_line_blocks(source))
+    if isinstance(source, bytes | bytearray):
+        raise TypeError("source must be a path or an iterable of lines, not bytes")
+    return _normalize_lines(source)
+
+
+# --------------------------------------------------------------------------- records
+
+
+def _read_header(kind: str, lines: Iterator[Line]) -> tuple[Header, int]:
+    lineno = 0
+    for line in lines:
+        lineno += 1
+        if isinstance(line, bytes | _LongLine):
+            raise HeaderError(f"{kind}: header line {lineno} is not valid UTF-8 or is too long")
+        if not line.strip():
+            continue
+        try:
+            fields = split_line(line)
+        except csv.Error as exc:
+            raise HeaderError(f"{kind}: header line {lineno} is not valid CSV: {exc}") from None
+        return make_header(kind, fields), lineno
+    raise HeaderError(f"{kind}: empty input, no header line")
+
+
+def _records(kind: str, source: Source, name: str | None) -> Iterator[Any]:
+    """Records and Rejections of one source, in line order."""
+    name = name or kind
+    lines = _lines(source)
+    header, lineno = _read_header(kind, lines)
+    row = _ROW_PARSERS[kind]
+    width = header.width
+    # Polls fast path (~2M rows per batch run), inlined here: ids of ASCII letters and digits
+    # (always a match for STORE_ID_PATTERN when at most 128 long), timestamps shaped exactly
+    # `YYYY-MM-DD HH:MM:SS.ffffff UTC` (validated in C by datetime.fromisoformat, range
+    # checked after) and lower-case statuses. Anything else goes through `row`, which explains.
+    fast_polls = kind == POLLS
+    i_id, i_ts, i_status = header.positions if fast_polls else (0, 0, 0)
+    fromisoformat = datetime.fromisoformat
+    epoch = datetime(1970, 1, 1)
+    one_us = timedelta(microseconds=1)
+    max_us = MAX_TS_US
+    while True:
+        restart: list[Line] | None = None
+        for line in lines:
+            lineno += 1
+            if line.__class__ is str and '"' not in line and len(line) <= MAX_LINE_CHARS:
+                fields = line.split(",")
+                if len(fields) == width:
+                    if fast_polls:
+                        store_id = fields[i_id]
+                        ts = fields[i_ts]
+                        if (
+                            len(ts) == 30
+                            and ts[26:] == " UTC"
+                            and ts[4:20:3] == "-- ::."  # [4] [7] [10] [13] [16] [19]
+                            and len(store_id) <= 128
+                            and store_id.isalnum()
+                            and line.isascii()  # type: ignore[union-attr]
+                        ):
+                            try:
+                                ts_us = (fromisoformat(ts[:26]) - epoch) // one_us
+                            except ValueError:
+                                ts_us = -1
+                            if 0 <= ts_us < max_us:
+                                status = fields[i_status]
+                                if status == "active":
+                                    yield (store_id, ts_us, True)
+                                    continue
+                                if status == "inactive":
+                                    yield (store_id, ts_us, False)
+                                    continue
+                    try:
+                        yield row(fields, header)
+                    except ValueError as exc:
+                        yield Rejection(name, lineno, _raw(line), str(exc))
+                    continue
+            # Everything else: blank, wrong field count, undecodable, too long, quoted.
+            items, lineno, restart = _other_line(line, lines, lineno, header, name)
+            yield from items
+            if restart is not None:
+                break
+        if restart is None:
+            return
+        lines = chain(restart, lines)
+
+
+def _other_line(
+    line: Line, lines: Iterator[Line], lineno: int, header: Header, name: str
+) -> tuple[list[Any], int, list[Line] | None]:
+    """The slow path of `_records` for one line that is not a plain well-formed row.
+
+    Returns (records or Rejections, line number of the last line used, lines to read again).
+    """
+    width = header.width
+    if isinstance(line, _LongLine):
+        reason = f"line is too long ({line.size} bytes; limit {MAX_LINE_CHARS})"
+        return [Rejection(name, lineno, _raw(line), reason)], lineno, None
+    if isinstance(line, bytes):
+        try:
+            line.decode("utf-8")
+            reason = "invalid UTF-8"
+        except UnicodeDecodeError as exc:
+            reason = f"invalid UTF-8 (byte {exc.start})"
+        return [Rejection(name, lineno, _raw(line), reason)], lineno, None
+    if not line.strip():
+        return [], lineno, None  # blank line: skipped, see the module docstring
+    if len(line) > MAX_LINE_CHARS:
+        reason = f"line is too long ({len(line)} chars; limit {MAX_LINE_CHARS})"
+        return [Rejection(name, lineno, _raw(line), reason)], lineno, None
+    if '"' not in line:
+        reason = f"expected {width} fields, got {line.count(',') + 1}"
+        return [Rejection(name, lineno, _raw(line), reason)], lineno, None
+    # A double quote: the csv module, possibly over several physical lines.
+    parsed, taken = _quoted_record(line, lines)
+    if isinstance(parsed, str):  # a reason: reject the first line, read the others again
+        return [Rejection(name, lineno, _raw(line), parsed)], lineno, taken or None
+    raw = "\n".join([line, *taken]) if taken else line  # type: ignore[list-item]
+    last = lineno + len(taken)
+    if len(parsed) != width:
+        reason = f"expected {width} fields, got {len(parsed)}"
+        return [Rejection(name, lineno, _raw(raw), reason)], last, None
+    try:
+        return [_ROW_PARSERS[header.kind](parsed, header)], last, None
+    except ValueError as exc:
+        return [Rejection(name, lineno, _raw(raw), str(exc))], last, None
+
+
+def _quoted_record(line: str, lines: Iterator[Line]) -> tuple[list[str] | str, list[Line]]:
+    """Parse a record starting with `line`, pulling more lines while a quoted field is open.
+
+    Returns (fields, the extra lines used) or (a reason, the extra lines to read again).
+    """
+    taken: list[Line] = []
+    text = line
+    while True:
+        try:
+            return next(csv.reader([text], strict=True)), taken
+        except csv.Error as exc:
+            message = str(exc)
+        if "unexpected end of data" not in message:
+            return f"malformed CSV quoting: {message}", taken
+        if len(taken) + 1 >= MAX_RECORD_LINES or len(text) > MAX_LINE_CHARS:
+            return "unterminated quoted field", taken
+        nxt = next(lines, None)
+        if nxt is None:
+            return "unterminated quoted field at end of input", taken
+        taken.append(nxt)
+        if not isinstance(nxt, str) or len(text) + len(nxt) > MAX_LINE_CHARS:
+            return "unterminated quoted field", taken
+        text = f"{text}\n{nxt}"
+
+
+def iter_polls(source: Source, *, name: str | None = None) -> Iterator[Poll | Rejection]:
+    """`(store_id, ts_us, active)` records and Rejections of a polls CSV (see module doc)."""
+    return _records(POLLS, source, name)
+
+
+def iter_hours(source: Source, *, name: str | None = None) -> Iterator[HoursRow | Rejection]:
+    """`(store_id, day, start_us, end_us)` records and Rejections of a business-hours CSV."""
+    return _records(HOURS, source, name)
+
+
+def iter_timezones(source: Source, *, name: str | None = None) -> Iterator[TimezoneRow | Rejection]:
+    """`(store_id, tz)` records and Rejections of a time zones CSV."""
+    return _records(TIMEZONES, source, name)
+
+
+def iter_polls_chunks(
+    source: Source, chunk_rows: int = 100_000, *, name: str | None = None
+) -> Iterator[tuple[list[Poll], list[Rejection]]]:
+    """`iter_polls` in batches: (records, rejections) per `chunk_rows` lines read."""
+    return _chunks(iter_polls(source, name=name), chunk_rows)
+
+
+def _chunks(items: Iterable[R | Rejection], size: int) -> Iterator[tuple[list[R], list[Rejection]]]:
+    if size < 1:
+        raise ValueError("chunk_rows must be at least 1")
+    records: list[R] = []
+    rejections: list[Rejection] = []
+    n = 0
+    for item in items:
+        if isinstance(item, Rejection):
+            rejections.append(item)
+        else:
+            records.append(item)
+        n += 1
+        if n >= size:
+            yield records, rejections
+            records, rejections, n = [], [], 0
+    if n:
+        yield records, rejections
