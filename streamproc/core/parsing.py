@@ -606,6 +606,8 @@ def _quoted_record(line: str, lines: Iterator[Line]) -> tuple[list[str] | str, l
         except csv.Error as exc:
             message = str(exc)
         if "unexpected end of data" not in message:
+            if taken:  # the quote opened on the first line was never properly closed
+                return "unterminated quoted field", taken
             return f"malformed CSV quoting: {message}", taken
         if len(taken) + 1 >= MAX_RECORD_LINES or len(text) > MAX_LINE_CHARS:
             return "unterminated quoted field", taken
