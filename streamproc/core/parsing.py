@@ -527,7 +527,7 @@ def _records(kind: str, source: Source, name: str | None) -> Iterator[Any]:
                         ):
                             try:
                                 ts_us = (fromisoformat(ts[:26]) - epoch) // one_us
-                            except ValueError:
+                            except (ValueError, TypeError):  # TypeError: it had an offset
                                 ts_us = -1
                             if 0 <= ts_us < max_us:
                                 status = fields[i_status]

@@ -162,6 +162,11 @@ BAD_POLLS: list[tuple[str | bytes, str]] = [
     (f"caf\u00e9,active,{TS}", "is not a safe id"),
     (f"\u0661\u0662,active,{TS}", "is not a safe id"),  # Arabic-Indic digits
     (f"1,=active,{TS}", "status '=active' is not active or inactive"),
+    ("1,active,2023-01-22 12:09:39.3+0100 UTC", "not a timestamp"),
+    ("1,active,2023-01-22 12:09:39.3Z    UTC", "not a timestamp"),
+    ("1,active,2023-01-22 24:00:00.000000 UTC", "hour 24"),
+    ("1,active,2023-01-22 23:59:60.000000 UTC", "second 60"),
+    ("1,active,2023-01-22 12:09:39.38888x UTC", "not a timestamp"),
     (f'"1,active,{TS}', "unterminated quoted field"),
     (f'"1"x,active,{TS}', "malformed CSV quoting"),
 ]

@@ -103,6 +103,8 @@ def test_offsets_are_converted_to_utc(text: str, expected: int) -> None:
         ("2023-01-22T12:09:39+05:61", "out of range"),
         ("2023-01-22 12:09:39.388884 UTC x", "not a timestamp"),
         ("2023-01-22x12:09:39.388884 UTC", "not a timestamp"),
+        ("2023-01-22 12:09:39.3+0100 UTC", "not a timestamp"),
+        ("2023-01-22 12:09:39.3Z    UTC", "not a timestamp"),
     ],
 )
 def test_rejected_with_reason(text: str, fragment: str) -> None:
