@@ -7,6 +7,7 @@ watermark is a GlobalTable so that every worker agrees on ``now``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 
@@ -19,7 +20,7 @@ from streamproc.config import Settings
 from streamproc.core import wire
 from streamproc.core.records import Rejection
 from streamproc.processing import Incoming, Processor, Watermarks
-from streamproc.snapshot import TP, Snapshot, take_snapshot
+from streamproc.snapshot import TP, Snapshot, SnapshotTimeout, take_snapshot
 from streamproc.statestore import StateCache
 
 log = logging.getLogger("streamproc.app")
@@ -75,7 +76,22 @@ class Pipeline:
                 out[(tp.topic, tp.partition)] = off
         return out
 
+    def is_ready(self) -> bool:
+        """Partitions assigned and tables recovered: the state is complete for reading."""
+        return self.app.tables.recovery.completed.is_set() and bool(self._input_tps())
+
+    async def wait_ready(self, timeout: float) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not self.is_ready():
+            if asyncio.get_running_loop().time() > deadline:
+                raise SnapshotTimeout(
+                    f"worker not ready after {timeout:.0f}s (waiting for partition "
+                    "assignment and table recovery)"
+                )
+            await asyncio.sleep(0.05)
+
     async def snapshot(self, as_of: int | None = None, timeout: float = 60.0) -> Snapshot:
+        await self.wait_ready(timeout)
         return await take_snapshot(
             self.processor, self.end_offsets, self.committed, as_of=as_of, timeout=timeout
         )
@@ -125,10 +141,13 @@ def create_app(settings: Settings) -> Pipeline:
     }
     deadletter = app.topic(settings.topic_deadletter, partitions=1, key_serializer="raw",
                            value_serializer="raw")
-    states = app.Table("store-state", partitions=n, key_serializer="raw",
-                       value_serializer="raw", default=None)
-    marks = app.GlobalTable("watermarks", partitions=n, key_serializer="raw",
-                            value_serializer="json", default=None)
+    # key_type/value_type bytes select the raw codec (faust derives serializers from types).
+    states = app.Table(
+        "store-state", partitions=n, key_type=bytes, value_type=bytes, default=None
+    )
+    marks = app.GlobalTable(
+        "watermarks", partitions=n, key_type=bytes, value_type=int, default=None
+    )
 
     def send_dead_letter(rejection: Rejection) -> None:
         deadletter.send_soon(key=rejection.source.encode(), value=wire.encode_rejection(rejection))
@@ -189,7 +208,7 @@ class _KeyedTable:
         self._table[key.encode()] = value
 
     def __iter__(self):
-        for key in self._table:
+        for key in self._table.keys():  # noqa: SIM118 - a faust Table has no __iter__ of keys
             yield key.decode() if isinstance(key, bytes) else key
 
     def keys(self):

@@ -288,8 +288,9 @@ def ensure_jars(settings: Settings, quiet: bool = False) -> Path:
             )
             if proc.returncode != 0:
                 tail = _tail_text((proc.stdout + proc.stderr).splitlines(), 15)
-                raise BrokerError(f"mvn failed to download the Kafka jars (exit {proc.returncode})"
-                                  f"{tail}")
+                raise BrokerError(
+                    f"mvn failed to download the Kafka jars (exit {proc.returncode}){tail}"
+                )
             (tmp / ".complete").write_text(pom_hash() + "\n")
             if settings.jars_dir.is_symlink() or settings.jars_dir.is_file():
                 settings.jars_dir.unlink()
@@ -512,11 +513,9 @@ def start(settings: Settings | None = None, timeout: float = DEFAULT_START_TIMEO
     return bootstrap
 
 
-def _launch(settings: Settings) -> int:
+def check_ports(settings: Settings) -> None:
+    """Fail with a clear message if the broker or controller port is taken."""
     host = listen_host(settings)
-    props = server_properties(settings)
-    java = find_java()
-    ensure_jars(settings)
     for port, what in ((settings.broker_port, "broker"), (settings.controller_port, "controller")):
         if port_in_use(host, port):
             env = "STREAMPROC_BROKER" if what == "broker" else "STREAMPROC_CONTROLLER_PORT"
@@ -524,13 +523,21 @@ def _launch(settings: Settings) -> int:
                 f"port {port} on {host} ({what}) is already in use by another process; "
                 f"stop it or choose another port with {env}"
             )
+
+
+def _launch(settings: Settings) -> int:
+    props = server_properties(settings)
+    java = find_java()
+    check_ports(settings)
+    ensure_jars(settings)
     for d in (settings.broker_dir, data_dir(settings), logs_dir(settings)):
         d.mkdir(parents=True, exist_ok=True)
     properties_file(settings).write_text(render_properties(props))
     _format_storage(settings, java)
     with open(stdout_log(settings), "ab") as out:
-        out.write(f"\n=== streamproc broker start {time.strftime('%Y-%m-%dT%H:%M:%S')} ===\n"
-                  .encode())
+        out.write(
+            f"\n=== streamproc broker start {time.strftime('%Y-%m-%dT%H:%M:%S')} ===\n".encode()
+        )
         out.flush()
         proc = subprocess.Popen(
             java_command(settings, java),
@@ -600,11 +607,18 @@ def status(settings: Settings | None = None) -> BrokerStatus:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=["start", "stop", "status", "jars"],
-                        help="start/stop the local broker, show its status, or only fetch jars")
-    parser.add_argument("--timeout", type=float, default=None,
-                        help=f"seconds to wait (start: {DEFAULT_START_TIMEOUT:.0f}, "
-                             f"stop: {DEFAULT_STOP_TIMEOUT:.0f} before SIGKILL)")
+    parser.add_argument(
+        "action",
+        choices=["start", "stop", "status", "jars"],
+        help="start/stop the local broker, show its status, or only fetch jars",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help=f"seconds to wait (start: {DEFAULT_START_TIMEOUT:.0f}, "
+        f"stop: {DEFAULT_STOP_TIMEOUT:.0f} before SIGKILL)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -612,12 +626,16 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.action == "start":
             if running_pid(settings) is not None and wait_until_ready(settings.bootstrap, 2.0):
-                print(f"Kafka broker already running at {settings.bootstrap} "
-                      f"(pid {running_pid(settings)})")
+                print(
+                    f"Kafka broker already running at {settings.bootstrap} "
+                    f"(pid {running_pid(settings)})"
+                )
                 return 0
             bootstrap = start(settings, timeout=args.timeout or DEFAULT_START_TIMEOUT)
-            print(f"Kafka broker running at {bootstrap} (pid {running_pid(settings)}, "
-                  f"data in {data_dir(settings)})")
+            print(
+                f"Kafka broker running at {bootstrap} (pid {running_pid(settings)}, "
+                f"data in {data_dir(settings)})"
+            )
         elif args.action == "stop":
             if stop(settings, timeout=args.timeout or DEFAULT_STOP_TIMEOUT):
                 print("Kafka broker stopped")

@@ -31,6 +31,8 @@ def register(pipeline: Pipeline) -> None:
                     "polls_applied": processor.stats.polls,
                     "messages": dict(processor.stats.messages),
                     "rejected": sum(processor.stats.rejected.values()),
+                    "assigned_partitions": len(app.assignor.assigned_actives()),
+                    "recovering": not app.tables.recovery.completed.is_set(),
                 }
             )
 
