@@ -1,0 +1,82 @@
+"""`streamproc broker` lifecycle on a private broker (own state dir and ports).
+
+Leaves the shared broker on the default ports alone; reuses its cached jars.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from streamproc import broker, config
+from streamproc.config import Settings
+
+pytestmark = pytest.mark.integration
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def private_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    shared = broker.ensure_jars(config.load(), quiet=True)
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "jars").symlink_to(shared, target_is_directory=True)
+    monkeypatch.setenv("STREAMPROC_STATE_DIR", str(state))
+    monkeypatch.setenv("STREAMPROC_BROKER", f"kafka://127.0.0.1:{_free_port()}")
+    monkeypatch.setenv("STREAMPROC_CONTROLLER_PORT", str(_free_port()))
+    settings = config.load()
+    yield settings
+    broker.stop(settings, timeout=10)
+
+
+def _cli(action: str) -> int:
+    return broker.run(argparse.Namespace(action=action, timeout=None))
+
+
+def test_start_twice_status_stop_twice(private_env: Settings, capsys) -> None:
+    s = private_env
+    assert _cli("start") == 0
+    out = capsys.readouterr().out
+    assert f"running at {s.bootstrap}" in out
+    pid = broker.running_pid(s)
+    assert pid is not None and broker.is_running(s)
+    assert broker.pid_file(s).read_text().strip() == str(pid)
+
+    assert _cli("start") == 0
+    assert f"already running at {s.bootstrap}" in capsys.readouterr().out
+    assert broker.running_pid(s) == pid
+    assert broker.start(s) == s.bootstrap  # API is idempotent too
+
+    assert _cli("status") == 0
+    out = capsys.readouterr().out
+    assert f"running (pid {pid})" in out and s.bootstrap in out and str(s.broker_dir) in out
+    st = broker.status(s)
+    assert st.running and st.ready and st.pid == pid
+
+    assert (s.broker_dir / "data" / "meta.properties").exists()
+    assert (s.broker_dir / "logs" / "server.log").exists()
+
+    assert _cli("stop") == 0
+    assert "stopped" in capsys.readouterr().out
+    assert not broker.is_running(s)
+    assert not broker.pid_file(s).exists()
+    assert not os.path.exists(f"/proc/{pid}") or not broker._alive(pid)
+
+    assert _cli("stop") == 0
+    assert "not running" in capsys.readouterr().out
+    assert _cli("status") == 0
+    assert "stopped" in capsys.readouterr().out
+
+    # Restart on the existing (already formatted) storage.
+    assert broker.start(s) == s.bootstrap
+    assert broker.status(s).ready
+    assert broker.stop(s) is True
