@@ -29,3 +29,34 @@ def all_topics(settings: Settings) -> list[TopicSpec]:
         TopicSpec(settings.topic_deadletter, 1),
         TopicSpec(settings.topic_outages, 1),
     ]
+
+
+async def ensure_topics(
+    bootstrap: str, specs: list[TopicSpec], timeout_s: float = 15.0
+) -> list[str]:
+    """Create the topics that do not exist yet (compaction included); return those created.
+
+    Relying on broker auto-creation would give the hours and zone topics no compaction.
+    """
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000)
+    )
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [s for s in specs if s.name not in existing]
+        if missing:
+            await admin.create_topics(
+                [
+                    NewTopic(
+                        s.name, s.partitions, 1,
+                        topic_configs={"cleanup.policy": "compact"} if s.compacted else {},
+                    )
+                    for s in missing
+                ]
+            )
+        return [s.name for s in missing]
+    finally:
+        await admin.close()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
+import sys
 
 from streamproc import config
 
@@ -21,6 +23,7 @@ def run(args: argparse.Namespace) -> int:
     import faust
 
     from streamproc.app import create_app
+    from streamproc.topics import all_topics, ensure_topics
 
     if args.web_port:
         os.environ["STREAMPROC_WEB_PORT"] = str(args.web_port)
@@ -28,6 +31,12 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    try:
+        asyncio.run(ensure_topics(settings.bootstrap, all_topics(settings)))
+    except Exception as exc:  # noqa: BLE001 - any failure here means "cannot reach Kafka"
+        print(f"streamproc worker: cannot reach Kafka at {settings.bootstrap}: {exc}",
+              file=sys.stderr)
+        return 1
     pipeline = create_app(settings)
     worker = faust.Worker(pipeline.app, loglevel=args.loglevel, quiet=True)
     worker.execute_from_commandline()

@@ -1,0 +1,142 @@
+"""A real `streamproc worker` process per test, isolated by its own topics, group and state.
+
+``worker`` (function scope) starts a worker against the shared ``kafka_broker`` with unique
+topic names, app id, state directory and web port, waits until it is ready, and kills it
+at the end. ``WorkerHandle.env`` is the environment to give any other command
+(``streamproc replay``, ``streamproc snapshot``) so it talks to the same topics.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures_broker import unique_name
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def isolated_env(bootstrap: str, state_dir: Path, **extra: str) -> dict[str, str]:
+    """Environment for one isolated pipeline: own topics, consumer group and state."""
+    tag = unique_name("t")
+    env = dict(os.environ)
+    env.update(
+        STREAMPROC_BROKER=f"kafka://{bootstrap}",
+        STREAMPROC_APP_ID=f"app-{tag}",
+        STREAMPROC_STATE_DIR=str(state_dir),
+        STREAMPROC_WEB_PORT=str(free_port()),
+        STREAMPROC_TOPIC_POLLS=f"polls-{tag}",
+        STREAMPROC_TOPIC_HOURS=f"hours-{tag}",
+        STREAMPROC_TOPIC_TIMEZONES=f"tz-{tag}",
+        STREAMPROC_TOPIC_DEADLETTER=f"dlq-{tag}",
+        STREAMPROC_TOPIC_OUTAGES=f"outages-{tag}",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+@dataclass
+class WorkerHandle:
+    env: dict[str, str]
+    log_path: Path
+    process: subprocess.Popen | None = None
+    history: list[Path] = field(default_factory=list)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['STREAMPROC_WEB_PORT']}"
+
+    def start(self, timeout: float = 90.0) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "streamproc", "worker"],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self.wait_ready(timeout)
+
+    def get_json(self, path: str, timeout: float = 10.0) -> dict:
+        with urllib.request.urlopen(self.base_url + path, timeout=timeout) as resp:
+            return json.loads(resp.read())
+
+    def wait_ready(self, timeout: float = 90.0) -> dict:
+        deadline = time.monotonic() + timeout
+        last: object = None
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                code = self.process.returncode
+                raise AssertionError(f"worker exited with {code}:\n{self.tail()}")
+            try:
+                health = self.get_json("/health", timeout=2)
+                if health.get("assigned_partitions") and not health.get("recovering"):
+                    return health
+                last = health
+            except OSError as exc:
+                last = exc
+            time.sleep(0.3)
+        raise AssertionError(f"worker not ready after {timeout}s ({last}):\n{self.tail()}")
+
+    def snapshot_csv(self, as_of: str | None = None, timeout: float = 120.0) -> str:
+        query = f"?as_of={urllib.parse.quote(as_of)}" if as_of else ""
+        with urllib.request.urlopen(self.base_url + "/snapshot.csv" + query, timeout=timeout) as r:
+            return r.read().decode()
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=20)
+        self.process = None
+
+    def tail(self, n: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return "(no log)"
+
+
+def run_cli(env: dict[str, str], *args: str, timeout: float = 300.0) -> subprocess.CompletedProcess:
+    """Run a `streamproc` subcommand with ``env``; fail the test with its output on error."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "streamproc", *args],
+        env=env, capture_output=True, text=True, timeout=timeout,
+    )
+    if proc.returncode != 0:
+        raise AssertionError(
+            f"streamproc {' '.join(args)} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        )
+    return proc
+
+
+@pytest.fixture
+def worker_env(kafka_broker: str, tmp_path: Path) -> dict[str, str]:
+    return isolated_env(kafka_broker, tmp_path / "state")
+
+
+@pytest.fixture
+def worker(worker_env: dict[str, str], tmp_path: Path) -> Iterator[WorkerHandle]:
+    handle = WorkerHandle(worker_env, tmp_path / "worker.log")
+    handle.start()
+    try:
+        yield handle
+    finally:
+        handle.kill(signal.SIGTERM)
