@@ -1,0 +1,7 @@
+"""`python -m producers` is `streamproc replay`."""
+
+import sys
+
+from producers.replay import main
+
+sys.exit(main())

@@ -1,0 +1,487 @@
+"""`streamproc replay`: publish the CSV sources to Kafka in the wire format of the worker.
+
+Order: time zones (one message per store, last row wins), business hours (one message per
+store with its full set of rows), then polls:
+
+* fast (default): `--chunk-rows` parsed rows at a time, one message per store per chunk;
+* ``--speed X``: the whole file sorted by event time, sent as time passes at X times real
+  time (x3600: one event hour per wall second), one message per store per time slice;
+* ``--follow``: like ``tail -f``, from the first line, sending what arrived every ~100 ms,
+  until SIGINT/SIGTERM (or ``--idle-exit`` seconds without new data).
+
+Rejected rows go to the dead-letter topic (key = source) and never stop the replay.
+Topics are created first when missing (layout of `streamproc.topics`). The Kafka I/O sits
+behind `producers.sinks.Sink`, so `Replayer` runs against an in-memory sink in unit tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import os
+import signal
+import sys
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import chain, islice
+from typing import Any, TextIO
+
+from producers import grouping
+from producers.follow import FollowError, FollowParser
+from producers.pacing import run_paced
+from producers.sinks import Sink
+from streamproc import config
+from streamproc.config import Settings
+from streamproc.core.parsing import HeaderError, iter_hours, iter_polls, iter_timezones
+from streamproc.core.records import Poll, Rejection
+from streamproc.progress import Progress
+
+PROG = "streamproc replay"
+DEFAULT_CHUNK_ROWS = 500_000
+PROGRESS_STEP = 50_000  # rows parsed between progress updates in fast mode
+FOLLOW_TICK = 0.1
+SPEED_TICK = 0.05
+
+
+class ReplayError(Exception):
+    """A one-line error for the user (no traceback), with an exit status."""
+
+    def __init__(self, message: str, status: int = 2) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Topics:
+    polls: str
+    hours: str
+    timezones: str
+    deadletter: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Topics:
+        return cls(
+            settings.topic_polls,
+            settings.topic_hours,
+            settings.topic_timezones,
+            settings.topic_deadletter,
+        )
+
+
+@dataclass
+class Summary:
+    rows: int = 0  # poll rows read (accepted or rejected)
+    polls: int = 0  # polls sent
+    messages: int = 0  # poll messages sent
+    hours_stores: int = 0
+    timezone_stores: int = 0
+    rejected: Counter = field(default_factory=Counter)  # per source
+    seconds: float = 0.0
+    interrupted: bool = False
+
+    def line(self) -> str:
+        rate = self.polls / self.seconds if self.seconds > 0 else 0.0
+        total = sum(self.rejected.values())
+        by_source = ", ".join(f"{k} {v:,}" for k, v in sorted(self.rejected.items()))
+        rejected = f"rejected {total:,}" + (f" ({by_source})" if by_source else "")
+        note = " (interrupted)" if self.interrupted else ""
+        return (
+            f"replay: {self.polls:,} polls sent in {self.messages:,} messages; "
+            f"hours {self.hours_stores:,} stores; timezones {self.timezone_stores:,} stores; "
+            f"{rejected}; {self.seconds:.1f} s; {rate:,.0f} polls/s{note}"
+        )
+
+
+def format_event_time(ts_us: int) -> str:
+    return datetime.fromtimestamp(ts_us / 1e6, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def estimate_rows(path: str | os.PathLike[str]) -> int | None:
+    """Rough number of data rows of a .csv or gzip file, from its (uncompressed) size and the
+    mean length of its first lines; None when it cannot tell."""
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if f.read(2) == b"\x1f\x8b":
+                f.seek(-4, os.SEEK_END)
+                usize = int.from_bytes(f.read(4), "little")  # ISIZE: size mod 2**32
+                while usize < size:
+                    usize += 1 << 32
+                f.seek(0)
+                with gzip.GzipFile(fileobj=f) as z:
+                    sample = z.read(1 << 16)
+            else:
+                usize = size
+                f.seek(0)
+                sample = f.read(1 << 16)
+    except (OSError, EOFError):
+        return None
+    lines = sample.count(b"\n")
+    if lines < 2:
+        return None
+    return max(int(usize * lines / len(sample)) - 1, 1)
+
+
+class Replayer:
+    """Sends parsed sources to a `Sink`; knows nothing of Kafka."""
+
+    def __init__(
+        self,
+        sink: Sink,
+        topics: Topics,
+        *,
+        chunk_rows: int = DEFAULT_CHUNK_ROWS,
+        limit: int | None = None,
+        max_polls_per_message: int = grouping.MAX_POLLS_PER_MESSAGE,
+        progress_stream: TextIO | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
+        if chunk_rows < 1:
+            raise ValueError("chunk_rows must be at least 1")
+        self.sink = sink
+        self.topics = topics
+        self.chunk_rows = chunk_rows
+        self.limit = limit
+        self.max_polls_per_message = max_polls_per_message
+        self.progress_stream = progress_stream
+        self.clock = clock
+        self.sleep = sleep
+        self.summary = Summary()
+        self.stopping = False
+        self.signalled = False  # stopped by SIGINT/SIGTERM (see `stop`)
+
+    def stop(self) -> None:
+        """Ask a running replay to stop at the next chunk / slice / tick (then flush)."""
+        self.stopping = True
+        self.signalled = True
+
+    # ------------------------------------------------------------------ common
+
+    async def reject(self, rejections: Iterable[Rejection]) -> None:
+        for r in rejections:
+            key, value = grouping.rejection_message(r)
+            await self.sink.send(self.topics.deadletter, key, value)  # type: ignore[arg-type]
+            self.summary.rejected[r.source] += 1
+
+    async def send_poll_groups(self, groups: dict[str, list[tuple[int, bool]]]) -> None:
+        send, topic = self.sink.send, self.topics.polls
+        for key, value, n in grouping.poll_messages(groups, self.max_polls_per_message):
+            await send(topic, key, value)
+            self.summary.messages += 1
+            self.summary.polls += n
+
+    def _progress(self, label: str, total: int | None = None) -> Progress:
+        return Progress(label, total=total, stream=self.progress_stream)
+
+    def _limited(self, items: Iterator[Any]) -> Iterator[Any]:
+        return items if self.limit is None else islice(items, self.limit)
+
+    # ------------------------------------------------------------------ hours, zones
+
+    async def send_timezones(self, source: Any) -> None:
+        records, rejections = grouping.split_records(iter_timezones(source))
+        await self.reject(rejections)
+        zones = grouping.last_timezones(records)
+        for key, value in grouping.timezone_messages(zones):
+            await self.sink.send(self.topics.timezones, key, value)
+        self.summary.timezone_stores += len(zones)
+
+    async def send_hours(self, source: Any) -> None:
+        records, rejections = grouping.split_records(iter_hours(source))
+        groups, too_many = grouping.group_hours(records)
+        await self.reject(rejections + too_many)
+        for key, value in grouping.hours_messages(groups):
+            await self.sink.send(self.topics.hours, key, value)
+        self.summary.hours_stores += len(groups)
+
+    # ------------------------------------------------------------------ polls
+
+    async def send_polls_fast(self, items: Iterator[Any], total: int | None = None) -> None:
+        """`items` (records and Rejections) in chunks of `chunk_rows`, grouped per store."""
+        items = self._limited(items)
+        if self.limit is not None and total is not None:
+            total = min(total, self.limit)
+        progress = self._progress("replay polls", total)
+        try:
+            while not self.stopping:
+                groups: dict[str, list[tuple[int, bool]]] = {}
+                rejections: list[Rejection] = []
+                in_chunk = 0
+                while in_chunk < self.chunk_rows:
+                    step = min(PROGRESS_STEP, self.chunk_rows - in_chunk)
+                    g, rej, n = grouping.split_items(islice(items, step))
+                    if not n:
+                        break
+                    _merge(groups, g)
+                    rejections.extend(rej)
+                    in_chunk += n
+                    progress.advance(n)
+                if not in_chunk:
+                    break
+                self.summary.rows += in_chunk
+                await self.reject(rejections)
+                await self.send_poll_groups(groups)
+                await self.sleep(0)  # let the producer's sender run between chunks
+        finally:
+            progress.close()
+        await self.sink.flush()
+
+    async def send_polls_paced(self, items: Iterator[Any], speed: float, tick: float) -> None:
+        """All polls sorted by event time, sent at `speed` times real time."""
+        polls: list[Poll] = []
+        rejections: list[Rejection] = []
+        for item in self._limited(items):
+            (polls if item.__class__ is tuple else rejections).append(item)
+        self.summary.rows += len(polls) + len(rejections)
+        await self.reject(rejections)
+        await self.sink.flush()
+        polls = grouping.sorted_by_time(polls)
+        progress = self._progress(f"replay x{speed:g}", len(polls))
+
+        async def send_slice(part: Sequence[Poll], cutoff: int) -> None:
+            await self.send_poll_groups(grouping.group_polls(part))
+            await self.sink.flush()
+            progress.advance(len(part))
+
+        def on_idle(cutoff: int) -> None:
+            progress.label = f"replay x{speed:g} @ {format_event_time(min(cutoff, last))}"
+            progress.advance(0)
+
+        last = polls[-1][1] if polls else 0
+        try:
+            await run_paced(
+                polls,
+                speed,
+                send_slice,
+                clock=self.clock,
+                sleep=self.sleep,
+                tick=tick,
+                stopped=lambda: self.stopping,
+                on_idle=on_idle,
+            )
+        finally:
+            progress.close()
+
+    async def follow_polls(
+        self, path: str | os.PathLike[str], *, idle_exit: float | None, tick: float = FOLLOW_TICK
+    ) -> None:
+        """Tail `path`, sending what arrived every `tick` seconds, grouped per store."""
+        parser = FollowParser(path)
+        parser.start()
+        progress = self._progress("replay --follow")
+        remaining = self.limit
+        try:
+            while True:
+                ending = self.stopping or (remaining is not None and remaining <= 0)
+                if ending:
+                    parser.stop()  # the thread parses a held-back last line, then ends
+                finished = parser.done  # read before draining: nothing comes after it
+                items = parser.drain()
+                if remaining is not None:
+                    items = items[:remaining]
+                    remaining -= len(items)
+                if items:
+                    groups, rejections, n = grouping.split_items(items)
+                    self.summary.rows += n
+                    await self.reject(rejections)
+                    await self.send_poll_groups(groups)
+                    await self.sink.flush()
+                    progress.advance(n)
+                if finished:
+                    if parser.error is not None:
+                        raise parser.error
+                    break
+                if ending:
+                    continue
+                if idle_exit is not None and time.monotonic() - parser.last_data >= idle_exit:
+                    self.stopping = True  # stop the tail, then send what it still had
+                    continue
+                await self.sleep(tick)
+        finally:
+            parser.stop()
+            progress.close()
+
+
+def _merge(into: dict[str, list], more: dict[str, list]) -> None:
+    if not into:
+        into.update(more)
+        return
+    for store_id, polls in more.items():
+        have = into.get(store_id)
+        if have is None:
+            into[store_id] = polls
+        else:
+            have.extend(polls)
+
+
+# ---------------------------------------------------------------------------- CLI
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--polls", metavar="CSV", help="polls file (.csv or .csv.gz)")
+    parser.add_argument("--hours", metavar="CSV", help="business hours file")
+    parser.add_argument("--timezones", metavar="CSV", help="time zones file")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--speed",
+        type=float,
+        metavar="X",
+        help="replay polls in event-time order at X times real time (3600: an hour a second)",
+    )
+    mode.add_argument(
+        "--follow", action="store_true", help="tail the polls file like `tail -f` until Ctrl-C"
+    )
+    parser.add_argument("--limit", type=int, metavar="N", help="stop after N poll rows")
+    parser.add_argument(
+        "--chunk-rows",
+        type=int,
+        default=DEFAULT_CHUNK_ROWS,
+        metavar="N",
+        help=f"parsed poll rows per chunk in fast mode (default {DEFAULT_CHUNK_ROWS:,})",
+    )
+    parser.add_argument("--idle-exit", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--producer-mode", choices=("batch", "send"), default="batch", help=argparse.SUPPRESS
+    )
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    if not (args.polls or args.hours or args.timezones):
+        raise ReplayError("give at least one of --polls, --hours, --timezones")
+    if args.follow and not args.polls:
+        raise ReplayError("--follow needs --polls")
+    if args.speed is not None and not (args.speed > 0 and args.speed < float("inf")):
+        raise ReplayError("--speed must be a positive number")
+    if args.limit is not None and args.limit < 0:
+        raise ReplayError("--limit must be >= 0")
+    if args.chunk_rows < 1:
+        raise ReplayError("--chunk-rows must be >= 1")
+    for name in ("polls", "hours", "timezones"):
+        path = getattr(args, name)
+        if path and not os.path.isfile(path):
+            raise ReplayError(f"--{name} {path}: no such file")
+
+
+def _open_polls(path: str) -> Iterator[Any]:
+    """The polls iterator with its header already checked (HeaderError raised here)."""
+    items = iter_polls(path)
+    first = next(items, None)
+    return items if first is None else chain([first], items)
+
+
+async def replay(
+    args: argparse.Namespace,
+    settings: Settings,
+    *,
+    sink_factory: Callable[[str], Awaitable[tuple[Sink, Callable[[], Awaitable[None]]]]]
+    | None = None,
+) -> Summary:
+    """The whole command: check inputs, create topics, connect, send, flush."""
+    started = time.monotonic()
+    polls_items = None
+    if args.polls and not args.follow:
+        polls_items = _open_polls(args.polls)
+    for name, reader in (("hours", iter_hours), ("timezones", iter_timezones)):
+        path = getattr(args, name)
+        if path:
+            next(reader(path), None)  # header check before connecting (small files)
+
+    make_sink = sink_factory or _kafka_sink_factory(args.producer_mode)
+    sink, close = await make_sink(settings.bootstrap)
+    replayer = Replayer(
+        sink, Topics.from_settings(settings), chunk_rows=args.chunk_rows, limit=args.limit
+    )
+    loop = asyncio.get_running_loop()
+    handled = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, replayer.stop)
+            handled.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
+            pass
+    try:
+        if args.timezones:
+            await replayer.send_timezones(args.timezones)
+        if args.hours:
+            await replayer.send_hours(args.hours)
+        await sink.flush()  # zones and hours land before the first poll
+        if args.follow:
+            await replayer.follow_polls(args.polls, idle_exit=args.idle_exit)
+        elif polls_items is not None:
+            if args.speed is not None:
+                await replayer.send_polls_paced(polls_items, args.speed, SPEED_TICK)
+            else:
+                total = estimate_rows(args.polls)
+                await replayer.send_polls_fast(polls_items, total)
+        await sink.flush()
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+        if polls_items is not None and hasattr(polls_items, "close"):
+            polls_items.close()
+        await close()
+    # Ctrl-C is how --follow normally ends; elsewhere it cuts the replay short.
+    replayer.summary.interrupted = replayer.signalled and not args.follow
+    replayer.summary.seconds = time.monotonic() - started
+    return replayer.summary
+
+
+def _kafka_sink_factory(mode: str):
+    async def factory(bootstrap: str):
+        from producers.kafka_io import KafkaSink, ensure_topics, replay_topics, start_producer
+
+        settings = config.load()
+        for warning in await ensure_topics(bootstrap, replay_topics(settings)):
+            print(f"{PROG}: warning: {warning}", file=sys.stderr)
+        producer = await start_producer(bootstrap)
+        return KafkaSink(producer, mode), producer.stop
+
+    return factory
+
+
+def run(args: argparse.Namespace) -> int:
+    from producers.kafka_io import BrokerUnavailable
+
+    settings = config.load()
+    try:
+        _check_args(args)
+        summary = asyncio.run(replay(args, settings))
+    except ReplayError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return exc.status
+    except BrokerUnavailable as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 3
+    except HeaderError as exc:
+        print(f"{PROG}: bad header: {exc}", file=sys.stderr)
+        return 2
+    except (FollowError, OSError, EOFError) as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a Kafka delivery error mid-way, for instance
+        from aiokafka.errors import KafkaError
+
+        if isinstance(exc, KafkaError):
+            print(f"{PROG}: Kafka error: {exc}", file=sys.stderr)
+            return 3
+        raise
+    print(summary.line())
+    return 130 if summary.interrupted else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
