@@ -33,6 +33,7 @@ class Settings:
     topic_timezones: str = "store-timezones"
     topic_deadletter: str = "streamproc-deadletter"
     topic_outages: str = "store-outages"
+    topic_reports: str = "report-requests"
     api_token: str | None = None
 
     @property
@@ -77,5 +78,6 @@ def load() -> Settings:
         topic_timezones=_env("STREAMPROC_TOPIC_TIMEZONES", "store-timezones"),
         topic_deadletter=_env("STREAMPROC_TOPIC_DEADLETTER", "streamproc-deadletter"),
         topic_outages=_env("STREAMPROC_TOPIC_OUTAGES", "store-outages"),
+        topic_reports=_env("STREAMPROC_TOPIC_REPORTS", "report-requests"),
         api_token=os.environ.get("STREAMPROC_API_TOKEN") or None,
     )

@@ -28,6 +28,7 @@ def all_topics(settings: Settings) -> list[TopicSpec]:
     return input_topics(settings) + [
         TopicSpec(settings.topic_deadletter, 1),
         TopicSpec(settings.topic_outages, 1),
+        TopicSpec(settings.topic_reports, 1),
     ]
 
 

@@ -46,6 +46,7 @@ def isolated_env(bootstrap: str, state_dir: Path, **extra: str) -> dict[str, str
         STREAMPROC_TOPIC_TIMEZONES=f"tz-{tag}",
         STREAMPROC_TOPIC_DEADLETTER=f"dlq-{tag}",
         STREAMPROC_TOPIC_OUTAGES=f"outages-{tag}",
+        STREAMPROC_TOPIC_REPORTS=f"reports-{tag}",
         PYTHONUNBUFFERED="1",
     )
     env.update(extra)
