@@ -121,6 +121,57 @@ class StoreState:
             return None
         return self._obs_ts[i], bool(self._obs_up[i])
 
+    def status_since(self, now_us: int) -> tuple[int, bool] | None:
+        """(first observation of the current run of equal statuses, status) at ``now_us``."""
+        obs, ups = self._obs_ts, self._obs_up
+        i = bisect_right(obs, now_us) - 1
+        horizon = now_us - HORIZON_US
+        if i < 0 or obs[i] < horizon:
+            return None
+        status = ups[i]
+        while i > 0 and ups[i - 1] == status and obs[i - 1] >= horizon:
+            i -= 1
+        return obs[i], bool(status)
+
+    def business_time(self, x_us: int, y_us: int) -> int:
+        """Business µs inside [x_us, y_us)."""
+        if y_us <= x_us:
+            return 0
+        self._cover(x_us, y_us)
+        return self._business_time(x_us, y_us)
+
+    def hourly(self, start_hour: int, end_hour: int, now_us: int) -> tuple[list[int], list[int]]:
+        """Up and down business µs per UTC hour ``h`` in [start_hour, end_hour), at ``now_us``.
+
+        Hour ``h`` is [h*1h, (h+1)*1h) clipped to ``now_us``; the same rules as :meth:`values`
+        (nearest observation, horizon), so a window's value is the sum of its whole hours.
+        """
+        n = max(end_hour - start_hour, 0)
+        ups, downs = [0] * n, [0] * n
+        obs = self._obs_ts
+        lo = bisect_left(obs, now_us - HORIZON_US)
+        hi = bisect_right(obs, now_us)
+        end_hour = min(end_hour, -(-now_us // US_PER_HOUR))
+        if lo >= hi or end_hour <= start_hour:
+            return ups, downs
+        first, last = obs[lo], obs[hi - 1]
+        self._cover(start_hour * US_PER_HOUR, min(end_hour * US_PER_HOUR, now_us))
+        # whole hours between the first and the last observation come straight from buckets
+        h1 = max(start_hour, -(-first // US_PER_HOUR))
+        h2 = min(end_hour, min(last, now_us) // US_PER_HOUR)
+        for h in range(h1, h2):
+            i = h - self._base
+            if 0 <= i < len(self._up):
+                ups[h - start_hour] = self._up[i]
+                downs[h - start_hour] = self._down[i]
+        for h in range(start_hour, end_hour):
+            if h1 <= h < max(h1, h2):
+                continue
+            a, b = h * US_PER_HOUR, min((h + 1) * US_PER_HOUR, now_us)
+            if a < b:
+                ups[h - start_hour], downs[h - start_hour] = self._window(a, b, lo, hi)
+        return ups, downs
+
     def is_open(self, ts_us: int) -> bool:
         self._cover(ts_us, ts_us + 1)
         i = bisect_right(self._b_start, ts_us) - 1
