@@ -24,6 +24,17 @@ def input_topics(settings: Settings) -> list[TopicSpec]:
     ]
 
 
+TABLES = ("store-state", "watermarks")  # the worker's changelogged tables
+
+
+def changelog_topics(settings: Settings) -> list[TopicSpec]:
+    """Faust's changelog topics, created up front so no worker races to subscribe to them."""
+    return [
+        TopicSpec(f"{settings.app_id}-{table}-changelog", settings.partitions, compacted=True)
+        for table in TABLES
+    ]
+
+
 def all_topics(settings: Settings) -> list[TopicSpec]:
     return input_topics(settings) + [
         TopicSpec(settings.topic_deadletter, 1),

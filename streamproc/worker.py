@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     import faust
 
     from streamproc.app import create_app
-    from streamproc.topics import all_topics, ensure_topics
+    from streamproc.topics import all_topics, changelog_topics, ensure_topics
 
     if args.web_port:
         os.environ["STREAMPROC_WEB_PORT"] = str(args.web_port)
@@ -32,7 +32,8 @@ def run(args: argparse.Namespace) -> int:
         level=args.loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     try:
-        asyncio.run(ensure_topics(settings.bootstrap, all_topics(settings)))
+        topics = all_topics(settings) + changelog_topics(settings)
+        asyncio.run(ensure_topics(settings.bootstrap, topics))
     except Exception as exc:  # noqa: BLE001 - any failure here means "cannot reach Kafka"
         print(f"streamproc worker: cannot reach Kafka at {settings.bootstrap}: {exc}",
               file=sys.stderr)
