@@ -35,6 +35,8 @@ class Settings:
     topic_outages: str = "store-outages"
     topic_reports: str = "report-requests"
     api_token: str | None = None
+    alert_webhook: str | None = None  # POST outage / recovery alerts here (docs/monitoring.md)
+    alert_after_min: float = 30.0  # business minutes an outage lasts before it is alerted
 
     @property
     def bootstrap(self) -> str:
@@ -80,4 +82,6 @@ def load() -> Settings:
         topic_outages=_env("STREAMPROC_TOPIC_OUTAGES", "store-outages"),
         topic_reports=_env("STREAMPROC_TOPIC_REPORTS", "report-requests"),
         api_token=os.environ.get("STREAMPROC_API_TOKEN") or None,
+        alert_webhook=os.environ.get("STREAMPROC_ALERT_WEBHOOK") or None,
+        alert_after_min=float(_env("STREAMPROC_ALERT_AFTER", "30")),
     )
