@@ -30,8 +30,9 @@ class SpeedSchedule:
             raise ValueError(f"speed must be a positive number, not {self.speed}")
 
     def cutoff(self, elapsed_s: float) -> int:
-        """The latest event time due after `elapsed_s` wall seconds."""
-        return self.origin_us + math.floor(elapsed_s * self.speed * US_PER_SECOND)
+        """The latest event time due after `elapsed_s` wall seconds (to the nearest us, so a
+        wake-up at `due_at(t)` reaches t despite float rounding)."""
+        return self.origin_us + round(elapsed_s * self.speed * US_PER_SECOND)
 
     def due_at(self, ts_us: int) -> float:
         """Wall seconds after the start when event time `ts_us` is due."""
