@@ -10,6 +10,7 @@ if TYPE_CHECKING:
 
 def register_views(pipeline: Pipeline) -> None:
     """Attach every route to the pipeline's Faust app."""
-    from streamproc.web import health
+    from streamproc.web import api, health
 
     health.register(pipeline)
+    api.register(pipeline)  # report API, OpenAPI, error/auth middlewares

@@ -1,0 +1,96 @@
+"""aiohttp middlewares for every route of the worker's web server (ours and Faust's).
+
+Installed once by :func:`install`, so views registered later (the dashboard, metrics) get
+them too:
+
+* **errors**: every error leaves as a small JSON body ``{"error": ...}`` with the right
+  status (404 unknown route, 405 bad method with ``Allow``, 413 body too large); an
+  unexpected exception is logged and answered ``500 {"error": "internal error"}`` rather
+  than aiohttp's HTML page.
+* **access control**: when ``STREAMPROC_API_TOKEN`` is set, every route except the ones in
+  :data:`PUBLIC_PATHS` needs ``Authorization: Bearer <token>`` (401 otherwise).
+* **body size**: a declared ``Content-Length`` above :data:`MAX_BODY_BYTES` is refused with
+  413 before anything reads the body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from typing import TYPE_CHECKING
+
+import orjson
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from streamproc.app import Pipeline
+
+log = logging.getLogger("streamproc.web")
+
+MAX_BODY_BYTES = 64 * 1024
+PUBLIC_PATHS = frozenset({"/health"})
+_DROP_HEADERS = {"content-type", "content-length"}
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None,
+                   **extra: object) -> web.Response:
+    """The one JSON error shape of the API."""
+    return web.Response(
+        body=orjson.dumps({"error": message, **extra}),
+        status=status,
+        content_type="application/json",
+        charset="utf-8",
+        headers=headers,
+    )
+
+
+def _from_http_exception(exc: web.HTTPException) -> web.Response:
+    headers = {k: v for k, v in exc.headers.items() if k.lower() not in _DROP_HEADERS}
+    return error_response(exc.status, exc.reason or "error", headers)
+
+
+def make_error_middleware():
+    @web.middleware
+    async def errors(request: web.Request, handler) -> web.StreamResponse:
+        length = request.content_length
+        if length is not None and length > MAX_BODY_BYTES:
+            return error_response(413, f"request body larger than {MAX_BODY_BYTES} bytes")
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise  # redirects and the like pass through
+            return _from_http_exception(exc)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("unhandled error in %s %s", request.method, request.path)
+            return error_response(500, "internal error")
+
+    return errors
+
+
+def make_auth_middleware(token: str):
+    expected = f"Bearer {token}".encode()
+
+    @web.middleware
+    async def auth(request: web.Request, handler) -> web.StreamResponse:
+        if request.path not in PUBLIC_PATHS:
+            given = request.headers.get("Authorization", "").encode("utf-8", "replace")
+            if not hmac.compare_digest(given, expected):
+                return error_response(
+                    401, "missing or wrong bearer token",
+                    {"WWW-Authenticate": 'Bearer realm="streamproc"'},
+                )
+        return await handler(request)
+
+    return auth
+
+
+def install(pipeline: Pipeline) -> None:
+    """Add the middlewares to the Faust app's aiohttp application (before it starts)."""
+    web_app: web.Application = pipeline.app.web.web_app
+    web_app.middlewares.append(make_error_middleware())  # outermost: sees auth's answers too
+    if pipeline.settings.api_token:
+        web_app.middlewares.append(make_auth_middleware(pipeline.settings.api_token))
