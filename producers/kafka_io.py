@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -73,8 +74,7 @@ async def ensure_topics(
             if code and code != TopicAlreadyExistsError.errno:
                 message = item[2] if len(item) > 2 and item[2] else for_code(code).__name__
                 raise BrokerUnavailable(f"cannot create topic {name}: {message}")
-        described = await asyncio.wait_for(admin.describe_topics([s.name for s in specs]), 30)
-        found = {t["topic"]: len(t["partitions"]) for t in described}
+        found = await _wait_for_leaders(admin, [s.name for s in specs], timeout)
         for s in specs:
             if s.name in found and found[s.name] != s.partitions:
                 warnings.append(
@@ -86,6 +86,23 @@ async def ensure_topics(
     finally:
         await _quietly(admin.close())
     return warnings
+
+
+async def _wait_for_leaders(
+    admin: AIOKafkaAdminClient, names: list[str], timeout: float
+) -> dict[str, int]:
+    """Wait until every partition of the topics has a leader (a new topic takes a moment;
+    producing before that only earns retries). Returns the partition count per topic."""
+    deadline = time.monotonic() + timeout
+    while True:
+        described = await asyncio.wait_for(admin.describe_topics(names), 30)
+        found = {t["topic"]: len(t["partitions"]) for t in described if not t["error_code"]}
+        ready = len(found) == len(set(names)) and all(
+            p["leader"] >= 0 and not p["error_code"] for t in described for p in t["partitions"]
+        )
+        if ready or time.monotonic() >= deadline:
+            return found
+        await asyncio.sleep(0.1)
 
 
 async def _quietly(aw: Any) -> None:

@@ -1,0 +1,182 @@
+"""`streamproc replay` against the real broker: topics, keys, partitions, configs, dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.partitioner import DefaultPartitioner
+
+from producers import replay
+from streamproc import config
+from streamproc.core import wire
+from tests.fixtures_broker import unique_name
+
+pytestmark = pytest.mark.integration
+
+T0 = 1_674_000_000  # 2023-01-18 00:00:00 UTC, seconds
+STORES = [str(7_000_000_000_000_000_000 + i * 104_729) for i in range(40)]
+
+
+def ts(us: int) -> str:
+    """Event time `us` microseconds after T0, as the real data writes it."""
+    t = datetime.fromtimestamp(T0, UTC) + timedelta(microseconds=us)
+    return t.strftime("%Y-%m-%d %H:%M:%S.%f UTC")
+
+
+def make_data(tmp_path: Path, polls_per_store: int = 25) -> dict:
+    rng = random.Random(7)
+    rows = []
+    for s in STORES:
+        rows += [
+            (s, rng.random() < 0.9, rng.randrange(3600 * 10**6)) for _ in range(polls_per_store)
+        ]
+    rng.shuffle(rows)
+    lines = ["store_id,status,timestamp_utc"]
+    lines += [f"{s},{'active' if up else 'inactive'},{ts(t)}" for s, up, t in rows]
+    lines.insert(11, "12345,broken,2023-01-18 00:00:00")  # line 12
+    lines.insert(21, "=cmd(),active,2023-01-18 00:00:00")  # line 22
+    (tmp_path / "polls.csv").write_text("\n".join(lines) + "\n")
+    hours = ["store_id,day,start_time_local,end_time_local"]
+    for s in STORES[:30]:
+        hours += [f"{s},{d},09:00:00,17:00:00" for d in range(5)]
+    hours.append(f"{STORES[0]},9,09:00,10:00")  # line 152: bad day
+    (tmp_path / "hours.csv").write_text("\n".join(hours) + "\n")
+    zones = ["store_id,timezone_str"] + [f"{s},America/Denver" for s in STORES[:20]]
+    zones += [f"{STORES[0]},Asia/Tokyo", f"{STORES[1]},Not/AZone"]
+    (tmp_path / "zones.csv").write_text("\n".join(zones) + "\n")
+    return {
+        "polls": str(tmp_path / "polls.csv"),
+        "hours": str(tmp_path / "hours.csv"),
+        "timezones": str(tmp_path / "zones.csv"),
+        "n_polls": len(rows),
+        "expected": {
+            s: sorted((T0 * 10**6 + t, up) for s2, up, t in rows if s2 == s) for s in STORES
+        },
+    }
+
+
+@pytest.fixture
+def topics(monkeypatch: pytest.MonkeyPatch, kafka_broker: str) -> config.Settings:
+    for name in ("POLLS", "HOURS", "TIMEZONES", "DEADLETTER"):
+        monkeypatch.setenv(f"STREAMPROC_TOPIC_{name}", unique_name(f"replay-{name.lower()}"))
+    monkeypatch.setenv("STREAMPROC_BROKER", f"kafka://{kafka_broker}")
+    return config.load()
+
+
+async def consume(bootstrap: str, topic: str, idle_ms: int = 2000) -> list:
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=unique_name("replay-test"),
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    out: list = []
+    try:
+        async with asyncio.timeout(60):
+            while True:
+                batch = await consumer.getmany(timeout_ms=idle_ms)
+                if not batch and out:
+                    break
+                for records in batch.values():
+                    out.extend(records)
+                if not batch and not out:
+                    await asyncio.sleep(0.1)
+                    if consumer.assignment() and all(
+                        (await consumer.end_offsets(list(consumer.assignment()))).get(tp, 0) == 0
+                        for tp in consumer.assignment()
+                    ):
+                        break
+    finally:
+        await consumer.stop()
+    return out
+
+
+async def topic_layout(bootstrap: str, names: list[str]) -> tuple[dict, dict]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(names)
+        partitions = {t["topic"]: len(t["partitions"]) for t in described}
+        [response] = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, n) for n in names]
+        )
+        configs = {res[3]: {entry[0]: entry[1] for entry in res[4]} for res in response.resources}
+    finally:
+        await admin.close()
+    return partitions, configs
+
+
+def check_partitions(records: list, n: int) -> None:
+    for r in records:
+        assert r.partition == DefaultPartitioner()(r.key, list(range(n)), [])
+
+
+@pytest.mark.parametrize("mode", ["batch", "send"])
+def test_fast_replay_roundtrip(
+    tmp_path: Path, topics: config.Settings, kafka_broker: str, mode: str, capsys
+) -> None:
+    data = make_data(tmp_path)
+    argv = ["--polls", data["polls"], "--hours", data["hours"], "--timezones", data["timezones"]]
+    argv += ["--chunk-rows", "400", "--producer-mode", mode]
+    assert replay.main(argv) == 0
+    out = capsys.readouterr().out
+    assert f"{data['n_polls']:,} polls sent" in out
+    assert "hours 30 stores; timezones 20 stores" in out
+    assert "rejected 4 (hours 1, polls 2, timezones 1)" in out
+
+    s = topics
+    polls = asyncio.run(consume(kafka_broker, s.topic_polls))
+    got: dict[str, list] = {}
+    for r in polls:
+        got.setdefault(r.key.decode(), []).extend(wire.decode_polls(r.value))
+    assert {k: sorted(v) for k, v in got.items()} == data["expected"]
+    chunks = -(-(data["n_polls"] + 2) // 400)
+    assert len(STORES) <= len(polls) <= len(STORES) * chunks
+    check_partitions(polls, s.partitions)
+
+    hours = asyncio.run(consume(kafka_broker, s.topic_hours))
+    assert len(hours) == 30
+    assert all(len(wire.decode_hours(r.value)) == 5 for r in hours)
+    check_partitions(hours, s.partitions)
+
+    zones = asyncio.run(consume(kafka_broker, s.topic_timezones))
+    decoded = {r.key.decode(): wire.decode_timezone(r.value) for r in zones}
+    assert len(zones) == 20 and decoded[STORES[0]] == "Asia/Tokyo"
+    check_partitions(zones, s.partitions)
+
+    dead = asyncio.run(consume(kafka_broker, s.topic_deadletter))
+    letters = sorted((r.key.decode(), orjson.loads(r.value)["line"]) for r in dead)
+    assert letters == [("hours", 152), ("polls", 12), ("polls", 22), ("timezones", 23)]
+
+    names = [s.topic_polls, s.topic_hours, s.topic_timezones, s.topic_deadletter]
+    partitions, configs = asyncio.run(topic_layout(kafka_broker, names))
+    assert partitions == dict(zip(names, [s.partitions] * 3 + [1], strict=True))
+    assert configs[s.topic_hours]["cleanup.policy"] == "compact"
+    assert configs[s.topic_timezones]["cleanup.policy"] == "compact"
+    assert configs[s.topic_polls]["cleanup.policy"] == "delete"
+
+    # Topics that exist already are fine; a source may be given alone.
+    assert replay.main(["--timezones", data["timezones"]]) == 0
+    assert "timezones 20 stores" in capsys.readouterr().out
+
+
+def test_speed_replay(tmp_path: Path, topics: config.Settings, kafka_broker: str, capsys) -> None:
+    data = make_data(tmp_path, polls_per_store=3)  # event times over one hour
+    assert replay.main(["--polls", data["polls"], "--speed", "3600"]) == 0
+    out = capsys.readouterr().out
+    seconds = float(out.split(" s;")[0].rsplit(" ", 1)[1])
+    assert 0.9 <= seconds < 10  # one event hour at x3600 takes about a second
+    records = asyncio.run(consume(kafka_broker, topics.topic_polls))
+    assert sum(len(wire.decode_polls(r.value)) for r in records) == data["n_polls"]
+    assert len(records) > len(STORES)  # several slices: a store's polls are spread over time
+    check_partitions(records, topics.partitions)
