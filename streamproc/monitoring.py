@@ -1,0 +1,343 @@
+"""Live monitoring inside the worker: outage events, webhook alerts, the /live fan-out and
+the fleet figures. The rules are pure (:mod:`streamproc.core.outages`); this is the shell.
+
+* :meth:`Monitor.on_status` is the Processor's ``on_status`` hook: a change of a store's
+  latest observation may publish a ``down``/``up`` event to the outages topic.
+* A 1 s timer scans the stores that are down for outages that reached the alert threshold
+  (``sustained`` events).
+* With ``STREAMPROC_ALERT_WEBHOOK`` set, an agent consumes the outages topic (one partition,
+  so one worker runs it) and POSTs alerts; what was sent is kept per store in the
+  changelogged table ``outage-alerts``, so a restart never sends an alert twice.
+* :class:`OutageFeed` reads the outages topic from its end with one aiokafka consumer per
+  worker and fans it out to bounded per-client queues (slow clients are dropped).
+* :class:`Fleet` computes fleet figures from this worker's stores, cached for a moment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import faust
+import orjson
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import TopicPartition
+
+from streamproc import metrics
+from streamproc.core.outages import (
+    AlertRecord,
+    SustainedTracker,
+    backoff_delays,
+    decide_alert,
+    status_event,
+)
+from streamproc.core.records import US_PER_HOUR, US_PER_MINUTE
+from streamproc.core.state import StoreState
+
+if TYPE_CHECKING:
+    from streamproc.app import Pipeline
+
+log = logging.getLogger("streamproc.monitoring")
+
+SCAN_INTERVAL_S = 1.0
+ALERT_ATTEMPTS = 10  # about 3.5 minutes of retries, then the alert is recorded as failed
+ALERT_TIMEOUT_S = 10.0
+FLEET_TTL_S = 2.0
+HOURLY_TTL_S = 10.0
+YIELD_EVERY = 500
+LIVE_QUEUE = 256  # events buffered per /live client before it counts as slow
+
+
+class Monitor:
+    """Attach to a pipeline with :func:`install`; see the module docstring."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        settings = pipeline.settings
+        app = pipeline.app
+        self.outages = app.topic(
+            settings.topic_outages, partitions=1, key_serializer="raw", value_serializer="raw"
+        )
+        self.tracker = SustainedTracker(int(settings.alert_after_min * US_PER_MINUTE))
+        self.down: set[str] = set()  # stores whose latest observation is inactive
+        self.feed = OutageFeed(settings.bootstrap, settings.topic_outages)
+        self.fleet = Fleet(pipeline, self)
+        self.webhook = settings.alert_webhook
+        self.alerts_table = None
+        previous = pipeline.processor.on_status
+        self._previous_hook = previous
+        pipeline.processor.on_status = self.on_status
+        app.timer(SCAN_INTERVAL_S)(self._scan)
+        if self.webhook:
+            self.alerts_table = app.Table(
+                "outage-alerts", partitions=1, key_type=bytes, value_type=bytes, default=None
+            )
+            app.agent(self.outages, name="outage-alerts")(self._alerts_agent)
+
+        @app.on_partitions_revoked.connect
+        async def _revoked(app: faust.App, revoked: set, **kwargs: object) -> None:
+            self.down.clear()
+            self.fleet.invalidate()
+
+    # -- outage events (owner side) ----------------------------------------------------------
+
+    def on_status(self, state: StoreState, before, after) -> None:
+        if self._previous_hook is not None:
+            self._previous_hook(state, before, after)
+        if after is not None and not after[1]:
+            self.down.add(state.store_id)
+        else:
+            self.down.discard(state.store_id)
+        now = self.pipeline.processor.watermarks.now()
+        if now is None:
+            return
+        outage_since = None
+        if before is not None and not before[1]:
+            run = state.status_since(before[0])
+            outage_since = run[0] if run else before[0]
+        event = status_event(state.store_id, before, after, now, outage_since,
+                             state.business_time)
+        if event is not None:
+            self.publish(event)
+
+    def publish(self, event: dict[str, Any]) -> None:
+        event["emitted_ms"] = int(time.time() * 1000)
+        metrics.count_outage_event(event["kind"])
+        self.outages.send_soon(key=event["store_id"].encode(), value=orjson.dumps(event))
+
+    async def _scan(self) -> None:
+        processor = self.pipeline.processor
+        now = processor.watermarks.now()
+        if now is None or not self.down:
+            return
+        for store_id in list(self.down):
+            state = processor.cache.get(store_id)
+            latest = state.latest_observation(now)
+            if latest is None or latest[1]:
+                self.down.discard(store_id)
+                self.tracker.check(store_id, latest, now, state.business_time)
+                continue
+            event = self.tracker.check(store_id, state.status_since(now), now,
+                                       state.business_time)
+            if event is not None:
+                self.publish(event)
+
+    # -- alerts (the one worker that owns the outages partition) ----------------------------
+
+    async def _alerts_agent(self, stream: faust.StreamT) -> None:
+        table = self.alerts_table
+        async with aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=ALERT_TIMEOUT_S)
+        ) as session:
+            async for event in stream.events():
+                try:
+                    doc = orjson.loads(event.message.value or b"")
+                    key = str(doc["store_id"]).encode()
+                except (orjson.JSONDecodeError, KeyError, TypeError):
+                    continue
+                raw = table.get(key)
+                record = AlertRecord.from_json(orjson.loads(raw)) if raw else None
+                payload, new = decide_alert(record, doc)
+                if payload is not None:
+                    ok = await post_with_retry(session, self.webhook, payload)
+                    metrics.count_alert(payload["type"], "sent" if ok else "failed")
+                    if not ok and new is not None:
+                        new = replace(new, failed=True)
+                if new is not None and new != record:
+                    table[key] = orjson.dumps(new.to_json())
+
+
+async def post_with_retry(
+    session: aiohttp.ClientSession,
+    url: str,
+    payload: dict[str, Any],
+    attempts: int = ALERT_ATTEMPTS,
+    sleep: Callable[[float], Any] = asyncio.sleep,
+) -> bool:
+    """POST ``payload`` as JSON until a 2xx answer; exponential backoff between tries."""
+    body = orjson.dumps(payload)
+    headers = {"Content-Type": "application/json", "Idempotency-Key": payload["alert_id"]}
+    delays = backoff_delays(attempts)
+    for attempt in range(attempts):
+        try:
+            async with session.post(url, data=body, headers=headers) as resp:
+                if 200 <= resp.status < 300:
+                    return True
+                reason = f"HTTP {resp.status}"
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            reason = str(exc) or type(exc).__name__
+        if attempt < len(delays):
+            log.warning("alert %s failed (%s); retry in %.1fs", payload["alert_id"], reason,
+                        delays[attempt])
+            await sleep(delays[attempt])
+    log.error("alert %s given up after %d attempts", payload["alert_id"], attempts)
+    return False
+
+
+# -- /live fan-out ------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Subscriber:
+    queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(LIVE_QUEUE))
+    dropped: bool = False
+
+
+class OutageFeed:
+    """One consumer of the outages topic (from its end), fanned out to subscribers."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.bootstrap = bootstrap
+        self.topic = topic
+        self.subscribers: set[Subscriber] = set()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task | None = None
+        self._lock = asyncio.Lock()
+
+    async def subscribe(self) -> Subscriber:
+        """A new subscriber; it sees every event published after this returns."""
+        await self._ensure_started()
+        sub = Subscriber()
+        self.subscribers.add(sub)
+        metrics.set_live_clients(len(self.subscribers))
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        self.subscribers.discard(sub)
+        metrics.set_live_clients(len(self.subscribers))
+
+    async def _ensure_started(self) -> None:
+        async with self._lock:
+            if self._task is not None and not self._task.done():
+                return
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False,
+                fetch_max_wait_ms=10, auto_offset_reset="latest",
+            )
+            await consumer.start()
+            parts = consumer.partitions_for_topic(self.topic)
+            if not parts:
+                await consumer.topics()  # refresh metadata once
+                parts = consumer.partitions_for_topic(self.topic) or {0}
+            tps = [TopicPartition(self.topic, p) for p in sorted(parts)]
+            consumer.assign(tps)
+            await consumer.seek_to_end(*tps)
+            for tp in tps:
+                await consumer.position(tp)  # fix the start now, not at the first fetch
+            self._consumer = consumer
+            self._task = asyncio.create_task(self._run(consumer))
+
+    async def _run(self, consumer: AIOKafkaConsumer) -> None:
+        try:
+            async for msg in consumer:
+                item = (msg.offset, msg.value)
+                for sub in list(self.subscribers):
+                    try:
+                        sub.queue.put_nowait(item)
+                    except asyncio.QueueFull:
+                        sub.dropped = True  # never wait for a slow client
+                        self.subscribers.discard(sub)
+                        metrics.LIVE_DROPPED.inc()
+                        metrics.set_live_clients(len(self.subscribers))
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - restart on the next subscribe
+            log.exception("outage feed consumer failed")
+        finally:
+            await consumer.stop()
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+
+# -- fleet figures --------------------------------------------------------------------------
+
+
+WINDOWS = ("hour", "day", "week")
+
+
+class Fleet:
+    """Fleet figures over this worker's stores, recomputed at most every few seconds."""
+
+    def __init__(self, pipeline: Pipeline, monitor: Monitor) -> None:
+        self.pipeline = pipeline
+        self.monitor = monitor
+        self._rows: tuple[float, int | None, list[tuple]] | None = None
+        self._hourly: tuple[float, int | None, dict[str, Any]] | None = None
+        self._lock = asyncio.Lock()
+
+    def invalidate(self) -> None:
+        self._rows = None
+        self._hourly = None
+
+    async def rows(self) -> tuple[int | None, list[tuple]]:
+        """(now, [(store_id, status, open_now, v0..v5)]) for every store of this worker."""
+        async with self._lock:
+            now = self.pipeline.processor.watermarks.now()
+            if self._rows is not None and time.monotonic() - self._rows[0] < FLEET_TTL_S:
+                return self._rows[1], self._rows[2]
+            processor = self.pipeline.processor
+            rows = []
+            for i, store_id in enumerate(list(processor.cache.store_ids())):
+                state = processor.cache.get(store_id)
+                if now is None:
+                    rows.append((store_id, None, False, 0, 0, 0, 0, 0, 0))
+                    continue
+                latest = state.latest_observation(now)
+                status = None if latest is None else ("active" if latest[1] else "inactive")
+                if status == "inactive":
+                    self.monitor.down.add(store_id)
+                rows.append((store_id, status, state.is_open(now), *state.values(now)))
+                if i % YIELD_EVERY == YIELD_EVERY - 1:
+                    await asyncio.sleep(0)
+            self._rows = (time.monotonic(), now, rows)
+            return now, rows
+
+    async def hourly(self, hours: int = 7 * 24) -> dict[str, Any]:
+        """Per-hour fleet up/down business seconds for the last ``hours`` hours to ``now``."""
+        now = self.pipeline.processor.watermarks.now()
+        cached = self._hourly
+        fresh = cached is not None and time.monotonic() - cached[0] < HOURLY_TTL_S
+        if fresh and cached[2]["hours"] == hours:
+            return cached[2]
+        processor = self.pipeline.processor
+        if now is None:
+            return {"watermark_us": None, "hours": hours, "start_hour_us": None,
+                    "up_s": [], "down_s": []}
+        end_hour = -(-now // US_PER_HOUR)
+        start_hour = end_hour - hours
+        ups, downs = [0] * hours, [0] * hours
+        for i, store_id in enumerate(list(processor.cache.store_ids())):
+            u, d = processor.cache.get(store_id).hourly(start_hour, end_hour, now)
+            for k in range(hours):
+                ups[k] += u[k]
+                downs[k] += d[k]
+            if i % 200 == 199:
+                await asyncio.sleep(0)
+        result = {
+            "watermark_us": now,
+            "hours": hours,
+            "start_hour_us": start_hour * US_PER_HOUR,
+            "up_s": [u / 1e6 for u in ups],
+            "down_s": [d / 1e6 for d in downs],
+        }
+        self._hourly = (time.monotonic(), now, result)
+        return result
+
+
+def install(pipeline: Pipeline) -> Monitor:
+    """Create the monitor once per pipeline (idempotent)."""
+    monitor = getattr(pipeline, "_monitor", None)
+    if monitor is None:
+        monitor = Monitor(pipeline)
+        pipeline._monitor = monitor  # type: ignore[attr-defined]
+    return monitor
