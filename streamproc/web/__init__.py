@@ -10,7 +10,8 @@ if TYPE_CHECKING:
 
 def register_views(pipeline: Pipeline) -> None:
     """Attach every route to the pipeline's Faust app."""
-    from streamproc.web import api, health
+    from streamproc.web import api, health, live
 
     health.register(pipeline)
     api.register(pipeline)  # report API, OpenAPI, error/auth middlewares
+    live.register(pipeline)  # dashboard, /stores/{id}, /fleet, /live, /metrics, outage alerts
