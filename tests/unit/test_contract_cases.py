@@ -596,3 +596,52 @@ def test_rows_sorted_by_store_id_as_text_and_ids_kept_exactly():
     assert lines[0] == HEADER
     assert [line.split(",")[0] for line in lines[1:]] == expected_order
     assert lines[4] == f"{big},60.00,24.00,168.00,0.00,0.00,0.00"
+
+
+# ---------------------------------------------------------------------------------------------
+# A few more edges of the same rules.
+# ---------------------------------------------------------------------------------------------
+def test_half_open_business_hours_opening_counts_closing_does_not():
+    # Mon 09-12 UTC. polls Mon 01-16 09:00 inactive (at opening: an observation), 12:00 active
+    # (at closing: not an observation). now = 12:00 (largest poll).
+    # hour [11:00, 12:00) down 60; day 3 h down; week: 01-09 interval ends at 01-09 12:00 = start.
+    polls = [("s", utc(2023, 1, 16, 9), False), ("s", utc(2023, 1, 16, 12), True)]
+    check(polls, [("s", 0, tod(9), tod(12))], [("s", "UTC")], None,
+          [("s", 0, 0, 0, 60 * M, 3 * H, 3 * H)])
+
+
+def test_23_59_59_is_taken_literally():
+    # Mon 00:00-23:59:59 UTC: [Mon 00:00, Mon 23:59:59) = 86 399 s, not a full day.
+    # poll Mon 01-16 12:00 active; as_of Tue 01-17 00:00.
+    # hour [23:00, 24:00): 23:00-23:59:59 = 3599 s up (59.98 min); day 86 399 s up;
+    # week [01-10 00:00, ...): Mon 01-09 is before it -> 86 399 s.
+    polls = [("s", utc(2023, 1, 16, 12), True)]
+    check(polls, [("s", 0, tod(0), tod(23, 59, 59))], [("s", "UTC")], utc(2023, 1, 17),
+          [("s", 3599 * S, 86_399 * S, 86_399 * S, 0, 0, 0)])
+    # 3599/60 = 59.9833 -> 59.98 ; 86399/3600 = 23.99972 -> 24.00
+    assert formatted(polls, [("s", 0, tod(0), tod(23, 59, 59))], [("s", "UTC")],
+                     utc(2023, 1, 17)) == [["s", "59.98", "24.00", "24.00", "0.00", "0.00", "0.00"]]
+
+
+def test_row_entirely_inside_the_spring_forward_gap_is_empty():
+    # Europe/Berlin Sun 2023-03-26 02:00-03:00 local: 02:00 does not exist, fold=0 -> CET (+1)
+    # -> 01:00 UTC; 03:00 CEST (+2) -> 01:00 UTC: [01:00, 01:00) is empty, so a poll at 01:00 UTC
+    # is not an observation -> zeros. "b" has the same row plus Sun 04:00-05:00 CEST
+    # (02:00-03:00 UTC): poll 01:00 UTC not an observation, 02:30 UTC active is -> 1 h up.
+    # as_of 03-26 06:00 UTC. Previous Sunday 03-19 (CET): 01:00-02:00 and 03:00-04:00 UTC, before
+    # the week's start 03-19 06:00.
+    polls = [("a", utc(2023, 3, 26, 1), True), ("b", utc(2023, 3, 26, 1), False),
+             ("b", utc(2023, 3, 26, 2, 30), True)]
+    hours = [("a", 6, tod(2), tod(3)), ("b", 6, tod(2), tod(3)), ("b", 6, tod(4), tod(5))]
+    tzs = [("a", "Europe/Berlin"), ("b", "Europe/Berlin")]
+    check(polls, hours, tzs, utc(2023, 3, 26, 6),
+          [("a", 0, 0, 0, 0, 0, 0), ("b", 0, H, H, 0, 0, 0)])
+
+
+def test_microsecond_timestamps_and_odd_midpoint():
+    # 24x7: obs at T - 3 599 999 999 µs active and T - 1 µs inactive;
+    # as_of T. midpoint = T - (3 599 999 999 + 1)/2 = T - 1 800 000 000 µs exactly (30 min).
+    # hour: up [T-1h, T-30min) = 30 min; down 30 min.
+    T = utc(2023, 1, 16, 12)
+    polls = [("s", T - 3_599_999_999, True), ("s", T - 1, False)]
+    check(polls, [], [], T, [("s", 30 * M, D - 30 * M, W - 30 * M, 30 * M, 30 * M, 30 * M)])
