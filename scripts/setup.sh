@@ -98,8 +98,8 @@ fi
 
 # ------------------------------------------------------------------ broker jars
 if command -v java >/dev/null 2>&1; then
-    .venv/bin/streamproc broker jars >/dev/null
-    say "Kafka broker jars ready in .streamproc/jars"
+    JARS="$(.venv/bin/streamproc broker jars)"
+    say "Kafka broker jars ready in $JARS"
 else
     warn "Java not found: the Kafka broker (and integration tests) cannot run"
 fi
