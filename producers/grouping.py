@@ -21,11 +21,14 @@ Message = tuple[bytes, bytes | None]  # (key, value)
 
 def split_items(
     items: Iterable[Poll | Rejection],
+    groups: dict[str, list[tuple[int, bool]]] | None = None,
+    rejections: list[Rejection] | None = None,
 ) -> tuple[dict[str, list[tuple[int, bool]]], list[Rejection], int]:
     """Records grouped per store (``store -> [(ts_us, active), ...]`` in arrival order) and the
-    rejections, plus the number of items consumed."""
-    groups: dict[str, list[tuple[int, bool]]] = {}
-    rejections: list[Rejection] = []
+    rejections, plus the number of items consumed. Pass `groups` / `rejections` to add to them.
+    """
+    groups = {} if groups is None else groups
+    rejections = [] if rejections is None else rejections
     get = groups.get
     n = 0
     for item in items:

@@ -215,11 +215,9 @@ class Replayer:
                 in_chunk = 0
                 while in_chunk < self.chunk_rows:
                     step = min(PROGRESS_STEP, self.chunk_rows - in_chunk)
-                    g, rej, n = grouping.split_items(islice(items, step))
+                    _g, _r, n = grouping.split_items(islice(items, step), groups, rejections)
                     if not n:
                         break
-                    _merge(groups, g)
-                    rejections.extend(rej)
                     in_chunk += n
                     progress.advance(n)
                 if not in_chunk:
@@ -306,18 +304,6 @@ class Replayer:
         finally:
             parser.stop()
             progress.close()
-
-
-def _merge(into: dict[str, list], more: dict[str, list]) -> None:
-    if not into:
-        into.update(more)
-        return
-    for store_id, polls in more.items():
-        have = into.get(store_id)
-        if have is None:
-            into[store_id] = polls
-        else:
-            have.extend(polls)
 
 
 # ---------------------------------------------------------------------------- CLI

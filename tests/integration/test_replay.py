@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +21,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.partitioner import DefaultPartitioner
 
 from producers import replay
+from producers.kafka_io import replay_topics
 from streamproc import config
 from streamproc.core import wire
 from tests.fixtures_broker import unique_name
@@ -64,11 +71,23 @@ def make_data(tmp_path: Path, polls_per_store: int = 25) -> dict:
 
 
 @pytest.fixture
-def topics(monkeypatch: pytest.MonkeyPatch, kafka_broker: str) -> config.Settings:
+def topics(monkeypatch: pytest.MonkeyPatch, kafka_broker: str) -> Iterator[config.Settings]:
     for name in ("POLLS", "HOURS", "TIMEZONES", "DEADLETTER"):
         monkeypatch.setenv(f"STREAMPROC_TOPIC_{name}", unique_name(f"replay-{name.lower()}"))
     monkeypatch.setenv("STREAMPROC_BROKER", f"kafka://{kafka_broker}")
-    return config.load()
+    settings = config.load()
+    yield settings
+    names = [s.name for s in replay_topics(settings)]
+    asyncio.run(delete_topics(kafka_broker, names))
+
+
+async def delete_topics(bootstrap: str, names: list[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics(names)
+    finally:
+        await admin.close()
 
 
 async def consume(bootstrap: str, topic: str, idle_ms: int = 2000) -> list:
@@ -180,3 +199,28 @@ def test_speed_replay(tmp_path: Path, topics: config.Settings, kafka_broker: str
     assert sum(len(wire.decode_polls(r.value)) for r in records) == data["n_polls"]
     assert len(records) > len(STORES)  # several slices: a store's polls are spread over time
     check_partitions(records, topics.partitions)
+
+
+def test_follow_stops_cleanly_on_sigint(tmp_path: Path, topics: config.Settings) -> None:
+    live = tmp_path / "live.csv"
+    live.write_text(f"store_id,status,timestamp_utc\n{STORES[0]},active,{ts(0)}\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "producers.replay", "--polls", str(live), "--follow"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    try:
+        time.sleep(4)  # connected and tailing
+        with open(live, "a") as f:
+            f.write(f"{STORES[1]},inactive,{ts(1)}\n{STORES[2]},active,{ts(2)}")  # no newline
+        time.sleep(1)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "replay: 3 polls sent" in out
+    assert "Traceback" not in err
