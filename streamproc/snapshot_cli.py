@@ -1,15 +1,22 @@
-"""`streamproc snapshot`: fetch a consistent report snapshot from a running worker."""
+"""`streamproc snapshot`: trigger a report on the running worker, poll it, save its CSV.
+
+Goes through the public API (`POST /trigger_report`, then `GET /get_report/<id>` until the
+report is Complete or Failed), with the bearer token of ``STREAMPROC_API_TOKEN`` if set.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from pathlib import Path
 
 from streamproc import config
+
+POLL_INTERVAL = 0.1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -19,27 +26,59 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=120.0)
 
 
-def run(args: argparse.Namespace) -> int:
-    settings = config.load()
-    base = args.url or f"http://127.0.0.1:{settings.web_port}"
-    query = f"?{urllib.parse.urlencode({'as_of': args.as_of})}" if args.as_of else ""
-    request = urllib.request.Request(base + "/snapshot.csv" + query)
-    if settings.api_token:
-        request.add_header("Authorization", f"Bearer {settings.api_token}")
+class ApiError(Exception):
+    pass
+
+
+def _request(base: str, path: str, token: str | None, data: bytes | None = None,
+             timeout: float = 30.0) -> tuple[bytes, dict[str, str]]:
+    request = urllib.request.Request(base + path, data=data)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
     try:
-        with urllib.request.urlopen(request, timeout=args.timeout) as resp:
-            body = resp.read()
-            now = resp.headers.get("X-Snapshot-Now", "")
-            seconds = resp.headers.get("X-Snapshot-Seconds", "")
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
+            return resp.read(), dict(resp.headers.items())
     except urllib.error.HTTPError as exc:
         detail = exc.read()[:300].decode("utf-8", "replace")
-        print(f"streamproc snapshot: worker answered {exc.code}: {detail}", file=sys.stderr)
-        return 1
+        raise ApiError(f"worker answered {exc.code}: {detail}") from None
     except (urllib.error.URLError, OSError) as exc:
-        print(f"streamproc snapshot: cannot reach the worker at {base}: {exc}", file=sys.stderr)
+        raise ApiError(f"cannot reach the worker at {base}: {exc}") from None
+
+
+def fetch_report(base: str, token: str | None, as_of: str | None,
+                 timeout: float) -> tuple[str, bytes]:
+    """Trigger a report and wait for it; return (report id, CSV bytes)."""
+    body = json.dumps({"as_of": as_of} if as_of else {}).encode()
+    raw, _ = _request(base, "/trigger_report", token, data=body)
+    report_id = json.loads(raw)["report_id"]
+    deadline = time.monotonic() + timeout
+    while True:
+        raw, headers = _request(base, f"/get_report/{report_id}", token)
+        status = headers.get("X-Report-Status")
+        if status == "Complete":
+            return report_id, raw
+        if status != "Running":
+            doc = json.loads(raw)
+            raise ApiError(f"report {report_id} {doc.get('status')}: {doc.get('error')}")
+        if time.monotonic() > deadline:
+            raise ApiError(f"report {report_id} still running after {timeout:.0f}s")
+        time.sleep(POLL_INTERVAL)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = config.load()
+    base = (args.url or f"http://127.0.0.1:{settings.web_port}").rstrip("/")
+    started = time.monotonic()
+    try:
+        report_id, body = fetch_report(base, settings.api_token, args.as_of, args.timeout)
+    except ApiError as exc:
+        print(f"streamproc snapshot: {exc}", file=sys.stderr)
         return 1
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(body)
     rows = body.count(b"\n") - 1
-    print(f"snapshot: {rows} stores, now {now}, {seconds}s -> {args.out}")
+    print(f"snapshot: report {report_id}, {rows} stores, {time.monotonic() - started:.2f}s "
+          f"-> {args.out}")
     return 0

@@ -203,21 +203,31 @@ _HEALTH = {
     },
 }
 
+# The parser also takes "YYYY-MM-DD HH:MM:SS[.ffffff] UTC", offsets and days 29-31; the
+# pattern is the plain, always valid subset (so generated examples are accepted).
+AS_OF_SCHEMA = {
+    "type": "string",
+    "description": "ISO 8601 timestamp, UTC, years 1970..2100, e.g. 2023-01-25T18:13:22Z",
+    "pattern": "^(19[7-9][0-9]|20[0-9][0-9])-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])"
+               "T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z$",
+}
 AS_OF_QUERY = {
     "name": "as_of",
     "in": "query",
     "required": False,
     "description": "Report at this event time instead of the watermark (ISO timestamp, UTC).",
-    "schema": {"type": "string"},
+    "schema": AS_OF_SCHEMA,
 }
 
 add_path("/health", {"get": {
+    "operationId": "health",
     "summary": "Liveness and readiness",
     "security": [],
     "responses": {"200": {"description": "Worker status",
                           "content": json_content(_HEALTH)}},
 }})
 add_path("/snapshot.csv", {"get": {
+    "operationId": "snapshotCsv",
     "summary": "Synchronous report snapshot (testing and tooling)",
     "description": "Waits for the tables to catch up with the input topics and returns the "
                    "report CSV directly. Prefer /trigger_report + /get_report.",
@@ -230,11 +240,13 @@ add_path("/snapshot.csv", {"get": {
     },
 }})
 add_path("/openapi.json", {"get": {
+    "operationId": "openapi",
     "summary": "This OpenAPI document",
     "responses": {"200": {"description": "OpenAPI 3.1",
                           "content": json_content({"type": "object"})}},
 }})
 add_path("/docs", {"get": {
+    "operationId": "docs",
     "summary": "This API as a readable HTML page",
     "responses": {"200": {"description": "HTML",
                           "content": {"text/html": {"schema": {"type": "string"}}}}},

@@ -54,8 +54,6 @@ async def read_json_body(request: web.Request) -> dict[str, Any]:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise BadRequest("request body is not JSON") from None
-    if doc is None:
-        return {}
     if not isinstance(doc, dict):
         raise BadRequest("request body must be a JSON object")
     return doc
@@ -199,8 +197,9 @@ _STATUS = {
 }
 
 
-def _get_report_op(params: list[dict[str, Any]]) -> dict[str, Any]:
+def _get_report_op(operation_id: str, params: list[dict[str, Any]]) -> dict[str, Any]:
     return {"get": {
+        "operationId": operation_id,
         "summary": "Status of a report, or its CSV once Complete",
         "description": "Running: {\"status\": \"Running\"}. Complete: the CSV "
                        "(X-Report-Status: Complete, as an attachment), or with format=json the "
@@ -233,7 +232,10 @@ def _describe() -> None:
     trigger_ok = {"description": "The new report's id",
                   "content": openapi.json_content({
                       "type": "object", "required": ["report_id"],
-                      "properties": {"report_id": _REPORT_ID}})}
+                      "properties": {"report_id": _REPORT_ID}}),
+                  "links": {"GetReport": {
+                      "operationId": "getReportById",
+                      "parameters": {"report_id": "$response.body#/report_id"}}}}
     trigger_errors = {
         "200": trigger_ok,
         "400": openapi.error("Bad as_of or body"),
@@ -241,29 +243,31 @@ def _describe() -> None:
     }
     openapi.add_path("/trigger_report", {
         "post": {
+            "operationId": "triggerReport",
             "summary": "Start a report",
             "description": "Returns at once; poll /get_report with the id.",
             "parameters": [openapi.AS_OF_QUERY],
             "requestBody": {"required": False, "content": openapi.json_content({
                 "type": "object",
-                "properties": {"as_of": {"type": ["string", "null"],
-                                         "description": "ISO timestamp, UTC"}},
+                "properties": {"as_of": {"anyOf": [openapi.AS_OF_SCHEMA, {"type": "null"}]}},
             })},
             "responses": trigger_errors,
         },
         "get": {
+            "operationId": "triggerReportGet",
             "summary": "Start a report (GET form)",
             "parameters": [openapi.AS_OF_QUERY],
             "responses": trigger_errors,
         },
     })
-    openapi.add_path("/get_report", _get_report_op([
+    openapi.add_path("/get_report", _get_report_op("getReport", [
         {"name": "report_id", "in": "query", "required": True, "schema": {"type": "string"}},
     ]))
-    openapi.add_path("/get_report/{report_id}", _get_report_op([
+    openapi.add_path("/get_report/{report_id}", _get_report_op("getReportById", [
         {"name": "report_id", "in": "path", "required": True, "schema": {"type": "string"}},
     ]))
     openapi.add_path("/reports", {"get": {
+        "operationId": "listReports",
         "summary": "Recent reports, newest first",
         "parameters": [{"name": "limit", "in": "query", "required": False,
                         "schema": {"type": "integer", "minimum": 1, "maximum": LIST_MAX,
