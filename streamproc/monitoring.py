@@ -48,7 +48,7 @@ log = logging.getLogger("streamproc.monitoring")
 SCAN_INTERVAL_S = 1.0
 ALERT_ATTEMPTS = 10  # about 3.5 minutes of retries, then the alert is recorded as failed
 ALERT_TIMEOUT_S = 10.0
-FLEET_TTL_S = 2.0
+FLEET_TTL_S = 1.0  # a changed pipeline is re-read at most once a second
 HOURLY_TTL_S = 10.0
 YIELD_EVERY = 500
 LIVE_QUEUE = 256  # events buffered per /live client before it counts as slow
@@ -271,7 +271,7 @@ class Fleet:
     def __init__(self, pipeline: Pipeline, monitor: Monitor) -> None:
         self.pipeline = pipeline
         self.monitor = monitor
-        self._rows: tuple[float, int | None, list[tuple]] | None = None
+        self._rows: tuple[float, int | None, list[tuple], tuple] | None = None
         self._hourly: tuple[float, int | None, dict[str, Any]] | None = None
         self._lock = asyncio.Lock()
 
@@ -282,10 +282,13 @@ class Fleet:
     async def rows(self) -> tuple[int | None, list[tuple]]:
         """(now, [(store_id, status, open_now, v0..v5)]) for every store of this worker."""
         async with self._lock:
-            now = self.pipeline.processor.watermarks.now()
-            if self._rows is not None and time.monotonic() - self._rows[0] < FLEET_TTL_S:
-                return self._rows[1], self._rows[2]
             processor = self.pipeline.processor
+            now = processor.watermarks.now()
+            key = (now, processor.stats.saves, len(processor.cache))
+            if self._rows is not None and (
+                self._rows[3] == key or time.monotonic() - self._rows[0] < FLEET_TTL_S
+            ):
+                return self._rows[1], self._rows[2]
             rows = []
             for i, store_id in enumerate(list(processor.cache.store_ids())):
                 state = processor.cache.get(store_id)
@@ -299,7 +302,7 @@ class Fleet:
                 rows.append((store_id, status, state.is_open(now), *state.values(now)))
                 if i % YIELD_EVERY == YIELD_EVERY - 1:
                     await asyncio.sleep(0)
-            self._rows = (time.monotonic(), now, rows)
+            self._rows = (time.monotonic(), now, rows, key)
             return now, rows
 
     async def hourly(self, hours: int = 7 * 24) -> dict[str, Any]:

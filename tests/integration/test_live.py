@@ -1,0 +1,275 @@
+"""Live monitoring against real workers: /stores/{id}, /fleet, /live, /metrics, alerts."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import signal
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiokafka import AIOKafkaProducer
+from prometheus_client.parser import text_string_to_metric_families
+
+from streamproc.core.records import US_PER_MINUTE
+from tests.fixtures_worker import WorkerHandle, free_port, run_cli
+from tests.live_support import SseReader, get_json, open_active_store, produce_polls
+
+pytestmark = pytest.mark.integration
+
+FIELDS = ("uptime_last_hour", "uptime_last_day", "uptime_last_week",
+          "downtime_last_hour", "downtime_last_day", "downtime_last_week")
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("live-data")
+    run_cli({}, "generate", "--stores", "40", "--days", "8", "--seed", "5", "--out", str(out))
+    return out
+
+
+def replay(env: dict[str, str], data: Path) -> None:
+    run_cli(env, "replay", "--polls", str(data / "store_status.csv"),
+            "--hours", str(data / "menu_hours.csv"), "--timezones", str(data / "timezones.csv"))
+
+
+def snapshot_rows(worker: WorkerHandle) -> dict[str, dict[str, str]]:
+    return {r["store_id"]: r for r in csv.DictReader(io.StringIO(worker.snapshot_csv()))}
+
+
+def http_status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def fleet_when(base_url: str, predicate, timeout: float = 10.0) -> dict:
+    """/fleet once it satisfies ``predicate`` (its figures are cached for up to a second)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        fleet = get_json(base_url, "/fleet?limit=1000")
+        if predicate(fleet) or time.monotonic() > deadline:
+            return fleet
+        time.sleep(0.2)
+
+
+def metric_values(base_url: str) -> dict[tuple[str, tuple], float]:
+    with urllib.request.urlopen(base_url + "/metrics", timeout=30) as resp:
+        assert resp.headers["Content-Type"].startswith("text/plain")
+        text = resp.read().decode()
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return out
+
+
+def test_store_fleet_metrics_and_live(worker, dataset):
+    before = metric_values(worker.base_url)
+    replay(worker.env, dataset)
+    rows = snapshot_rows(worker)
+    assert len(rows) == 40
+
+    # /stores/{id}: the report's six values at the watermark, and the live details
+    for store_id, row in rows.items():
+        doc = get_json(worker.base_url, f"/stores/{store_id}")
+        assert doc["store_id"] == store_id
+        for f in FIELDS:
+            assert f"{doc['report'][f]:.2f}" == row[f], (store_id, f)
+        if doc["status"] is not None:
+            assert doc["status"] in ("active", "inactive")
+            assert doc["since_us"] <= doc["watermark_us"]
+            assert doc["last_poll_us"] is not None
+    assert http_status(worker.base_url + "/stores/no-such-store") == 404
+    assert http_status(worker.base_url + "/stores/bad%20id") == 400
+
+    # /fleet sums the same values
+    fleet = fleet_when(worker.base_url, lambda f: f["stores"] == 40)
+    assert len(fleet["worst"]) == 40
+    up_week = sum(float(r["uptime_last_week"]) for r in rows.values()) * 3600
+    assert abs(fleet["windows"]["week"]["up_s"] - up_week) <= 40 * 0.005 * 3600
+    hourly = get_json(worker.base_url, "/fleet/hourly")
+    assert len(hourly["up_s"]) == 168
+    day = fleet["windows"]["day"]["up_s"] + fleet["windows"]["day"]["down_s"]
+    # the last 24 hour buckets start after now - 24h (the first is partial), 25 start before
+    last24 = sum(hourly["up_s"][-24:]) + sum(hourly["down_s"][-24:])
+    last25 = sum(hourly["up_s"][-25:]) + sum(hourly["down_s"][-25:])
+    assert last24 - 1e-3 <= day <= last25 + 1e-3
+
+    # /metrics parses and its counters moved with the replay
+    after = metric_values(worker.base_url)
+    polls_topic = worker.env["STREAMPROC_TOPIC_POLLS"]
+    key = ("streamproc_messages_consumed_total", (("topic", polls_topic),))
+    assert after[key] > before.get(key, 0)
+    assert after[("streamproc_polls_applied_total", ())] >= 6302
+    assert after[("streamproc_stores_tracked", ())] == 40
+    assert after[("streamproc_watermark_seconds", ())] > 1.6e9
+    assert all(v == 0 for (name, _), v in after.items() if name == "streamproc_consumer_lag")
+
+    # /live: a store going down during business hours shows up as an event
+    reader = SseReader(worker.base_url)
+    try:
+        store_id, now = open_active_store(worker.base_url)
+        produce_polls(worker.env, [(store_id, [(now + 1_000_000, False)])])
+        event = reader.wait_for(lambda e: e["store_id"] == store_id)
+        assert event["kind"] == "down" and event["status"] == "inactive"
+        assert event["since_us"] == now + 1_000_000
+        doc = get_json(worker.base_url, f"/stores/{store_id}")
+        assert doc["status"] == "inactive" and doc["since_us"] == now + 1_000_000
+        produce_polls(worker.env, [(store_id, [(now + 61_000_000, True)])])
+        back = reader.wait_for(lambda e: e["store_id"] == store_id and e["kind"] == "up")
+        assert back["outage_since_us"] == now + 1_000_000
+        assert back["down_business_s"] == pytest.approx(60.0)
+    finally:
+        reader.close()
+    final = metric_values(worker.base_url)
+    assert final[("streamproc_outage_events_total", (("kind", "down"),))] >= 1
+
+
+def _owners(base_url: str, table: str) -> dict[str, list[int]]:
+    meta = get_json(base_url, "/router/")
+    return {host.rstrip("/"): sorted(tps.get(table, [])) for host, tps in meta.items()}
+
+
+def test_store_owned_by_another_worker(worker, dataset, tmp_path):
+    env2 = dict(worker.env, STREAMPROC_WEB_PORT=str(free_port()),
+                STREAMPROC_STATE_DIR=str(tmp_path / "state2"))
+    second = WorkerHandle(env2, tmp_path / "worker2.log")
+    second.start()
+    table = f"{worker.env['STREAMPROC_APP_ID']}-store-state-changelog"
+    try:
+        deadline = time.monotonic() + 120
+        while True:  # until both workers agree that each holds part of the store states
+            worker.wait_ready()
+            second.wait_ready()
+            views = [_owners(w.base_url, table) for w in (worker, second)]
+            if views[0] == views[1] and sum(1 for tps in views[0].values() if tps) == 2:
+                break
+            assert time.monotonic() < deadline, f"partitions never split: {views}"
+            time.sleep(1)
+        replay(worker.env, dataset)
+        rows = {**snapshot_rows(worker), **snapshot_rows(second)}
+        assert len(rows) == 40
+        owners: dict[str, set[str]] = {}
+        for store_id, row in rows.items():
+            answers = [get_json(w.base_url, f"/stores/{store_id}") for w in (worker, second)]
+            assert answers[0] == answers[1]
+            for f in FIELDS:
+                assert f"{answers[0]['report'][f]:.2f}" == row[f], (store_id, f)
+            owners.setdefault(answers[0]["served_by"].rstrip("/"), set()).add(store_id)
+        assert set(owners) == {worker.base_url, second.base_url}, owners
+        fleet = fleet_when(worker.base_url, lambda f: f["stores"] == 40)
+        assert fleet["workers"] == 2
+    finally:
+        second.kill(signal.SIGTERM)
+
+
+# -- alerts ----------------------------------------------------------------------------------
+
+
+class Receiver:
+    """A local webhook receiver on 127.0.0.1 that fails the first ``fail_first`` requests."""
+
+    def __init__(self, fail_first: int = 1) -> None:
+        self.port = free_port()
+        self.received: list[dict] = []
+        self.attempts = 0
+        self.fail_first = fail_first
+        self._loop = asyncio.new_event_loop()
+        self._started = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+        assert self._started.wait(10)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def _serve(self) -> None:
+        async def hook(request: web.Request) -> web.Response:
+            self.attempts += 1
+            if self.attempts <= self.fail_first:
+                return web.Response(status=500)
+            self.received.append(await request.json())
+            return web.Response(text="ok")
+
+        async def main() -> None:
+            app = web.Application()
+            app.router.add_post("/hook", hook)
+            runner = web.AppRunner(app)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", self.port).start()
+            self._started.set()
+
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(main())
+        self._loop.run_forever()
+
+    def wait(self, n: int, timeout: float = 60) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and len(self.received) < n:
+            time.sleep(0.1)
+        return list(self.received)
+
+
+async def _send_raw(bootstrap: str, topic: str, key: bytes, value: bytes) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, key=key, value=value)
+    finally:
+        await producer.stop()
+
+
+def test_alerts_once_per_outage_and_recovery_even_after_restart(worker_env, tmp_path):
+    receiver = Receiver(fail_first=1)
+    env = dict(worker_env, STREAMPROC_ALERT_WEBHOOK=receiver.url, STREAMPROC_ALERT_AFTER="2")
+    handle = WorkerHandle(env, tmp_path / "alerts.log")
+    handle.start()
+    try:
+        t = 1_674_000_000_000_000
+        m = US_PER_MINUTE
+        store = "alert-store-1"  # no hours row: open 24x7
+        reader = SseReader(handle.base_url)
+        produce_polls(env, [(store, [(t, True)])])
+        produce_polls(env, [(store, [(t + 1 * m, False)])])
+        produce_polls(env, [(store, [(t + 2 * m, False)])])  # down 1 business minute: quiet
+        time.sleep(2.5)
+        assert receiver.received == []
+        produce_polls(env, [(store, [(t + 4 * m, False)])])  # down 3 minutes: alert
+        sustained = reader.wait_for(lambda e: e["kind"] == "sustained")
+        assert sustained["since_us"] == t + m
+        got = receiver.wait(1)
+        assert [a["type"] for a in got] == ["outage"]
+        assert got[0]["store_id"] == store and receiver.attempts == 2  # retried after a 500
+        produce_polls(env, [(store, [(t + 6 * m, True)])])
+        got = receiver.wait(2)
+        assert [a["type"] for a in got] == ["outage", "recovery"]
+        assert got[1]["down_business_minutes"] == 5.0
+        reader.close()
+
+        # a restart, then the same events delivered again: nothing is sent twice
+        handle.kill(signal.SIGTERM)
+        handle.start()
+        bootstrap = env["STREAMPROC_BROKER"].split("://", 1)[-1]
+        asyncio.run(_send_raw(bootstrap, env["STREAMPROC_TOPIC_OUTAGES"], store.encode(),
+                              json.dumps(sustained).encode()))
+        time.sleep(4)
+        assert [a["type"] for a in receiver.received] == ["outage", "recovery"]
+
+        # a new outage of the same store is alerted again
+        produce_polls(env, [(store, [(t + 10 * m, False)])])
+        produce_polls(env, [(store, [(t + 14 * m, False)])])
+        got = receiver.wait(3)
+        assert [a["type"] for a in got] == ["outage", "recovery", "outage"]
+        assert got[2]["alert_id"] == f"{store}:{t + 10 * m}:outage"
+    finally:
+        handle.kill(signal.SIGTERM)

@@ -1,0 +1,94 @@
+"""Helpers for the live-monitoring tests: produce polls into a worker's topics, read /live."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import urllib.request
+from collections.abc import Iterable
+
+from aiokafka import AIOKafkaProducer
+
+from streamproc.core import wire
+
+
+async def _produce(bootstrap: str, topic: str, batches: Iterable[tuple[str, list]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
+    await producer.start()
+    try:
+        futures = [await producer.send(topic, key=store_id.encode(),
+                                       value=wire.encode_polls(polls))
+                   for store_id, polls in batches]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+def produce_polls(env: dict[str, str], batches: Iterable[tuple[str, list]]) -> None:
+    """Send ``[(store_id, [(ts_us, active), ...]), ...]`` to the worker's polls topic."""
+    bootstrap = env["STREAMPROC_BROKER"].split("://", 1)[-1]
+    asyncio.run(_produce(bootstrap, env["STREAMPROC_TOPIC_POLLS"], list(batches)))
+
+
+def get_json(base_url: str, path: str, timeout: float = 30.0) -> dict:
+    with urllib.request.urlopen(base_url + path, timeout=timeout) as resp:
+        return json.loads(resp.read())
+
+
+class SseReader:
+    """Reads ``GET /live`` in a thread; ``events`` collects (event, data dict, received_at)."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.events: list[tuple[str, dict, float]] = []
+        self.ready = threading.Event()
+        self._resp = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        if not self.ready.wait(30):
+            raise AssertionError("GET /live never sent its ready event")
+
+    def _run(self) -> None:
+        try:
+            self._resp = urllib.request.urlopen(self.base_url + "/live", timeout=120)
+            kind, data = "message", []
+            for raw in self._resp:
+                line = raw.decode().rstrip("\r\n")
+                if not line:
+                    if data:
+                        payload = json.loads("\n".join(data))
+                        if kind == "ready":
+                            self.ready.set()
+                        else:
+                            self.events.append((kind, payload, time.time()))
+                    kind, data = "message", []
+                elif line.startswith("event:"):
+                    kind = line[6:].strip()
+                elif line.startswith("data:"):
+                    data.append(line[5:].strip())
+        except Exception:  # noqa: BLE001 - the test sees what arrived
+            pass
+
+    def wait_for(self, predicate, timeout: float = 30.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for _kind, payload, _at in list(self.events):
+                if predicate(payload):
+                    return payload
+            time.sleep(0.02)
+        raise AssertionError(f"no matching /live event in {timeout}s; got {self.events[-5:]}")
+
+    def close(self) -> None:
+        if self._resp is not None:
+            self._resp.close()
+
+
+def open_active_store(base_url: str) -> tuple[str, int]:
+    """A store that is active and inside business hours at the watermark, and the watermark."""
+    fleet = get_json(base_url, "/fleet?limit=1000")
+    for row in sorted(fleet["worst"], key=lambda r: r["store_id"]):
+        if row["status"] == "active" and row["open_now"]:
+            return row["store_id"], fleet["watermark_us"]
+    raise AssertionError("no store is active and open at the watermark")
