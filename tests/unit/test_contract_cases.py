@@ -13,6 +13,7 @@ from fractions import Fraction
 
 import pytest
 
+from streamproc.core.hours import business_intervals
 from streamproc.core.records import US_PER_DAY, US_PER_HOUR, US_PER_MINUTE, US_PER_SECOND
 from streamproc.core.report import HEADER, ReportRow, compute_report, format_row, write_csv
 from tests import oracle
@@ -645,3 +646,24 @@ def test_microsecond_timestamps_and_odd_midpoint():
     T = utc(2023, 1, 16, 12)
     polls = [("s", T - 3_599_999_999, True), ("s", T - 1, False)]
     check(polls, [], [], T, [("s", 30 * M, D - 30 * M, W - 30 * M, 30 * M, 30 * M, 30 * M)])
+
+
+def test_business_intervals_merged_clipped_half_open():
+    mon = utc(2023, 1, 16)  # Monday 00:00 UTC
+    for impl in (business_intervals, oracle.business_intervals):
+        # overlapping rows 09-12, 11-14, 13:00-13:30 -> one interval [09:00, 14:00)
+        rows = [(0, tod(9), tod(12)), (0, tod(11), tod(14)), (0, tod(13), tod(13, 30))]
+        assert impl(rows, "UTC", mon, mon + D) == [(mon + 9 * H, mon + 14 * H)]
+        # clipped to the range
+        assert impl(rows, "UTC", mon + 10 * H, mon + 13 * H) == [(mon + 10 * H, mon + 13 * H)]
+        # touching rows 09-12 and 12-14: together cover [09:00, 14:00) with no overlap
+        got = impl([(0, tod(9), tod(12)), (0, tod(12), tod(14))], "UTC", mon, mon + D)
+        assert got[0][0] == mon + 9 * H and got[-1][1] == mon + 14 * H
+        assert sum(e - s for s, e in got) == 5 * H
+        # None: 24x7, the whole range
+        assert impl(None, "America/Chicago", mon + 1, mon + 5 * D) == [(mon + 1, mon + 5 * D)]
+        # America/Chicago (CST, -6) Mon 09-12 -> 15:00-18:00 UTC, in a range of two Mondays
+        assert impl([(0, tod(9), tod(12))], "America/Chicago", mon - 7 * D, mon + D) == [
+            (mon - 7 * D + 15 * H, mon - 7 * D + 18 * H), (mon + 15 * H, mon + 18 * H)]
+        # overnight Sun 22:00-02:00 UTC, range = Monday only: the tail [00:00, 02:00)
+        assert impl([(6, tod(22), tod(2))], "UTC", mon, mon + D) == [(mon, mon + 2 * H)]

@@ -71,6 +71,9 @@ def hours_rows(draw):
     for _ in range(draw(st.integers(1, 5))):
         day = draw(st.integers(0, 6))
         start = draw(time_of_day)
+        if rows and draw(st.integers(0, 3)) == 0:  # starts where the previous row ends
+            day = (rows[-1][0] + (rows[-1][2] <= rows[-1][1])) % 7
+            start = rows[-1][2]
         # one in six is end == start (a full day of wall time); else often e < s (overnight)
         end = start if draw(st.integers(0, 5)) == 0 else draw(time_of_day)
         rows.append((day, start, end))
