@@ -392,7 +392,12 @@ async def _replay(
             next(reader(path), None)  # header check before connecting (small files)
 
     make_sink = sink_factory or _kafka_sink_factory(args.producer_mode)
-    sink, close = await make_sink(settings.bootstrap)
+    try:
+        sink, close = await make_sink(settings.bootstrap)
+    except BaseException:
+        if polls_items is not None and hasattr(polls_items, "close"):
+            polls_items.close()  # stops the gzip reader thread
+        raise
     replayer = Replayer(
         sink, Topics.from_settings(settings), chunk_rows=args.chunk_rows, limit=args.limit
     )
