@@ -29,7 +29,19 @@ async def _produce(bootstrap: str, topic: str, batches: Iterable[tuple[str, list
 def produce_polls(env: dict[str, str], batches: Iterable[tuple[str, list]]) -> None:
     """Send ``[(store_id, [(ts_us, active), ...]), ...]`` to the worker's polls topic."""
     bootstrap = env["STREAMPROC_BROKER"].split("://", 1)[-1]
-    asyncio.run(_produce(bootstrap, env["STREAMPROC_TOPIC_POLLS"], list(batches)))
+    errors: list[BaseException] = []
+
+    def run() -> None:  # own thread: the caller may be inside an event loop (Playwright)
+        try:
+            asyncio.run(_produce(bootstrap, env["STREAMPROC_TOPIC_POLLS"], list(batches)))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+            errors.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(60)
+    if errors:
+        raise errors[0]
 
 
 def get_json(base_url: str, path: str, timeout: float = 30.0) -> dict:

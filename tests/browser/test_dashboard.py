@@ -1,0 +1,110 @@
+"""The dashboard in headless Chromium (Debian's package, driven by Playwright) on a real worker.
+
+Never runs ``playwright install``: the system browser at /usr/bin/chromium is used (installed by
+scripts/setup.sh). Skipped when either the browser or the playwright package is missing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures_worker import run_cli
+from tests.live_support import get_json, open_active_store, produce_polls
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@pytest.fixture
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no chromium at {CHROMIUM} (scripts/setup.sh installs it)")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _pct(text: str) -> float:
+    return float(text.strip().rstrip("%")) / 100
+
+
+def test_dashboard(worker, browser, tmp_path):
+    data = tmp_path / "data"
+    run_cli(worker.env, "generate", "--stores", "40", "--days", "8", "--seed", "5",
+            "--out", str(data))
+    run_cli(worker.env, "replay", "--polls", str(data / "store_status.csv"),
+            "--hours", str(data / "menu_hours.csv"), "--timezones", str(data / "timezones.csv"))
+    report = list(csv.DictReader(io.StringIO(worker.snapshot_csv())))
+    assert len(report) == 40
+
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(worker.base_url + "/")
+    page.wait_for_function("document.querySelectorAll('#worst tbody tr').length >= 40",
+                           timeout=20_000)
+    page.wait_for_function("Number(document.getElementById('chart').dataset.hours) === 168",
+                           timeout=20_000)
+    page.wait_for_function("document.getElementById('conn').classList.contains('on')",
+                           timeout=20_000)
+
+    # the figures shown are /fleet's, and /fleet's are the report's values summed
+    fleet = get_json(worker.base_url, "/fleet?limit=1000")
+    assert fleet["stores"] == 40
+    up_week_h = sum(float(r["uptime_last_week"]) for r in report)
+    down_week_h = sum(float(r["downtime_last_week"]) for r in report)
+    assert fleet["windows"]["week"]["uptime"] == pytest.approx(
+        up_week_h / (up_week_h + down_week_h), abs=1e-4)
+    for name in ("hour", "day", "week"):
+        shown = _pct(page.inner_text(f"#uptime-{name}"))
+        assert shown == pytest.approx(fleet["windows"][name]["uptime"], abs=0.00006), name
+    assert page.inner_text("#down-now").strip() == str(fleet["down_now"])
+    first = page.query_selector("#worst tbody tr")
+    worst = fleet["worst"][0]
+    assert first.get_attribute("data-store") == worst["store_id"]
+    row = next(r for r in report if r["store_id"] == worst["store_id"])
+    cells = [c.inner_text() for c in first.query_selector_all("td")]
+    assert cells[5] == row["downtime_last_week"] and cells[6] == row["uptime_last_week"]
+
+    # searching narrows the table to the matching store
+    page.fill("#search", worst["store_id"])
+    page.wait_for_function("document.querySelectorAll('#worst tbody tr').length === 1",
+                           timeout=10_000)
+    page.fill("#search", "")
+
+    # an outage produced now appears in the live feed, and the figures move
+    store_id, now = open_active_store(worker.base_url)
+    produce_polls(worker.env, [(store_id, [(now + 1_000_000, False)])])
+    page.wait_for_selector(f"#feed li.down[data-store='{store_id}']", timeout=15_000)
+    page.wait_for_function("document.getElementById('down-now').textContent !== '0'",
+                           timeout=15_000)
+
+    # the report button yields a CSV link
+    page.click("#report-btn")
+    link = page.wait_for_selector("#report-link", timeout=120_000)
+    href = link.get_attribute("href")
+    with page.expect_download() as download_info:
+        link.click()
+    body = Path(download_info.value.path()).read_text()
+    assert body.splitlines()[0].startswith("store_id,uptime_last_hour")
+    assert len(body.splitlines()) == 41, href
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    time.sleep(0.3)
+    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=False)
+    assert problems == []
