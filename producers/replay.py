@@ -20,6 +20,7 @@ import argparse
 import asyncio
 import gc
 import gzip
+import logging
 import os
 import signal
 import sys
@@ -354,11 +355,23 @@ def _check_args(args: argparse.Namespace) -> None:
             raise ReplayError(f"--{name} {path}: no such file")
 
 
-def _open_polls(path: str) -> Iterator[Any]:
-    """The polls iterator with its header already checked (HeaderError raised here)."""
-    items = iter_polls(path)
-    first = next(items, None)
-    return items if first is None else chain([first], items)
+class _Polls:
+    """The polls iterator with its header already checked (HeaderError raised on creation);
+    `close()` stops the file reader (and its gzip thread)."""
+
+    def __init__(self, path: str) -> None:
+        self._items = iter_polls(path)
+        first = next(self._items, None)
+        self._iter = iter(()) if first is None else chain([first], self._items)
+
+    def __iter__(self) -> Iterator[Any]:
+        return self._iter
+
+    def __next__(self) -> Any:
+        return next(self._iter)
+
+    def close(self) -> None:
+        self._items.close()
 
 
 async def replay(
@@ -385,7 +398,7 @@ async def _replay(
 ) -> Summary:
     polls_items = None
     if args.polls and not args.follow:
-        polls_items = _open_polls(args.polls)
+        polls_items = _Polls(args.polls)
     for name, reader in (("hours", iter_hours), ("timezones", iter_timezones)):
         path = getattr(args, name)
         if path:
@@ -395,7 +408,7 @@ async def _replay(
     try:
         sink, close = await make_sink(settings.bootstrap)
     except BaseException:
-        if polls_items is not None and hasattr(polls_items, "close"):
+        if polls_items is not None:
             polls_items.close()  # stops the gzip reader thread
         raise
     replayer = Replayer(
@@ -427,7 +440,7 @@ async def _replay(
     finally:
         for sig in handled:
             loop.remove_signal_handler(sig)
-        if polls_items is not None and hasattr(polls_items, "close"):
+        if polls_items is not None:
             polls_items.close()
         await close()
     # Ctrl-C is how --follow normally ends; elsewhere it cuts the replay short.
@@ -452,6 +465,9 @@ def _kafka_sink_factory(mode: str):
 def run(args: argparse.Namespace) -> int:
     from producers.kafka_io import BrokerUnavailable
 
+    # aiokafka logs connection failures and retries itself; a fatal one reaches us as an
+    # exception and becomes the one-line message below.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     settings = config.load()
     try:
         _check_args(args)
