@@ -288,3 +288,12 @@ def test_estimate_rows(tmp_path: Path) -> None:
         estimate = replay.estimate_rows(write(tmp_path, name, text))
         assert estimate is not None and abs(estimate - 5000) < 50
     assert replay.estimate_rows(tmp_path / "missing.csv") is None
+
+
+def test_polls_reader_close_stops_the_gzip_thread(tmp_path: Path) -> None:
+    text = "store_id,status,timestamp_utc\n" + f"1234567,active,{ts(0)}\n" * 200_000
+    before = threading.active_count()
+    reader = replay._Polls(write(tmp_path, "big.csv.gz", text))
+    assert next(reader)[0] == "1234567"
+    reader.close()
+    assert threading.active_count() == before
