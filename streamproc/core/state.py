@@ -29,6 +29,7 @@ _FORMAT_VERSION = 1
 _REBUILD_FRACTION = 4  # a batch bigger than 1/4 of the kept polls rebuilds instead of patching
 
 Values = tuple[int, int, int, int, int, int]
+_FULL_HOUR = array("q", [US_PER_HOUR])
 ZERO: Values = (0, 0, 0, 0, 0, 0)
 
 
@@ -53,15 +54,19 @@ class StoreState:
 
     def add_polls(self, polls: Iterable[tuple[int, bool]]) -> bool:
         """Merge polls (ts_us, active); return whether anything changed (idempotent)."""
+        polls = polls if isinstance(polls, list) else list(polls)
+        if len(polls) * _REBUILD_FRACTION > len(self._poll_ts):
+            if not self._merge_bulk(polls):
+                return False
+            self._memo = None
+            self._rebuild_observations()
+            return True
         changes = self._merge_polls(polls)
         if not changes:
             return False
         self._memo = None
-        if len(changes) * _REBUILD_FRACTION > len(self._poll_ts):
-            self._rebuild()
-        else:
-            for ts in changes:
-                self._observe(ts)
+        for ts in changes:
+            self._observe(ts)
         return True
 
     def set_hours(self, rows: Iterable[Sequence[int]] | None) -> bool:
@@ -235,28 +240,41 @@ class StoreState:
     # ----------------------------------------------------------------------------- internals
 
     def _reset_derived(self) -> None:
+        """Forget everything derived, business intervals included (hours or zone changed)."""
+        self._b_lo = self._b_hi = 0  # business intervals are known for [_b_lo, _b_hi)
+        self._b_start: list[int] = []
+        self._b_end: list[int] = []
+        self._reset_observations()
+
+    def _reset_observations(self) -> None:
         self._memo: tuple[int, Values] | None = None  # values() of the last query
         self._obs_ts = array("q")
         self._obs_up = bytearray()
         self._base = 0  # hour index of _up[0] / _down[0]
         self._up = array("q")
         self._down = array("q")
-        self._b_lo = self._b_hi = 0  # business intervals are known for [_b_lo, _b_hi)
-        self._b_start: list[int] = []
-        self._b_end: list[int] = []
+
+    def _merge_bulk(self, polls: list[tuple[int, bool]]) -> bool:
+        """Merge many polls at once (dict and sort); return whether anything changed."""
+        merged = dict(zip(self._poll_ts, self._poll_up, strict=True))
+        changed = False
+        for ts, active in polls:
+            old = merged.get(ts)
+            new = (1 if active else 0) if old is None else old & (1 if active else 0)
+            if new != old:
+                merged[ts] = new
+                changed = True
+        if not changed:
+            return False
+        ordered = sorted(merged)
+        self._poll_ts = array("q", ordered)
+        self._poll_up = bytearray(merged[ts] for ts in ordered)
+        return True
 
     def _merge_polls(self, polls: Iterable[tuple[int, bool]]) -> list[int]:
         """Insert or downgrade polls in place; return the timestamps whose status changed."""
         changed: list[int] = []
         ts_arr, up_arr = self._poll_ts, self._poll_up
-        if not ts_arr:  # bulk load: sort once, fold duplicates (inactive wins)
-            merged: dict[int, int] = {}
-            for ts, active in polls:
-                merged[ts] = merged.get(ts, 1) & (1 if active else 0)
-            ordered = sorted(merged)
-            ts_arr.extend(ordered)
-            up_arr.extend(merged[ts] for ts in ordered)
-            return ordered
         for ts, active in polls:
             up = 1 if active else 0
             i = bisect_left(ts_arr, ts)
@@ -272,6 +290,11 @@ class StoreState:
 
     def _rebuild(self) -> None:
         self._reset_derived()
+        self._rebuild_observations()
+
+    def _rebuild_observations(self) -> None:
+        """Recompute observations and buckets from the polls, keeping business intervals."""
+        self._reset_observations()
         if not self._poll_ts:
             return
         self._cover(self._poll_ts[0], self._poll_ts[-1] + 1)
@@ -314,11 +337,19 @@ class StoreState:
             i = j
             while i < len(starts) and starts[i] < y:
                 s, e = max(starts[i], x), min(ends[i], y)
-                while s < e:
-                    hour = s // US_PER_HOUR
-                    cut = min(e, (hour + 1) * US_PER_HOUR)
-                    buckets[hour - base] += cut - s
-                    s = cut
+                h1, h2 = -(-s // US_PER_HOUR), e // US_PER_HOUR
+                if h1 >= h2:  # within one hour, or across one hour boundary
+                    while s < e:
+                        hour = s // US_PER_HOUR
+                        cut = min(e, (hour + 1) * US_PER_HOUR)
+                        buckets[hour - base] += cut - s
+                        s = cut
+                else:  # partial hour, whole hours (no other piece touches them), partial hour
+                    if s < h1 * US_PER_HOUR:
+                        buckets[h1 - 1 - base] += h1 * US_PER_HOUR - s
+                    buckets[h1 - base : h2 - base] = _FULL_HOUR * (h2 - h1)
+                    if h2 * US_PER_HOUR < e:
+                        buckets[h2 - base] += e - h2 * US_PER_HOUR
                 i += 1
 
     def _observe(self, ts: int) -> None:

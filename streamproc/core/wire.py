@@ -1,6 +1,7 @@
 """The Kafka message format, shared by producers and the worker (pure: bytes in, bytes out).
 
-* polls topic, key = store id: ``{"polls": [[ts_us, 1|0], ...]}`` (many polls of one store)
+* polls topic, key = store id: ``{"t": [ts_us, ...], "a": [1|0, ...]}``: many polls of one
+  store as two parallel columns (timestamps, active flags), cheap to validate in bulk
 * hours topic (compacted), key = store id: ``{"hours": [[day, start_us, end_us], ...]}``,
   the store's full set; ``null`` value (a tombstone) means "no rows" (open 24x7)
 * time zone topic (compacted), key = store id: ``{"tz": "America/New_York"}``
@@ -31,7 +32,7 @@ class WireError(ValueError):
 
 
 def encode_polls(polls: Sequence[tuple[int, bool]]) -> bytes:
-    return orjson.dumps({"polls": [[ts, 1 if up else 0] for ts, up in polls]})
+    return orjson.dumps({"t": [ts for ts, _ in polls], "a": [1 if up else 0 for _, up in polls]})
 
 
 def encode_hours(rows: Sequence[tuple[int, int, int]] | None) -> bytes | None:
@@ -79,23 +80,29 @@ def _load(value: bytes | None, field: str) -> Any:
 
 
 def decode_polls(value: bytes | None) -> list[tuple[int, bool]]:
-    items = _load(value, "polls")
-    if not isinstance(items, list) or len(items) > MAX_POLLS_PER_MESSAGE:
-        raise WireError(f"'polls' must be a list of at most {MAX_POLLS_PER_MESSAGE} pairs")
-    polls = []
-    for item in items:
-        if (
-            not isinstance(item, list)
-            or len(item) != 2
-            or type(item[0]) is not int
-            or item[1] not in (0, 1)
-            or isinstance(item[1], bool)
-        ):
-            raise WireError(f"bad poll {str(item)[:80]}: expected [ts_us, 1|0]")
-        if not MIN_TS_US <= item[0] < MAX_TS_US:
-            raise WireError(f"poll timestamp {item[0]} out of range 1970..2100")
-        polls.append((item[0], item[1] == 1))
-    return polls
+    """Validate a polls message column-wise (C-level checks; no per-poll Python branches)."""
+    if value is None:
+        raise WireError("message has no value")
+    try:
+        doc = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise WireError(f"value is not JSON: {exc}") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("t"), list):
+        raise WireError("value must be a JSON object with 't' (timestamps) and 'a' (flags) lists")
+    ts, flags = doc["t"], doc.get("a")
+    if not isinstance(flags, list) or len(flags) != len(ts):
+        raise WireError("'t' and 'a' must be lists of the same length")
+    if len(ts) > MAX_POLLS_PER_MESSAGE:
+        raise WireError(f"more than {MAX_POLLS_PER_MESSAGE} polls in one message")
+    if not ts:
+        return []
+    if set(map(type, ts)) != {int}:
+        raise WireError("every timestamp in 't' must be an integer of microseconds")
+    if min(ts) < MIN_TS_US or max(ts) >= MAX_TS_US:
+        raise WireError(f"poll timestamp out of range 1970..2100 ({min(ts)}..{max(ts)})")
+    if set(map(type, flags)) != {int} or not set(flags) <= {0, 1}:
+        raise WireError("every flag in 'a' must be 1 (active) or 0 (inactive)")
+    return list(zip(ts, map(bool, flags), strict=True))
 
 
 def decode_hours(value: bytes | None) -> list[tuple[int, int, int]] | None:

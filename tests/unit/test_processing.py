@@ -138,8 +138,8 @@ def test_bad_messages_go_to_the_dead_letter_and_good_ones_apply():
         msg("polls", "42", b"not json", 1),
         msg("polls", "=cmd", wire.encode_polls([(T0, True)]), 2),
         msg("polls", b"", wire.encode_polls([(T0, True)]), 3),
-        msg("polls", "42", b'{"polls": [[1, 2]]}', 4),
-        msg("polls", "42", b'{"polls": [[99999999999999999999, 1]]}', 5),
+        msg("polls", "42", b'{"t": [1], "a": [2]}', 4),
+        msg("polls", "42", b'{"t": [99999999999999999999], "a": [1]}', 5),
         msg("polls", b"\xff\xfe", wire.encode_polls([(T0, True)]), 6),
     ]
     proc.apply_polls(bad + [good], lambda s, m: proc.cache.save(s))
@@ -147,7 +147,7 @@ def test_bad_messages_go_to_the_dead_letter_and_good_ones_apply():
     proc.apply_hours(msg("hours", "42", b'{"hours": [[7, 0, 1]]}', 9), lambda s, m: None)
     assert len(dead) == 8
     reasons = " | ".join(r.reason for r in dead)
-    for fragment in ("not JSON", "safe store id", "no key", "expected [ts_us, 1|0]",
+    for fragment in ("not JSON", "safe store id", "no key", "1 (active) or 0",
                      "out of range", "UTF-8", "unknown time zone", "day 7"):
         assert fragment in reasons
     assert list(table) == ["42"]
