@@ -257,18 +257,20 @@ class StoreState:
     def _merge_bulk(self, polls: list[tuple[int, bool]]) -> bool:
         """Merge many polls at once (dict and sort); return whether anything changed."""
         merged = dict(zip(self._poll_ts, self._poll_up, strict=True))
-        changed = False
-        for ts, active in polls:
-            old = merged.get(ts)
-            new = (1 if active else 0) if old is None else old & (1 if active else 0)
-            if new != old:
-                merged[ts] = new
-                changed = True
-        if not changed:
-            return False
+        incoming = {ts: 1 if up else 0 for ts, up in polls}
+        if len(incoming) != len(polls):  # duplicates inside the batch: inactive wins
+            for ts, up in polls:
+                if not up:
+                    incoming[ts] = 0
+        common = incoming.keys() & merged.keys()
+        for ts in common:
+            incoming[ts] &= merged[ts]
+        if len(common) == len(incoming) and all(incoming[ts] == merged[ts] for ts in common):
+            return False  # nothing new, no downgrade: an idempotent re-delivery
+        merged.update(incoming)
         ordered = sorted(merged)
         self._poll_ts = array("q", ordered)
-        self._poll_up = bytearray(merged[ts] for ts in ordered)
+        self._poll_up = bytearray(map(merged.__getitem__, ordered))
         return True
 
     def _merge_polls(self, polls: Iterable[tuple[int, bool]]) -> list[int]:
@@ -298,12 +300,14 @@ class StoreState:
         if not self._poll_ts:
             return
         self._cover(self._poll_ts[0], self._poll_ts[-1] + 1)
-        starts, ends = self._b_start, self._b_end
-        for ts, up in zip(self._poll_ts, self._poll_up, strict=True):
-            i = bisect_right(starts, ts) - 1
-            if i >= 0 and ts < ends[i]:
-                self._obs_ts.append(ts)
-                self._obs_up.append(up)
+        polls, ups = self._poll_ts, self._poll_up
+        lo, hi = polls[0], polls[-1]
+        for start, end in zip(self._b_start, self._b_end, strict=True):
+            if end <= lo or start > hi:
+                continue
+            i, j = bisect_left(polls, start), bisect_left(polls, end)  # polls in [start, end)
+            self._obs_ts.extend(polls[i:j])
+            self._obs_up.extend(ups[i:j])
         if len(self._obs_ts) > 1:
             self._fill_buckets()
 

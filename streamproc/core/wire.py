@@ -79,7 +79,7 @@ def _load(value: bytes | None, field: str) -> Any:
     return doc[field]
 
 
-def decode_polls(value: bytes | None) -> list[tuple[int, bool]]:
+def decode_polls(value: bytes | None) -> list[tuple[int, int]]:
     """Validate a polls message column-wise (C-level checks; no per-poll Python branches)."""
     if value is None:
         raise WireError("message has no value")
@@ -102,7 +102,7 @@ def decode_polls(value: bytes | None) -> list[tuple[int, bool]]:
         raise WireError(f"poll timestamp out of range 1970..2100 ({min(ts)}..{max(ts)})")
     if set(map(type, flags)) != {int} or not set(flags) <= {0, 1}:
         raise WireError("every flag in 'a' must be 1 (active) or 0 (inactive)")
-    return list(zip(ts, map(bool, flags), strict=True))
+    return list(zip(ts, flags, strict=True))  # flags stay 1/0: truthy like bools
 
 
 def decode_hours(value: bytes | None) -> list[tuple[int, int, int]] | None:
