@@ -19,6 +19,7 @@ atomic rename, so a file that exists is complete.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import csv
 import io
 import logging
@@ -266,7 +267,12 @@ class ReportService:
 
     def _start(self, report_id: str, as_of: int | None) -> None:
         self.local.pop(report_id, None)
-        task = asyncio.get_running_loop().create_task(self._generate(report_id, as_of))
+        # A fresh context: a task created here would inherit Faust's "current event" (this
+        # report message, partition 0), and table reads made under it look only in that
+        # partition, so every store of other partitions would read as empty.
+        task = asyncio.get_running_loop().create_task(
+            self._generate(report_id, as_of), context=contextvars.Context()
+        )
         self.tasks[report_id] = task
 
     # -- generation --------------------------------------------------------------------
