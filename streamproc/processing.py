@@ -7,6 +7,7 @@ the live states and saves each changed store once per batch.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
@@ -36,11 +37,18 @@ class Watermarks:
     """Event-time ``now``: the largest poll timestamp per partition, max over partitions.
 
     ``table`` is shared by all workers (a Faust GlobalTable) so every report uses one ``now``.
+    Reading it scans every partition's value, so ``now()`` re-reads it at most once a second
+    and otherwise answers from memory (our own partitions update the memory at once).
     """
 
-    def __init__(self, table: MutableMapping[str, int]) -> None:
+    REFRESH_S = 1.0
+
+    def __init__(self, table: MutableMapping[str, int], clock=time.monotonic) -> None:
         self.table = table
         self.context: Callable[[Incoming], None] | None = None  # set by the Faust shell
+        self._clock = clock
+        self._now: int | None = None
+        self._read_at = float("-inf")
 
     def observe(self, msg: Incoming, ts_us: int) -> bool:
         """Raise the watermark of ``msg``'s partition to ``ts_us`` if it is newer."""
@@ -49,12 +57,25 @@ class Watermarks:
             if self.context is not None:
                 self.context(msg)
             self.table[key] = ts_us
+            if self._now is None or ts_us > self._now:
+                self._now = ts_us
             return True
         return False
 
     def now(self) -> int | None:
+        if self._clock() - self._read_at >= self.REFRESH_S:
+            self.refresh()
+        return self._now
+
+    def refresh(self) -> int | None:
+        """Re-read every partition's watermark (other workers', after a rebalance)."""
+        self._read_at = self._clock()
         values = [v for v in self.table.values() if v]
-        return max(values) if values else None
+        if values:
+            top = max(values)
+            if self._now is None or top > self._now:
+                self._now = top
+        return self._now
 
 
 @dataclass

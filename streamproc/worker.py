@@ -40,5 +40,15 @@ def run(args: argparse.Namespace) -> int:
         return 1
     pipeline = create_app(settings)
     worker = faust.Worker(pipeline.app, loglevel=args.loglevel, quiet=True)
+
+    @pipeline.app.task
+    async def _quiet_libraries() -> None:
+        # Keep the libraries' per-message debug calls cheap whatever the root level is.
+        level = max(logging.getLogger().getEffectiveLevel(), logging.INFO)
+        for name in ("aiokafka", "faust", "mode", "kafka"):
+            logging.getLogger(name).setLevel(level)
+        log = logging.getLogger("streamproc")
+        log.info("levels: root=%s", logging.getLogger().getEffectiveLevel())
+
     worker.execute_from_commandline()
     return 0
