@@ -43,7 +43,9 @@ from streamproc.core.records import Poll, Rejection
 from streamproc.progress import Progress
 
 PROG = "streamproc replay"
-DEFAULT_CHUNK_ROWS = 500_000
+# A week of the real fleet (~2M polls) in one chunk: one message and so one state write per
+# store (every write is also a changelog message), for about 260 MB of producer memory.
+DEFAULT_CHUNK_ROWS = 2_000_000
 PROGRESS_STEP = 50_000  # rows parsed between progress updates in fast mode
 FOLLOW_TICK = 0.1
 SPEED_TICK = 0.05
