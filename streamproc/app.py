@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 
 import faust
@@ -16,11 +17,13 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
+from streamproc import peers
 from streamproc.config import Settings
 from streamproc.core import wire
 from streamproc.core.records import Rejection
+from streamproc.core.report import ReportRow
 from streamproc.processing import Incoming, Processor, Watermarks
-from streamproc.snapshot import TP, Snapshot, SnapshotTimeout, take_snapshot
+from streamproc.snapshot import TP, Snapshot, SnapshotTimeout, local_rows, wait_caught_up
 from streamproc.statestore import StateCache
 
 log = logging.getLogger("streamproc.app")
@@ -60,12 +63,15 @@ class Pipeline:
             key=lambda tp: (tp.topic, tp.partition),
         )
 
-    async def end_offsets(self) -> dict[TP, int]:
-        tps = self._input_tps()
+    async def _ends(self, tps: list[TopicPartition]) -> dict[TP, int]:
         if not tps:
             return {}
         ends = await (await self._client()).end_offsets(tps)
         return {(tp.topic, tp.partition): off for tp, off in ends.items()}
+
+    async def end_offsets(self) -> dict[TP, int]:
+        """End offsets of the input partitions this worker processes."""
+        return await self._ends(self._input_tps())
 
     async def committed(self) -> dict[TP, int]:
         client = await self._client()
@@ -90,11 +96,63 @@ class Pipeline:
                 )
             await asyncio.sleep(0.05)
 
-    async def snapshot(self, as_of: int | None = None, timeout: float = 60.0) -> Snapshot:
-        await self.wait_ready(timeout)
-        return await take_snapshot(
-            self.processor, self.end_offsets, self.committed, as_of=as_of, timeout=timeout
+    def owned_partitions(self) -> list[int]:
+        """Partitions of the polls topic this worker processes (a store's home partition)."""
+        polls = self.topics["polls"].get_topic_name()
+        return sorted(tp.partition for tp in self._input_tps() if tp.topic == polls)
+
+    async def all_end_offsets(self) -> dict[TP, int]:
+        """End offsets of every input partition, whoever processes it."""
+        names = sorted(t.get_topic_name() for t in self.topics.values())
+        return await self._ends(
+            [TopicPartition(n, p) for n in names for p in range(self.settings.partitions)]
         )
+
+    async def catch_up(self, targets: dict[TP, int], timeout: float) -> dict:
+        """Wait until this worker's partitions reach ``targets``; say which and the watermark."""
+        await self.wait_ready(timeout)
+        own = {(tp.topic, tp.partition) for tp in self._input_tps()}
+        mine = {tp: off for tp, off in targets.items() if tp in own}
+        waited = await wait_caught_up(self.processor, mine, self.committed, timeout)
+        return {
+            "watermark": self.processor.watermarks.refresh(),
+            "partitions": self.owned_partitions(),
+            "waited_s": waited,
+        }
+
+    async def snapshot(self, as_of: int | None = None, timeout: float = 60.0) -> Snapshot:
+        """All stores of all workers, including every event acknowledged before the call."""
+        await self.wait_ready(timeout)
+        targets = await self.all_end_offsets()
+        body = {"targets": [[t, p, o] for (t, p), o in targets.items()], "timeout": timeout}
+        try:
+            mine, theirs = await asyncio.gather(
+                self.catch_up(targets, timeout),
+                peers.post_all(self, "/internal/catch-up", body, timeout + 5),
+            )
+        except peers.PeerError as exc:
+            raise SnapshotTimeout(f"another worker did not catch up: {exc}") from exc
+        parts = [mine, *theirs.values()]
+        covered = {p for part in parts for p in part["partitions"]}
+        missing = sorted(set(range(self.settings.partitions)) - covered)
+        if missing:
+            raise SnapshotTimeout(
+                f"partitions {missing} have no worker right now (a rebalance is in progress)"
+            )
+        marks = [part["watermark"] for part in parts if part["watermark"] is not None]
+        now = as_of if as_of is not None else (max(marks) if marks else None)
+        started = time.monotonic()
+        rows = await local_rows(self.processor, now)
+        if theirs:
+            try:
+                answers = await peers.post_all(self, "/internal/rows", {"now": now}, timeout)
+            except peers.PeerError as exc:
+                raise SnapshotTimeout(f"another worker did not send its rows: {exc}") from exc
+            for answer in answers.values():
+                rows.extend(ReportRow(*row) for row in answer["rows"])
+            rows.sort(key=lambda row: row.store_id)
+        waited = max(part["waited_s"] for part in parts)
+        return Snapshot(rows, now, waited, time.monotonic() - started)
 
     async def close(self) -> None:
         if self._offsets_client is not None:

@@ -16,7 +16,6 @@ from streamproc.core.report import ReportRow
 from streamproc.processing import Processor
 
 TP = tuple[str, int]
-OffsetsFn = Callable[[], Awaitable[dict[TP, int]]]
 YIELD_EVERY = 500  # stores between yields to the event loop, so the stream keeps flowing
 
 
@@ -72,16 +71,6 @@ async def evaluate(
     return rows
 
 
-async def take_snapshot(
-    processor: Processor,
-    end_offsets: OffsetsFn,
-    committed: Callable[[], Awaitable[dict[TP, int]]] | None = None,
-    as_of: int | None = None,
-    timeout: float = 60.0,
-) -> Snapshot:
-    targets = await end_offsets()
-    waited = await wait_caught_up(processor, targets, committed, timeout)
-    started = time.monotonic()
-    now = as_of if as_of is not None else processor.watermarks.now()
-    rows = await evaluate(processor, list(processor.cache.store_ids()), now)
-    return Snapshot(rows, now, waited, time.monotonic() - started)
+async def local_rows(processor: Processor, now_us: int | None) -> list[ReportRow]:
+    """Rows for every store this worker holds."""
+    return await evaluate(processor, list(processor.cache.store_ids()), now_us)

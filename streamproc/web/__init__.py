@@ -10,8 +10,9 @@ if TYPE_CHECKING:
 
 def register_views(pipeline: Pipeline) -> None:
     """Attach every route to the pipeline's Faust app."""
-    from streamproc.web import api, health, live
+    from streamproc.web import api, health, internal, live
 
     health.register(pipeline)
     api.register(pipeline)  # report API, OpenAPI, error/auth middlewares
+    internal.register(pipeline)  # worker-to-worker report assembly
     live.register(pipeline)  # dashboard, /stores/{id}, /fleet, /live, /metrics, outage alerts
