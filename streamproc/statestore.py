@@ -19,6 +19,7 @@ class StateCache:
         self.table = table
         self._live: dict[str, StoreState] = {}
         self._unsaved: set[str] = set()  # created here, not yet in the table
+        self._complete = False  # every store of the table is live (so no RocksDB scan needed)
 
     def __len__(self) -> int:
         return len(self._live)
@@ -45,15 +46,19 @@ class StateCache:
     def is_unsaved(self, store_id: str) -> bool:
         return store_id in self._unsaved
 
-    def store_ids(self) -> Iterator[str]:
-        """Every store this worker holds, from the durable table."""
-        for key in self.table:
-            yield key.decode() if isinstance(key, bytes) else key
+    def store_ids(self) -> list[str]:
+        """Every store this worker holds; scans the durable table once after (re)start."""
+        if not self._complete:
+            for key in self.table:
+                self.get(key.decode() if isinstance(key, bytes) else key)
+            self._complete = True
+        return [k for k in self._live if k not in self._unsaved]  # not phantoms of lookups
 
     def clear(self) -> None:
         """Forget live objects (after a rebalance: partitions may have moved)."""
         self._live.clear()
         self._unsaved.clear()
+        self._complete = False
 
     def live_states(self) -> Iterator[StoreState]:
         return iter(self._live.values())

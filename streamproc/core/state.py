@@ -192,8 +192,9 @@ class StoreState:
             return ZERO
         self._cover(now_us - WINDOWS_US[-1], now_us)
         ups, downs = [], []
+        shared: dict = {}  # the three windows share their right edge: reuse its integrals
         for length in WINDOWS_US:
-            up, down = self._window(now_us - length, now_us, lo, hi)
+            up, down = self._window(now_us - length, now_us, lo, hi, shared)
             ups.append(up)
             downs.append(down)
         values = (ups[0], ups[1], ups[2], downs[0], downs[1], downs[2])
@@ -457,8 +458,14 @@ class StoreState:
     def _business_time(self, x: int, y: int) -> int:
         return sum(e - s for s, e in self._business(x, y))
 
-    def _window(self, a: int, now: int, lo: int, hi: int) -> tuple[int, int]:
-        """Up/down business µs in [a, now) from effective observations obs[lo:hi]."""
+    def _window(
+        self, a: int, now: int, lo: int, hi: int, shared: dict | None = None
+    ) -> tuple[int, int]:
+        """Up/down business µs in [a, now) from effective observations obs[lo:hi].
+
+        ``shared`` memoises integrals that several windows ending at ``now`` have in common.
+        """
+        shared = {} if shared is None else shared
         obs, obs_up = self._obs_ts, self._obs_up
         first, last = obs[lo], obs[hi - 1]
         up = down = 0
@@ -466,25 +473,27 @@ class StoreState:
             t = self._business_time(a, min(first, now))
             up, down = (up + t, down) if obs_up[lo] else (up, down + t)
         if last < now:  # tail: the last observation extends to now
-            t = self._business_time(max(last, a), now)
+            start = max(last, a)
+            t = shared.get(("tail", start, now))
+            if t is None:
+                t = shared[("tail", start, now)] = self._business_time(start, now)
             up, down = (up + t, down) if obs_up[hi - 1] else (up, down + t)
         x, y = max(a, first), min(now, last)
         if x < y:
-            u, d = self._interior(x, y)
-            up, down = up + u, down + d
+            u1, d1 = self._prefix(x, shared)
+            u2, d2 = self._prefix(y, shared)
+            up, down = up + u2 - u1, down + d2 - d1
         return up, down
 
-    def _interior(self, x: int, y: int) -> tuple[int, int]:
-        """Up/down in [x, y), which lies between the first and last kept observation."""
-        h1 = -(-x // US_PER_HOUR)
-        h2 = y // US_PER_HOUR
-        if h2 <= h1:
-            return self._integrate(x, y)
-        u1, d1 = self._integrate(x, h1 * US_PER_HOUR)
-        u2, d2 = self._integrate(h2 * US_PER_HOUR, y)
-        i1 = min(max(h1 - self._base, 0), len(self._up))
-        i2 = min(max(h2 - self._base, 0), len(self._up))
-        return (u1 + u2 + sum(self._up[i1:i2]), d1 + d2 + sum(self._down[i1:i2]))
+    def _prefix(self, t: int, shared: dict) -> tuple[int, int]:
+        """Up/down of the interior gaps from the first kept observation up to ``t``."""
+        cached = shared.get(t)
+        if cached is None:
+            hour = t // US_PER_HOUR
+            i = min(max(hour - self._base, 0), len(self._up))
+            u, d = self._integrate(hour * US_PER_HOUR, t)
+            cached = shared[t] = (sum(self._up[:i]) + u, sum(self._down[:i]) + d)
+        return cached
 
     def _integrate(self, x: int, y: int) -> tuple[int, int]:
         """Directly integrate the interior gaps over [x, y) (a partial hour at most)."""
