@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from streamproc.config import Settings
 
@@ -24,14 +26,13 @@ def input_topics(settings: Settings) -> list[TopicSpec]:
     ]
 
 
-TABLES = ("store-state", "watermarks")  # the worker's changelogged tables
-
-
-def changelog_topics(settings: Settings) -> list[TopicSpec]:
-    """Faust's changelog topics, created up front so no worker races to subscribe to them."""
+def changelog_topics(tables: Iterable[Any], default_partitions: int) -> list[TopicSpec]:
+    """Faust's changelog topics for ``tables`` (app.tables.values()), created up front so no
+    worker races to subscribe to a topic that does not exist yet."""
     return [
-        TopicSpec(f"{settings.app_id}-{table}-changelog", settings.partitions, compacted=True)
-        for table in TABLES
+        TopicSpec(t.changelog_topic.get_topic_name(), t.partitions or default_partitions,
+                  compacted=True)
+        for t in tables
     ]
 
 

@@ -31,14 +31,15 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
+    pipeline = create_app(settings)
     try:
-        topics = all_topics(settings) + changelog_topics(settings)
+        tables = pipeline.app.tables.values()
+        topics = all_topics(settings) + changelog_topics(tables, settings.partitions)
         asyncio.run(ensure_topics(settings.bootstrap, topics))
     except Exception as exc:  # noqa: BLE001 - any failure here means "cannot reach Kafka"
         print(f"streamproc worker: cannot reach Kafka at {settings.bootstrap}: {exc}",
               file=sys.stderr)
         return 1
-    pipeline = create_app(settings)
     worker = faust.Worker(pipeline.app, loglevel=args.loglevel, quiet=True)
 
     @pipeline.app.task
