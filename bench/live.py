@@ -82,8 +82,10 @@ async def _sse(session: aiohttp.ClientSession, url: str, store: str, seen: dict[
                 data = None
 
 
-async def run(args: argparse.Namespace) -> int:
-    settings = config.load()
+async def measure(args: argparse.Namespace, settings: config.Settings | None = None) -> dict:
+    """The figures as a dict: ``http`` and ``sse`` latencies (seconds), background ``sent``
+    polls over ``elapsed`` seconds; :func:`run` prints them."""
+    settings = settings or config.load()
     url = args.url or f"http://{settings.web_host}:{settings.web_port}"
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, linger_ms=0)
     await producer.start()
@@ -134,7 +136,15 @@ async def run(args: argparse.Namespace) -> int:
         await bg
         sse.cancel()
     await producer.stop()
-    print(f"background load: {sent[0]:,} polls in {elapsed:.1f}s = {sent[0] / elapsed:,.0f}/s "
+    return {"http": http_lat, "sse": sse_lat, "sent": sent[0], "elapsed": elapsed,
+            "samples": args.samples}
+
+
+async def run(args: argparse.Namespace) -> int:
+    figures = await measure(args)
+    sent, elapsed = figures["sent"], figures["elapsed"]
+    http_lat, sse_lat = figures["http"], figures["sse"]
+    print(f"background load: {sent:,} polls in {elapsed:.1f}s = {sent / elapsed:,.0f}/s "
           f"to {args.bg_stores} stores")
     print(_line("poll -> /stores/{id}", http_lat))
     print(_line("poll -> /live (SSE)", sse_lat))

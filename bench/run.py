@@ -1,0 +1,658 @@
+"""`streamproc bench`: every performance figure of issue 8 in one run, beside its baseline.
+
+    streamproc bench [--quick] [--update-readme] [--profile] [--out FILE]
+
+Starts the broker if needed and ONE isolated worker (own app id, topics, state dir, port),
+then measures, in this order:
+
+1. end to end: ``streamproc replay`` of a week (default settings) into the worker; producer
+   rate, and polls / (replay start -> /health ``polls_applied`` reaches the total and the
+   snapshot's end-offset wait (``/internal/catch-up``) passes); beside it the raw aiokafka
+   consume rate of the same polls topic (no group, from the beginning, orjson decode);
+   worker CPU seconds and peak RSS (optionally a py-spy profile of the worker);
+2. state after one week: worker RSS and the RocksDB size on disk (du of its state dir);
+3. reports: trigger -> Complete p50/p99 over 20 reports beside ``streamproc report`` on the
+   same files; ``get_report`` throughput of a finished report (bench/api.py);
+4. live latency poll -> /stores/{id} and /live at 1,000 polls/s of background load
+   (bench/live.py);
+5. state after three more weeks (the week shifted by +7, +14, +21 days, in a temp dir);
+6. recovery after SIGKILL: restart with the same state dir, until ready and until a report
+   completes.
+
+Data: ../shared/data next to the checkout (or ``STREAMPROC_BENCH_DATA``) when present, else a
+generated set of the same size (13,900 stores x 7 days). ``--quick``: 1,000 stores x 7 days,
+fewer samples (a ~2 minute smoke run). The table goes to stdout and ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import gzip
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench import harness
+from bench.harness import Worker
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = ROOT / "bench" / "results.md"
+PROFILE_OUT = ROOT / "bench" / "profile-worker.txt"
+README = ROOT / "README.md"
+SECTION = "## Performance"
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+# targets of issue 8
+E2E_TARGET = 50_000
+E2E_RAW_RATIO = 0.5
+TRIGGER_P50_TARGET = 1.0
+TRIGGER_P99_TARGET = 2.0
+BATCH_SPEEDUP_TARGET = 20.0
+LIVE_P99_TARGET = 0.200
+RSS_TARGET = GiB
+STATE_RATIO_TARGET = 1.3
+GET_RPS_TARGET = 500
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quick", action="store_true",
+                        help="small generated data set (1,000 stores x 7 days): ~2 minutes")
+    parser.add_argument("--update-readme", action="store_true",
+                        help="replace the README's '## Performance' section with the table")
+    parser.add_argument("--profile", action="store_true",
+                        help=f"py-spy profile of the worker during the end-to-end run "
+                             f"(top functions to {PROFILE_OUT.relative_to(ROOT)})")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
+                        help=f"Markdown table to write (default {DEFAULT_OUT.relative_to(ROOT)})")
+    parser.add_argument("--data", type=Path,
+                        help="directory with store_status*.csv[.gz], menu_hours.csv, "
+                             "timezones.csv (default ../shared/data, else generated)")
+    parser.add_argument("--keep", action="store_true", help=argparse.SUPPRESS)
+
+
+# ---------------------------------------------------------------------------- results
+
+
+@dataclass
+class Row:
+    figure: str
+    value: str
+    target: str = "—"
+    baseline: str = "—"
+    verdict: str = "—"
+
+
+@dataclass
+class Results:
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    facts: dict[str, str] = field(default_factory=dict)
+
+    def add(self, figure: str, value: str, target: str = "—", baseline: str = "—",
+            ok: bool | None = None) -> None:
+        verdict = "—" if ok is None else ("met" if ok else "**missed**")
+        self.rows.append(Row(figure, value, target, baseline, verdict))
+        print(f"  {figure}: {value}  [{target}] {baseline} {verdict}", flush=True)
+
+    def markdown(self) -> str:
+        out = []
+        for key in ("date", "machine", "load", "data", "commit", "duration"):
+            if key in self.facts:
+                out.append(f"* **{key}**: {self.facts[key]}")
+        out.append("")
+        out.append("| figure | value | target | baseline | verdict |")
+        out.append("|---|---|---|---|---|")
+        for r in self.rows:
+            out.append(f"| {r.figure} | {r.value} | {r.target} | {r.baseline} | {r.verdict} |")
+        if self.notes:
+            out.append("")
+            out.extend(f"* {n}" for n in self.notes)
+        return "\n".join(out) + "\n"
+
+
+def fmt_rate(x: float) -> str:
+    return f"{x:,.0f} polls/s"
+
+
+def fmt_s(x: float) -> str:
+    if math.isnan(x):
+        return "n/a"
+    return f"{x * 1000:.0f} ms" if x < 1 else f"{x:.2f} s"
+
+
+def fmt_bytes(n: float) -> str:
+    return f"{n / MiB:,.0f} MiB"
+
+
+# ---------------------------------------------------------------------------- data
+
+
+@dataclass
+class Data:
+    polls: Path
+    hours: Path
+    timezones: Path
+    label: str
+
+
+def find_data(args: argparse.Namespace, tmp: Path) -> Data:
+    candidates = []
+    if args.data:
+        candidates.append(args.data)
+    elif not args.quick:
+        if os.environ.get("STREAMPROC_BENCH_DATA"):
+            candidates.append(Path(os.environ["STREAMPROC_BENCH_DATA"]))
+        candidates.append(ROOT.parent / "shared" / "data")
+    for d in candidates:
+        polls = next((d / n for n in ("store_status_week.csv.gz", "store_status.csv.gz",
+                                      "store_status_week.csv", "store_status.csv")
+                      if (d / n).is_file()), None)
+        if polls and (d / "menu_hours.csv").is_file() and (d / "timezones.csv").is_file():
+            return Data(polls, d / "menu_hours.csv", d / "timezones.csv", f"{polls}")
+    stores = 1000 if args.quick else 13_900
+    out = tmp / "data"
+    print(f"bench: generating {stores:,} stores x 7 days into {out}", flush=True)
+    harness.run_cli(dict(os.environ), "generate", "--stores", str(stores), "--days", "7",
+                    "--gzip", "--out", str(out))
+    return Data(out / "store_status.csv.gz", out / "menu_hours.csv", out / "timezones.csv",
+                f"generated: {stores:,} stores x 7 days (seed 0)")
+
+
+def shift_weeks(src: Path, out_dir: Path, weeks: list[int]) -> list[Path]:
+    """Copies of the polls file with every timestamp moved by +7*w days (plain CSV).
+    Only the date part of ``YYYY-MM-DD hh:mm:ss[.f] UTC`` changes; a row whose timestamp
+    does not parse is copied as is (it is rejected on replay like in the original)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / f"store_status_plus{w}w.csv" for w in weeks]
+    opener = gzip.open if src.suffix == ".gz" else open
+    cache: dict[str, list[str] | None] = {}
+
+    def shifted(date: str) -> list[str] | None:
+        if date not in cache:
+            try:
+                d = dt.date.fromisoformat(date)
+                cache[date] = [(d + dt.timedelta(days=7 * w)).isoformat() for w in weeks]
+            except ValueError:
+                cache[date] = None
+        return cache[date]
+
+    outs = [p.open("w", newline="", buffering=1 << 20) for p in paths]
+    try:
+        with opener(src, "rt", newline="") as f:
+            header = f.readline()
+            cols = [c.strip() for c in header.split(",")]
+            ts_col = cols.index("timestamp_utc") if "timestamp_utc" in cols else len(cols) - 1
+            last = ts_col == len(cols) - 1
+            for o in outs:
+                o.write(header)
+            for line in f:
+                if last:
+                    head, sep, ts = line.rpartition(",")
+                    new = shifted(ts[:10]) if sep else None
+                    if new is None:
+                        for o in outs:
+                            o.write(line)
+                        continue
+                    rest = ts[10:]
+                    for o, d in zip(outs, new, strict=True):
+                        o.write(f"{head},{d}{rest}")
+                else:
+                    parts = line.split(",")
+                    new = shifted(parts[ts_col][:10]) if len(parts) > ts_col else None
+                    if new is None:
+                        for o in outs:
+                            o.write(line)
+                        continue
+                    for o, d in zip(outs, new, strict=True):
+                        parts2 = list(parts)
+                        parts2[ts_col] = d + parts[ts_col][10:]
+                        o.write(",".join(parts2))
+    finally:
+        for o in outs:
+            o.close()
+    return paths
+
+
+# ---------------------------------------------------------------------------- Kafka side
+
+
+async def _end_offsets(bootstrap: str, topics: list[str], partitions: int) -> dict:
+    from aiokafka import AIOKafkaConsumer
+    from aiokafka.structs import TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+                                enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(t, p) for t in topics for p in range(partitions)]
+        ends = await consumer.end_offsets(tps)
+        return {(tp.topic, tp.partition): off for tp, off in ends.items()}
+    finally:
+        await consumer.stop()
+
+
+def end_offsets(bootstrap: str, topics: list[str], partitions: int) -> dict:
+    return asyncio.run(_end_offsets(bootstrap, topics, partitions))
+
+
+async def _raw_consume(bootstrap: str, topic: str, partitions: int) -> dict:
+    """Read the whole topic from the beginning with a plain aiokafka consumer (no group) and
+    orjson-decode every value, counting polls: the ceiling for the worker's consume path."""
+    import orjson
+    from aiokafka import AIOKafkaConsumer
+    from aiokafka.structs import TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+                                enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        consumer.assign(tps)
+        ends = await consumer.end_offsets(tps)
+        starts = await consumer.beginning_offsets(tps)
+        await consumer.seek_to_beginning(*tps)
+        remaining = {tp for tp in tps if ends[tp] > starts[tp]}
+        polls = messages = 0
+        started = time.perf_counter()
+        while remaining:
+            batch = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+            for tp, records in batch.items():
+                for r in records:
+                    polls += len(orjson.loads(r.value)["t"])
+                messages += len(records)
+                if records and records[-1].offset + 1 >= ends[tp]:
+                    remaining.discard(tp)
+            if time.perf_counter() - started > 600:
+                raise RuntimeError("raw consume did not finish in 600 s")
+        elapsed = time.perf_counter() - started
+    finally:
+        await consumer.stop()
+    return {"polls": polls, "messages": messages, "seconds": elapsed}
+
+
+# ---------------------------------------------------------------------------- profile
+
+
+class Profiler:
+    """py-spy record of one pid (non-blocking sampling) in raw collapsed-stack form."""
+
+    def __init__(self, pid: int, raw_path: Path, rate: int = 50) -> None:
+        self.raw_path = raw_path
+        exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        self.proc = subprocess.Popen(
+            [exe, "record", "--nonblocking", "-r", str(rate), "-f", "raw",
+             "-o", str(raw_path), "-p", str(pid)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+
+    def stop(self) -> str:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        try:
+            _, err = self.proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            _, err = self.proc.communicate()
+        return (err or b"").decode(errors="replace")
+
+
+def _frame_name(frame: str) -> str:
+    """``func (path/to/file.py:123)`` -> ``func (file.py)``: lines merged per function."""
+    name, _, where = frame.partition(" (")
+    where = where.rstrip(")")
+    file = where.rsplit(":", 1)[0]
+    parts = file.split("/")
+    short = "/".join(parts[-2:]) if len(parts) > 1 else file
+    return f"{name} ({short})"
+
+
+def summarize_profile(raw: str, top: int = 25) -> str:
+    """Self and inclusive sample shares per function from py-spy's raw (collapsed) output."""
+    own: Counter = Counter()
+    incl: Counter = Counter()
+    total = 0
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        n = int(count)
+        frames = [_frame_name(f) for f in stack.split(";") if f and not f.startswith("process ")
+                  and not f.startswith("thread ")]
+        if not frames:
+            continue
+        total += n
+        own[frames[-1]] += n
+        for f in set(frames):
+            incl[f] += n
+    if not total:
+        return "no samples\n"
+    lines = [f"samples: {total:,}", "", f"top {top} by own time (% of samples):"]
+    lines += [f"  {100 * n / total:5.1f}%  {f}" for f, n in own.most_common(top)]
+    lines += ["", f"top {top} by inclusive time (% of samples):"]
+    lines += [f"  {100 * n / total:5.1f}%  {f}" for f, n in incl.most_common(top)]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------- steps
+
+
+def wait_report_complete(base: str, timeout: float = 300.0) -> float:
+    """Trigger a report and wait for Complete; seconds."""
+    started = time.perf_counter()
+    req = urllib.request.Request(base + "/trigger_report", data=b"{}", method="POST",
+                                 headers={"Content-Type": "application/json"})
+    import json
+
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        report_id = json.loads(resp.read())["report_id"]
+    while time.perf_counter() - started < timeout:
+        with urllib.request.urlopen(f"{base}/get_report/{report_id}", timeout=30) as resp:
+            status = resp.headers.get("X-Report-Status")
+            resp.read()
+        if status == "Complete":
+            return time.perf_counter() - started
+        time.sleep(0.02)
+    raise RuntimeError(f"report {report_id} not Complete after {timeout:.0f}s")
+
+
+def catch_up(worker: Worker, bootstrap: str, topics: list[str], partitions: int) -> float:
+    """The snapshot's end-offset wait: until the worker processed the topics' end offsets."""
+    targets = end_offsets(bootstrap, topics, partitions)
+    body = {"targets": [[t, p, o] for (t, p), o in targets.items()], "timeout": 300}
+    return float(worker.post_json("/internal/catch-up", body, timeout=320)["waited_s"])
+
+
+def replay_and_wait(worker: Worker, polls: Path, data: Data | None, total_before: int,
+                    bootstrap: str, topics: list[str], partitions: int,
+                    profiler_path: Path | None = None) -> dict:
+    """Replay one polls file (plus hours and zones when ``data``), wait until applied."""
+    args = ["replay", "--polls", str(polls)]
+    if data is not None:
+        args += ["--hours", str(data.hours), "--timezones", str(data.timezones)]
+    cpu0 = harness.proc_cpu_seconds(worker.pid)
+    profiler = Profiler(worker.pid, profiler_path) if profiler_path else None
+    t0 = time.monotonic()
+    replay_wall, out = harness.run_cli(worker.env, *args)
+    sent, replay_s = harness.parse_replay_summary(out)
+    worker.wait_applied(total_before + sent, timeout=900)
+    waited = catch_up(worker, bootstrap, topics, partitions)
+    t_end = time.monotonic()
+    cpu1 = harness.proc_cpu_seconds(worker.pid)
+    prof_err = profiler.stop() if profiler else ""
+    return {"sent": sent, "replay_s": replay_s, "replay_wall": replay_wall,
+            "e2e_s": t_end - t0, "catchup_wait_s": waited, "cpu_s": cpu1 - cpu0,
+            "profile_err": prof_err}
+
+
+def state_size(worker: Worker) -> dict:
+    return {"rss": harness.proc_status_kib(worker.pid, "VmRSS") * 1024,
+            "hwm": harness.proc_status_kib(worker.pid, "VmHWM") * 1024,
+            "disk": harness.du_bytes(worker.state_dir / "worker")}
+
+
+def live_args(quick: bool, url: str) -> argparse.Namespace:
+    return argparse.Namespace(url=url, samples=50 if quick else 200, load=1000,
+                              bg_stores=2000, per_message=10, interval=0.05, warmup=2.0,
+                              timeout=5.0)
+
+
+# ---------------------------------------------------------------------------- main
+
+
+def bench(args: argparse.Namespace, tmp: Path, res: Results) -> None:
+    from streamproc import broker, config
+
+    base_settings = config.load()
+    bootstrap = broker.start(base_settings)
+    data = find_data(args, tmp)
+    res.facts["data"] = data.label
+    print(f"bench: broker {bootstrap}; data {data.label}", flush=True)
+
+    env = harness.isolated_env(bootstrap, tmp / "state", STREAMPROC_LOGLEVEL="warning")
+    os.environ.update({k: v for k, v in env.items() if k.startswith("STREAMPROC_")})
+    settings = config.load()  # the isolated worker's settings, for bench.api / bench.live
+    topics = [settings.topic_polls, settings.topic_hours, settings.topic_timezones]
+    n = settings.partitions
+    worker = Worker(env, tmp / "worker.log")
+    try:
+        t = time.monotonic()
+        worker.spawn()
+        worker.wait_ready(180)
+        print(f"bench: worker pid {worker.pid} ready in {time.monotonic() - t:.1f}s "
+              f"({worker.base_url})", flush=True)
+        _steps(args, tmp, res, worker, data, bootstrap, topics, n, settings)
+    finally:
+        worker.kill(signal.SIGTERM)
+        if not args.keep:
+            _delete_topics(bootstrap, settings)
+
+
+def _steps(args, tmp, res, worker, data, bootstrap, topics, n, settings) -> None:
+    from bench import api, live
+
+    # 1. end to end + raw consume -----------------------------------------------------------
+    print("bench: end to end (replay of the week) ...", flush=True)
+    raw_prof = tmp / "profile.raw" if args.profile else None
+    e2e = replay_and_wait(worker, data.polls, data, 0, bootstrap, topics, n, raw_prof)
+    load_e2e = harness.loadavg()
+    week1_total = e2e["sent"]
+    hwm_e2e = harness.proc_status_kib(worker.pid, "VmHWM") * 1024
+    print("bench: raw aiokafka consume of the same topic ...", flush=True)
+    raw = asyncio.run(_raw_consume(bootstrap, settings.topic_polls, n))
+    e2e_rate = e2e["sent"] / e2e["e2e_s"]
+    raw_rate = raw["polls"] / raw["seconds"]
+    ratio = e2e_rate / raw_rate
+    res.add("producer rate (`streamproc replay`, default settings)",
+            f"{fmt_rate(e2e['sent'] / e2e['replay_s'])} ({e2e['sent']:,} polls in "
+            f"{e2e['replay_s']:.1f} s)")
+    res.add("end to end: replay start → all polls applied and caught up",
+            f"{fmt_rate(e2e_rate)} ({e2e['e2e_s']:.1f} s; end-offset wait "
+            f"{e2e['catchup_wait_s'] * 1000:.0f} ms)",
+            f"≥ {E2E_TARGET:,} polls/s and ≥ {E2E_RAW_RATIO:.0%} of raw",
+            f"raw aiokafka consume {fmt_rate(raw_rate)} ({raw['messages']:,} msgs, "
+            f"{raw['seconds']:.1f} s); ratio {ratio:.2f}",
+            e2e_rate >= E2E_TARGET and ratio >= E2E_RAW_RATIO)
+    res.add("worker CPU during end to end",
+            f"{e2e['cpu_s']:.1f} s CPU in {e2e['e2e_s']:.1f} s wall "
+            f"({100 * e2e['cpu_s'] / e2e['e2e_s']:.0f}% of one core); load avg {load_e2e}")
+    if raw_prof is not None:
+        _write_profile(raw_prof, res, e2e)
+
+    # 2. state after one week ---------------------------------------------------------------
+    week1 = state_size(worker)
+    res.add("worker peak RSS (VmHWM) after the week", fmt_bytes(hwm_e2e),
+            "< 1 GiB", "—", hwm_e2e < RSS_TARGET)
+
+    # 3. reports ----------------------------------------------------------------------------
+    print("bench: batch command on the same files ...", flush=True)
+    batch_s, _ = harness.run_cli(worker.env, "report", "--polls", str(data.polls), "--hours",
+                                 str(data.hours), "--timezones", str(data.timezones),
+                                 "--out", str(tmp / "batch.csv"))
+    print("bench: trigger -> Complete x20, get_report throughput ...", flush=True)
+    figures = asyncio.run(api.run_bench(worker.base_url, reports=20,
+                                        gets=500 if args.quick else 2000, concurrency=32))
+    p50, p99 = figures["trigger_to_complete_p50_s"], figures["trigger_to_complete_p99_s"]
+    speedup = batch_s / p50
+    res.add("trigger → Complete, all stores (20 reports)",
+            f"p50 {fmt_s(p50)}, p99 {fmt_s(p99)}",
+            f"p50 < 1 s, p99 < 2 s, ≥ {BATCH_SPEEDUP_TARGET:.0f}× batch",
+            f"`streamproc report` {batch_s:.1f} s; speed-up {speedup:.0f}×",
+            p50 < TRIGGER_P50_TARGET and p99 < TRIGGER_P99_TARGET
+            and speedup >= BATCH_SPEEDUP_TARGET)
+    res.add("`get_report` of a finished report",
+            f"{figures['get_rps']:,.0f} req/s ({figures['gets']:,} gets, "
+            f"{figures['get_concurrency']} clients, {figures['report_bytes'] / 1024:,.0f} KiB "
+            f"each, {figures['get_errors']} errors)",
+            f"≥ {GET_RPS_TARGET} req/s, no errors", "—",
+            figures["get_rps"] >= GET_RPS_TARGET and figures["get_errors"] == 0)
+
+    # 4. live latency -----------------------------------------------------------------------
+    print("bench: live latency at 1,000 polls/s ...", flush=True)
+    lv = asyncio.run(live.measure(live_args(args.quick, worker.base_url), settings))
+    load_rate = lv["sent"] / lv["elapsed"]
+    for name, key in (("live: poll → `/stores/{id}`", "http"), ("live: poll → `/live` (SSE)",
+                                                               "sse")):
+        lat = lv[key]
+        lost = lv["samples"] - len(lat)
+        p99v = harness.percentile(lat, 0.99)
+        res.add(name, f"p50 {fmt_s(harness.percentile(lat, 0.5))}, p99 {fmt_s(p99v)} "
+                      f"(n={len(lat)}" + (f", {lost} not seen" if lost else "") + ")",
+                "p99 < 200 ms", f"background {load_rate:,.0f} polls/s",
+                (not lost) and p99v < LIVE_P99_TARGET)
+
+    # 5. four weeks -------------------------------------------------------------------------
+    print("bench: three more weeks (shifted copies of the week) ...", flush=True)
+    t = time.monotonic()
+    shifted = shift_weeks(data.polls, tmp / "weeks", [1, 2, 3])
+    print(f"bench: shifted copies written in {time.monotonic() - t:.1f}s", flush=True)
+    applied = (worker.health() or {}).get("polls_applied", week1_total)
+    more_polls = 0
+    more_s = 0.0
+    for path in shifted:
+        step = replay_and_wait(worker, path, None, applied, bootstrap, topics, n)
+        applied += step["sent"]
+        more_polls += step["sent"]
+        more_s += step["e2e_s"]
+        path.unlink()
+    week4 = state_size(worker)
+    res.add("end to end, weeks 2–4 (with eviction)", fmt_rate(more_polls / more_s),
+            "—", f"week 1: {fmt_rate(e2e_rate)}")
+    res.add("worker RSS after 1 week / 4 weeks",
+            f"{fmt_bytes(week1['rss'])} / {fmt_bytes(week4['rss'])} "
+            f"(peak {fmt_bytes(week4['hwm'])})",
+            "< 1 GiB", "—", week4["hwm"] < RSS_TARGET)
+    disk_ratio = week4["disk"] / week1["disk"] if week1["disk"] else float("nan")
+    rss_ratio = week4["rss"] / week1["rss"]
+    res.add("RocksDB on disk after 1 week / 4 weeks",
+            f"{fmt_bytes(week1['disk'])} / {fmt_bytes(week4['disk'])} "
+            f"(×{disk_ratio:.2f}; RSS ×{rss_ratio:.2f})",
+            f"4 weeks ≤ {STATE_RATIO_TARGET}× 1 week", "1-week state",
+            disk_ratio <= STATE_RATIO_TARGET)
+
+    # 6. recovery after SIGKILL -------------------------------------------------------------
+    print("bench: recovery after SIGKILL ...", flush=True)
+    worker.kill(signal.SIGKILL)
+    t_kill = time.monotonic()
+    worker.spawn()
+    worker.wait_ready(600)
+    t_ready = time.monotonic()
+    report_s = wait_report_complete(worker.base_url, timeout=600)
+    t_report = time.monotonic()
+    res.add("recovery after `kill -9` (4 weeks of state)",
+            f"ready in {t_ready - t_kill:.1f} s; first report Complete after "
+            f"{t_report - t_kill:.1f} s (the report itself {fmt_s(report_s)})",
+            "—", "—")
+
+
+def _write_profile(raw_path: Path, res: Results, e2e: dict) -> None:
+    try:
+        raw = raw_path.read_text()
+    except OSError:
+        res.notes.append(f"profile: py-spy produced nothing ({e2e['profile_err'].strip()[-300:]})")
+        return
+    summary = summarize_profile(raw)
+    head = (f"# py-spy record --nonblocking -r 50 of the worker during the end-to-end run\n"
+            f"# ({e2e['sent']:,} polls, {e2e['e2e_s']:.1f} s, {dt.datetime.now():%Y-%m-%d %H:%M})"
+            f"\n# written by `streamproc bench --profile`\n\n")
+    PROFILE_OUT.write_text(head + summary)
+    res.notes.append(f"profile of the worker during the end-to-end run: "
+                     f"`{PROFILE_OUT.relative_to(ROOT)}`")
+
+
+def _delete_topics(bootstrap: str, settings) -> None:
+    async def go() -> None:
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            names = [n for n in await admin.list_topics()
+                     if settings.app_id in n or n in {
+                         settings.topic_polls, settings.topic_hours, settings.topic_timezones,
+                         settings.topic_deadletter, settings.topic_outages,
+                         settings.topic_reports}]
+            if names:
+                await admin.delete_topics(names)
+        finally:
+            await admin.close()
+
+    with contextlib.suppress(Exception):
+        asyncio.run(go())
+
+
+def run(args: argparse.Namespace) -> int:
+    import logging
+
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    m = harness.machine()
+    res = Results()
+    started = time.monotonic()
+    res.facts["date"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    res.facts["machine"] = (f"{m['nproc']} CPUs ({m['cpu']}), {m['ram']} RAM, Python "
+                            f"{m['python']}, Linux {m['kernel']}; broker, producer and one "
+                            "worker on the same machine")
+    load_start = harness.loadavg()
+    res.facts["commit"] = harness.git_commit(ROOT)
+    print(f"bench: {res.facts['date']}; {res.facts['machine']}; load {load_start}", flush=True)
+    tmp = Path(tempfile.mkdtemp(prefix="streamproc-bench-"))
+    status = 0
+    try:
+        bench(args, tmp, res)
+    except Exception as exc:  # report what we have, then fail
+        traceback.print_exc()
+        res.notes.append(f"**the bench stopped early**: {type(exc).__name__}: "
+                         f"{str(exc).splitlines()[0] if str(exc) else ''}")
+        status = 1
+    finally:
+        if args.keep:
+            print(f"bench: kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    res.facts["load"] = (f"load average (1/5/15 min) {load_start} at the start, "
+                         f"{harness.loadavg()} at the end (other processes on the machine "
+                         "included)")
+    res.facts["duration"] = f"{time.monotonic() - started:.0f} s" + (" (`--quick`)"
+                                                                     if args.quick else "")
+    text = res.markdown()
+    print()
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("# streamproc bench\n\n" + text)
+    print(f"bench: table written to {args.out}")
+    if args.update_readme:
+        body = (f"`streamproc bench` ({'`--quick`' if args.quick else 'full'}) on this "
+                f"machine; the table is also in `{_rel(args.out)}`.\n\n" + text)
+        README.write_text(harness.replace_section(README.read_text(), SECTION, body))
+        print(f"bench: {README.name} section '{SECTION}' updated")
+    return status
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="streamproc bench", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
