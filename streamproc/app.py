@@ -225,8 +225,9 @@ def create_app(settings: Settings) -> Pipeline:
                 stream._set_current_event(owner[msg])
 
             watermarks.context = in_context
-            processor.apply_polls(owner, lambda state, msg: processor.cache.save(
-                state, lambda: in_context(msg)))
+            processor.apply_polls(
+                owner, lambda state, _msg: processor.cache.save(state), focus=in_context
+            )
             watermarks.context = None
 
     def _single(apply):  # hours and zones are rare: one event at a time is plenty

@@ -115,8 +115,18 @@ class Processor:
 
     # -- polls ---------------------------------------------------------------------------
 
-    def apply_polls(self, messages: Iterable[Incoming], save: SaveFn) -> int:
-        """Apply a batch; return the number of stores written."""
+    def apply_polls(
+        self,
+        messages: Iterable[Incoming],
+        save: SaveFn,
+        focus: Callable[[Incoming], None] | None = None,
+    ) -> int:
+        """Apply a batch; return the number of stores written.
+
+        ``focus(msg)`` is called before a store's state is read or written: the Faust shell
+        uses it to make that store's own message the current event, because table reads and
+        writes go to the current event's partition.
+        """
         groups: dict[str, tuple[Incoming, list[tuple[int, bool]]]] = {}
         newest: dict[int, tuple[int, Incoming]] = {}
         for msg in messages:
@@ -144,6 +154,8 @@ class Processor:
         cutoff = None if now is None else now - self.retention_us
         written = 0
         for store_id, (msg, polls) in groups.items():
+            if focus is not None:
+                focus(msg)
             state = self.cache.get(store_id)
             before = self._latest(state, now)
             if cutoff is not None:

@@ -7,7 +7,7 @@ instead of rebuilding them. After a restart or rebalance the cache is refilled l
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, MutableMapping
+from collections.abc import Iterator, MutableMapping
 
 from streamproc.core.state import StoreState
 
@@ -36,10 +36,8 @@ class StateCache:
             self._live[store_id] = state
         return state
 
-    def save(self, state: StoreState, in_context: Callable[[], None] | None = None) -> None:
-        """Persist ``state``; ``in_context`` selects the Kafka partition the write belongs to."""
-        if in_context is not None:
-            in_context()
+    def save(self, state: StoreState) -> None:
+        """Persist ``state`` (in the Faust shell: under the store's own event, see app.py)."""
         self.table[state.store_id] = state.to_bytes()
         self._unsaved.discard(state.store_id)
 
