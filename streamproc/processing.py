@@ -179,28 +179,23 @@ class Processor:
     # -- hours and zones -----------------------------------------------------------------
 
     def apply_hours(self, msg: Incoming, save: SaveFn) -> None:
-        self._mark(msg)
-        try:
-            store_id = wire.decode_key(msg.key)
-            rows = wire.decode_hours(msg.value)
-        except wire.WireError as exc:
-            self._reject(msg, str(exc))
-            return
-        state = self.cache.get(store_id)
-        if state.set_hours(rows) or self.cache.is_unsaved(store_id):
-            save(state, msg)
-            self.stats.saves += 1
+        self._apply_profile(msg, save, wire.decode_hours, StoreState.set_hours)
 
     def apply_timezone(self, msg: Incoming, save: SaveFn) -> None:
+        decode = lambda value: None if value is None else wire.decode_timezone(value)  # noqa: E731
+        self._apply_profile(msg, save, decode, StoreState.set_timezone)
+
+    def _apply_profile(self, msg: Incoming, save: SaveFn, decode, setter) -> None:
+        """Hours or zone: replace the store's whole value (compacted topics are upserts)."""
         self._mark(msg)
         try:
             store_id = wire.decode_key(msg.key)
-            tz = None if msg.value is None else wire.decode_timezone(msg.value)
+            value = decode(msg.value)
         except wire.WireError as exc:
             self._reject(msg, str(exc))
             return
         state = self.cache.get(store_id)
-        if state.set_timezone(tz) or self.cache.is_unsaved(store_id):
+        if setter(state, value) or self.cache.is_unsaved(store_id):
             save(state, msg)
             self.stats.saves += 1
 

@@ -67,27 +67,29 @@ def decode_key(key: bytes | None) -> str:
     return store_id
 
 
-def _load(value: bytes | None, field: str) -> Any:
+def _document(value: bytes | None) -> dict:
     if value is None:
         raise WireError("message has no value")
     try:
         doc = orjson.loads(value)
     except orjson.JSONDecodeError as exc:
         raise WireError(f"value is not JSON: {exc}") from None
-    if not isinstance(doc, dict) or field not in doc:
+    if not isinstance(doc, dict):
+        raise WireError("value must be a JSON object")
+    return doc
+
+
+def _load(value: bytes | None, field: str) -> Any:
+    doc = _document(value)
+    if field not in doc:
         raise WireError(f"value must be a JSON object with a {field!r} field")
     return doc[field]
 
 
 def decode_polls(value: bytes | None) -> list[tuple[int, int]]:
     """Validate a polls message column-wise (C-level checks; no per-poll Python branches)."""
-    if value is None:
-        raise WireError("message has no value")
-    try:
-        doc = orjson.loads(value)
-    except orjson.JSONDecodeError as exc:
-        raise WireError(f"value is not JSON: {exc}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("t"), list):
+    doc = _document(value)
+    if not isinstance(doc.get("t"), list):
         raise WireError("value must be a JSON object with 't' (timestamps) and 'a' (flags) lists")
     ts, flags = doc["t"], doc.get("a")
     if not isinstance(flags, list) or len(flags) != len(ts):
