@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("streamproc.web")
 
 MAX_BODY_BYTES = 64 * 1024
-PUBLIC_PATHS = frozenset({"/health"})
+PUBLIC_PATHS = frozenset({"/health", "/"})  # the dashboard page holds no data
+PUBLIC_PREFIXES = ("/static/",)  # its script and style
 _DROP_HEADERS = {"content-type", "content-length"}
 
 
@@ -76,9 +77,11 @@ def make_auth_middleware(token: str):
 
     @web.middleware
     async def auth(request: web.Request, handler) -> web.StreamResponse:
-        if request.path not in PUBLIC_PATHS:
-            given = request.headers.get("Authorization", "").encode("utf-8", "replace")
-            if not hmac.compare_digest(given, expected):
+        if request.path not in PUBLIC_PATHS and not request.path.startswith(PUBLIC_PREFIXES):
+            given = request.headers.get("Authorization", "")
+            if not given and "access_token" in request.query:  # EventSource, download links
+                given = f"Bearer {request.query['access_token']}"
+            if not hmac.compare_digest(given.encode("utf-8", "replace"), expected):
                 return error_response(
                     401, "missing or wrong bearer token",
                     {"WWW-Authenticate": 'Bearer realm="streamproc"'},

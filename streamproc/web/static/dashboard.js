@@ -15,8 +15,16 @@ function hours(s) { return (s / 3600).toFixed(1) + " h"; }
 function shortTime(iso) { return iso ? iso.replace("T", " ").replace(/\.\d+Z$/, "Z") : "-"; }
 function text(el, value) { el.textContent = value; }
 
+// With STREAMPROC_API_TOKEN set, open the page as /?token=...: fetches send it as a bearer
+// token; EventSource and download links (which cannot send headers) pass it as access_token.
+const TOKEN = new URLSearchParams(location.search).get("token");
+function authHeaders(extra) { return TOKEN ? { ...extra, Authorization: "Bearer " + TOKEN } : extra; }
+function withToken(url) {
+  return TOKEN ? url + (url.includes("?") ? "&" : "?") + "access_token=" + encodeURIComponent(TOKEN) : url;
+}
+
 async function getJSON(url) {
-  const resp = await fetch(url, { headers: { Accept: "application/json" } });
+  const resp = await fetch(url, { headers: authHeaders({ Accept: "application/json" }) });
   if (!resp.ok) throw new Error(url + " -> HTTP " + resp.status);
   return resp.json();
 }
@@ -194,7 +202,7 @@ function addFeedItem(ev) {
 }
 
 function connectLive() {
-  const source = new EventSource("/live");
+  const source = new EventSource(withToken("/live"));
   source.addEventListener("ready", () => $("conn").classList.add("on"));
   source.addEventListener("outage", (msg) => {
     try { addFeedItem(JSON.parse(msg.data)); } catch (err) { console.warn("bad event", err); }
@@ -209,18 +217,18 @@ async function triggerReport() {
   btn.disabled = true;
   status.textContent = "requesting...";
   try {
-    const resp = await fetch("/trigger_report", { method: "POST", headers: { "Content-Type": "application/json" }, body: "{}" });
+    const resp = await fetch("/trigger_report", { method: "POST", headers: authHeaders({ "Content-Type": "application/json" }), body: "{}" });
     if (!resp.ok) throw new Error("trigger_report -> HTTP " + resp.status);
     const { report_id: id } = await resp.json();
     status.textContent = "report " + id + " running...";
     for (;;) {
       await new Promise((r) => setTimeout(r, 1000));
-      const r = await fetch("/get_report/" + encodeURIComponent(id) + "?format=json");
+      const r = await fetch("/get_report/" + encodeURIComponent(id) + "?format=json", { headers: authHeaders({}) });
       const doc = await r.json();
       if (doc.status === "Complete") {
         const a = document.createElement("a");
         a.id = "report-link";
-        a.href = "/get_report/" + encodeURIComponent(id);
+        a.href = withToken("/get_report/" + encodeURIComponent(id));
         a.download = "report-" + id + ".csv";
         a.textContent = "Download CSV (" + id + ")";
         status.replaceChildren(a);
