@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 
 from tests.fixtures_worker import WorkerHandle, run_cli
@@ -128,8 +129,12 @@ def snapshot(handle: WorkerHandle, timeout: float = 150.0) -> str:
         if status == 200:
             return body.decode()
         if time.monotonic() > deadline:
+            try:
+                doc = health(handle)
+            except OSError as exc:
+                doc = {"error": str(exc)}
             raise AssertionError(f"snapshot kept failing: {status} {body[:300]!r}\n"
-                                 f"{handle.tail()}")
+                                 f"health: {doc}\n{handle.tail()}")
         time.sleep(1.0)
 
 
@@ -177,12 +182,12 @@ async def _drain(bootstrap: str, topic: str, idle_s: float, timeout: float) -> l
     await consumer.start()
     out: list = []
     try:
-        parts = consumer.partitions_for_topic(topic)
+        parts = None
         for _ in range(50):
+            metadata = await consumer._client.fetch_all_metadata()
+            parts = metadata.partitions_for_topic(topic)
             if parts:
                 break
-            await consumer.force_metadata_update()
-            parts = consumer.partitions_for_topic(topic)
             await asyncio.sleep(0.1)
         tps = [TopicPartition(topic, p) for p in sorted(parts or ())]
         if not tps:
@@ -199,7 +204,7 @@ async def _drain(bootstrap: str, topic: str, idle_s: float, timeout: float) -> l
                 out += msgs
             if batch:
                 quiet_since = loop.time()
-            done = all(await consumer.position(tp) >= ends[tp] for tp in tps)
+            done = all([await consumer.position(tp) >= ends[tp] for tp in tps])
             if done and loop.time() - quiet_since >= idle_s:
                 break
     finally:
@@ -224,15 +229,24 @@ async def _send_raw(bootstrap: str, messages: list[tuple[str, bytes | None, byte
                                 max_request_size=2 * 1024 * 1024)
     await producer.start()
     try:
+        out = []
         for topic, key, value in messages:
-            await (await producer.send(topic, key=key, value=value))
+            try:
+                meta = await (await producer.send(topic, key=key, value=value))
+            except KafkaError as exc:  # refused by the broker itself
+                out.append(exc)
+            else:
+                out.append((meta.topic, meta.partition, meta.offset))
+        return out
     finally:
         await producer.stop()
 
 
-def send_raw(env: dict[str, str], messages: list[tuple[str, bytes | None, bytes | None]]):
-    """Write ``(topic, key, value)`` straight to Kafka, bypassing the producers."""
-    asyncio.run(_send_raw(bootstrap_of(env), messages))
+def send_raw(env: dict[str, str], messages: list[tuple[str, bytes | None, bytes | None]]
+             ) -> list[tuple[str, int, int] | KafkaError]:
+    """Write ``(topic, key, value)`` straight to Kafka, bypassing the producers; return
+    where each landed ``(topic, partition, offset)``, or the broker's error."""
+    return asyncio.run(_send_raw(bootstrap_of(env), messages))
 
 
 # -- a dedicated broker --------------------------------------------------------------------
