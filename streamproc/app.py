@@ -181,6 +181,8 @@ def create_app(settings: Settings) -> Pipeline:
         web_bind=settings.web_host,
         web_host=settings.web_host,
         table_standby_replicas=1,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=max(settings.session_timeout_s / 10, 0.5),
         consumer_auto_offset_reset="earliest",
         broker_max_poll_records=5000,
         stream_buffer_maxsize=8192,

@@ -37,6 +37,9 @@ class Settings:
     api_token: str | None = None
     alert_webhook: str | None = None  # POST outage / recovery alerts here (docs/monitoring.md)
     alert_after_min: float = 30.0  # business minutes an outage lasts before it is alerted
+    # A crashed worker keeps its partitions until its consumer-group session expires: this
+    # bounds recovery after kill -9 (Faust's own default is 60 s).
+    session_timeout_s: float = 20.0
 
     @property
     def bootstrap(self) -> str:
@@ -84,4 +87,9 @@ def load() -> Settings:
         api_token=os.environ.get("STREAMPROC_API_TOKEN") or None,
         alert_webhook=os.environ.get("STREAMPROC_ALERT_WEBHOOK") or None,
         alert_after_min=float(_env("STREAMPROC_ALERT_AFTER", "30")),
+        session_timeout_s=float(
+            os.environ.get("STREAMPROC_SESSION_TIMEOUT")
+            or os.environ.get("BROKER_SESSION_TIMEOUT")  # Faust's own name for it
+            or "20"
+        ),
     )

@@ -16,6 +16,7 @@ from streamproc.core.report import ReportRow
 from streamproc.processing import Processor
 
 TP = tuple[str, int]
+COMMITTED_REFRESH_S = 1.0
 YIELD_EVERY = 500  # stores between yields to the event loop, so the stream keeps flowing
 
 
@@ -38,11 +39,16 @@ async def wait_caught_up(
     timeout: float = 60.0,
     poll_interval: float = 0.01,
 ) -> float:
-    """Wait until every (topic, partition) was processed up to ``targets``; return seconds."""
+    """Wait until every (topic, partition) was processed up to ``targets``; return seconds.
+
+    A partition counts as processed up to the larger of what this process applied and the
+    group's committed offset: after a restart or a takeover, a partition with nothing new
+    is never re-read here, but whoever applied it before committed it (and its state came
+    back through the changelog). The committed offsets are re-read every second.
+    """
     started = time.monotonic()
     base: dict[TP, int] = {}
-    if committed is not None and any(tp not in processor.processed for tp in targets):
-        base = await committed()
+    read_at = float("-inf")
     while True:
         behind = {
             tp: end
@@ -54,6 +60,10 @@ async def wait_caught_up(
         if time.monotonic() - started > timeout:
             sample = ", ".join(f"{t}[{p}]" for t, p in list(behind)[:5])
             raise SnapshotTimeout(f"tables still behind the broker after {timeout:.0f}s: {sample}")
+        if committed is not None and time.monotonic() - read_at >= COMMITTED_REFRESH_S:
+            read_at = time.monotonic()
+            base = await committed()
+            continue
         await asyncio.sleep(poll_interval)
 
 
