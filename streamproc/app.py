@@ -30,6 +30,14 @@ log = logging.getLogger("streamproc.app")
 
 POLL_BATCH_MAX = 2000  # messages per take(); one message usually carries many polls
 POLL_BATCH_WITHIN = 0.05  # seconds to wait for a batch to fill
+# Per-partition RocksDB sizing: Faust's defaults (64 MiB write buffers x3, a 2 GiB block
+# cache per partition DB) would let memory grow far past the ~25 MiB of live state.
+STATE_DB_OPTIONS = {
+    "write_buffer_size": 4 << 20,
+    "max_write_buffer_number": 2,
+    "block_cache_size": 16 << 20,
+    "target_file_size_base": 8 << 20,
+}
 
 
 @dataclass
@@ -203,7 +211,8 @@ def create_app(settings: Settings) -> Pipeline:
                            value_serializer="raw")
     # key_type/value_type bytes select the raw codec (faust derives serializers from types).
     states = app.Table(
-        "store-state", partitions=n, key_type=bytes, value_type=bytes, default=None
+        "store-state", partitions=n, key_type=bytes, value_type=bytes, default=None,
+        options=dict(STATE_DB_OPTIONS),
     )
     marks = app.GlobalTable(
         "watermarks", partitions=n, key_type=bytes, value_type=int, default=None
