@@ -14,12 +14,10 @@ import os
 import platform
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,38 +53,6 @@ def replace_section(text: str, heading: str, body: str) -> str:
     if tail:
         new.append("\n")
     return "".join(lines[:start] + new + tail)
-
-
-def unique_name(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def isolated_env(bootstrap: str, state_dir: Path, tag: str | None = None,
-                 **extra: str) -> dict[str, str]:
-    """Environment for one isolated pipeline: own topics, consumer group, state and port."""
-    tag = tag or unique_name("bench")
-    env = dict(os.environ)
-    env.update(
-        STREAMPROC_BROKER=f"kafka://{bootstrap}",
-        STREAMPROC_APP_ID=f"app-{tag}",
-        STREAMPROC_STATE_DIR=str(state_dir),
-        STREAMPROC_WEB_PORT=str(free_port()),
-        STREAMPROC_TOPIC_POLLS=f"polls-{tag}",
-        STREAMPROC_TOPIC_HOURS=f"hours-{tag}",
-        STREAMPROC_TOPIC_TIMEZONES=f"tz-{tag}",
-        STREAMPROC_TOPIC_DEADLETTER=f"dlq-{tag}",
-        STREAMPROC_TOPIC_OUTAGES=f"outages-{tag}",
-        STREAMPROC_TOPIC_REPORTS=f"reports-{tag}",
-        PYTHONUNBUFFERED="1",
-    )
-    env.update(extra)
-    return env
 
 
 # ------------------------------------------------------------------ /proc

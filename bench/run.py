@@ -48,6 +48,7 @@ from pathlib import Path
 
 from bench import harness
 from bench.harness import Worker
+from streamproc.sandbox import isolated_env, unique_name
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "bench" / "results.md"
@@ -455,7 +456,9 @@ def bench(args: argparse.Namespace, tmp: Path, res: Results) -> None:
     res.facts["data"] = data.label
     print(f"bench: broker {bootstrap}; data {data.label}", flush=True)
 
-    env = harness.isolated_env(bootstrap, tmp / "state", STREAMPROC_LOGLEVEL="warning")
+    env = isolated_env(
+        bootstrap, tmp / "state", unique_name("bench"), STREAMPROC_LOGLEVEL="warning"
+    )
     os.environ.update({k: v for k, v in env.items() if k.startswith("STREAMPROC_")})
     settings = config.load()  # the isolated worker's settings, for bench.api / bench.live
     topics = [settings.topic_polls, settings.topic_hours, settings.topic_timezones]

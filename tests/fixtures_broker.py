@@ -11,17 +11,14 @@ Tests share that broker, so they must use their own topic and group names:
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from streamproc import broker, config
+from streamproc.sandbox import unique_name
 
-
-def unique_name(prefix: str = "test") -> str:
-    """A topic / consumer group name no other test (or test run) uses."""
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+__all__ = ["kafka_broker", "unique_name"]
 
 
 @pytest.fixture(scope="session")

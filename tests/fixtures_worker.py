@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,34 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures_broker import unique_name
+from streamproc.sandbox import free_port, isolated_env
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def isolated_env(bootstrap: str, state_dir: Path, **extra: str) -> dict[str, str]:
-    """Environment for one isolated pipeline: own topics, consumer group and state."""
-    tag = unique_name("t")
-    env = dict(os.environ)
-    env.update(
-        STREAMPROC_BROKER=f"kafka://{bootstrap}",
-        STREAMPROC_APP_ID=f"app-{tag}",
-        STREAMPROC_STATE_DIR=str(state_dir),
-        STREAMPROC_WEB_PORT=str(free_port()),
-        STREAMPROC_TOPIC_POLLS=f"polls-{tag}",
-        STREAMPROC_TOPIC_HOURS=f"hours-{tag}",
-        STREAMPROC_TOPIC_TIMEZONES=f"tz-{tag}",
-        STREAMPROC_TOPIC_DEADLETTER=f"dlq-{tag}",
-        STREAMPROC_TOPIC_OUTAGES=f"outages-{tag}",
-        STREAMPROC_TOPIC_REPORTS=f"reports-{tag}",
-        PYTHONUNBUFFERED="1",
-    )
-    env.update(extra)
-    return env
+__all__ = ["WorkerHandle", "free_port", "isolated_env", "run_cli"]
 
 
 @dataclass
