@@ -779,9 +779,10 @@ def readme_body(table: str, quick: bool, out: Path) -> str:
         "(../shared/data, else a generated set of the same size), and measures every figure "
         "beside its baseline in the same run (about 10 minutes; `--quick` about 2; "
         "`--profile` needs `pip install -e '.[bench]'` for py-spy). "
-        "The machine is shared with other test runs, so figures move from run to run (three "
-        "full runs on 2026-11-23 gave 75k, 52k and 40k polls/s end to end, the batch command "
-        "13 s to 22 s); read each figure beside its baseline from the same run. "
+        "The machine is shared with other test runs, so figures move from run to run (four "
+        "full runs on 2026-11-23 gave 75k, 52k, 40k and 36k polls/s end to end, the replay "
+        "alone 159k to 80k polls/s, the batch command 13 s to 22 s); read each figure beside "
+        "its baseline from the same run. "
         f"Latest {kind} on this machine (also in `{_rel(out)}`):\n\n" + table)
 
 
