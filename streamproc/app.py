@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass, field
 
 import faust
-import orjson
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
@@ -289,7 +288,3 @@ class _KeyedTable:
 
     def __len__(self) -> int:
         return len(self._table)
-
-
-def rows_to_json(snapshot: Snapshot) -> bytes:
-    return orjson.dumps([list(r) for r in snapshot.rows])
