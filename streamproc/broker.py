@@ -258,6 +258,16 @@ def jars_cached(settings: Settings) -> bool:
         return False
 
 
+
+def _run_checked(command: list[str], failure: str) -> None:
+    """Run a set-up command; on failure raise BrokerError with the tail of its output."""
+    proc = subprocess.run(
+        command, stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        tail = _tail_text((proc.stdout + proc.stderr).splitlines(), 15)
+        raise BrokerError(f"{failure} (exit {proc.returncode}){tail}")
+
 def ensure_jars(settings: Settings, quiet: bool = False) -> Path:
     """Resolve the Kafka jars into ``settings.jars_dir`` unless already cached for this pom."""
     if not pom_path().exists():
@@ -279,18 +289,9 @@ def ensure_jars(settings: Settings, quiet: bool = False) -> Path:
         started = time.monotonic()
         tmp = Path(tempfile.mkdtemp(prefix=".jars-", dir=settings.state_dir))
         try:
-            proc = subprocess.run(
-                maven_command(pom_path(), tmp, mvn),
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                check=False,
+            _run_checked(
+                maven_command(pom_path(), tmp, mvn), "mvn failed to download the Kafka jars"
             )
-            if proc.returncode != 0:
-                tail = _tail_text((proc.stdout + proc.stderr).splitlines(), 15)
-                raise BrokerError(
-                    f"mvn failed to download the Kafka jars (exit {proc.returncode}){tail}"
-                )
             (tmp / ".complete").write_text(pom_hash() + "\n")
             if settings.jars_dir.is_symlink() or settings.jars_dir.is_file():
                 settings.jars_dir.unlink()
@@ -477,16 +478,7 @@ def _format_storage(settings: Settings, java: str) -> None:
     if not id_file.exists():
         id_file.write_text(new_cluster_id() + "\n")
     cluster_id = id_file.read_text().strip()
-    proc = subprocess.run(
-        format_command(settings, cluster_id, java),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        tail = _tail_text((proc.stdout + proc.stderr).splitlines(), 15)
-        raise BrokerError(f"formatting the Kafka storage failed (exit {proc.returncode}){tail}")
+    _run_checked(format_command(settings, cluster_id, java), "formatting the Kafka storage failed")
 
 
 def start(settings: Settings | None = None, timeout: float = DEFAULT_START_TIMEOUT) -> str:
