@@ -16,7 +16,7 @@ import faust
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
-from streamproc import peers
+from streamproc import peers, transport
 from streamproc.config import Settings
 from streamproc.core import wire
 from streamproc.core.records import Rejection
@@ -197,6 +197,7 @@ def create_app(settings: Settings) -> Pipeline:
         producer_max_batch_size=1024 * 1024,
         web_enabled=True,
     )
+    transport.install(app)  # re-reads records Faust drops in a rebalance (see the module)
     n = settings.partitions
     topics = {
         "polls": app.topic(settings.topic_polls, partitions=n, key_serializer="raw",

@@ -87,12 +87,6 @@ def _state_partitions(handle: WorkerHandle) -> set[int]:
     return found
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known bug, about 1 run in 3: after a kill -9 takeover the survivor sometimes never "
-    "consumes some hours/time-zone partitions it took over (they stay behind their end "
-    "offsets), so a report waits and answers 503; open in the issue tracker",
-)
 @pytest.mark.timeout(240)
 def test_takeover_and_spread(kafka_broker, dataset, expected, tmp_path, say):
     base = isolated_env(kafka_broker, tmp_path / "unused", **FAST_FAILOVER)
