@@ -194,9 +194,10 @@ def parse_status(value: str) -> bool:
     raise ValueError(f"status {_show(value.strip())} is not active or inactive")
 
 
-def _timestamp(value: str, column: str) -> int:
+def _clock_field(parse: Callable[[str], int], value: str, column: str) -> int:
+    """A timestamp or time-of-day cell, its error naming the column and the value."""
     try:
-        return parse_timestamp(value)
+        return parse(value)
     except ValueError as exc:
         if not value.strip():
             raise ValueError(f"missing {column}") from None
@@ -214,15 +215,6 @@ def parse_day(value: str, column: str = "day") -> int:
     if day > 6:
         raise ValueError(f"{column} {day} is outside 0..6 (0=Monday)")
     return day
-
-
-def _time_of_day(value: str, column: str) -> int:
-    try:
-        return parse_time_of_day(value)
-    except ValueError as exc:
-        if not value.strip():
-            raise ValueError(f"missing {column}") from None
-        raise ValueError(f"{column} {_show(value.strip())}: {exc}") from None
 
 
 def parse_timezone(value: str, column: str = "timezone_str") -> str:
@@ -253,7 +245,7 @@ def _check_width(fields: Sequence[str], header: Header) -> None:
 def _poll(fields: Sequence[str], header: Header) -> Poll:
     i_id, i_ts, i_status = header.positions
     store_id = parse_store_id(fields[i_id])
-    ts_us = _timestamp(fields[i_ts], header.names[1])
+    ts_us = _clock_field(parse_timestamp, fields[i_ts], header.names[1])
     return (store_id, ts_us, parse_status(fields[i_status]))
 
 
@@ -263,8 +255,8 @@ def _hours(fields: Sequence[str], header: Header) -> HoursRow:
     return (
         parse_store_id(fields[i_id]),
         parse_day(fields[i_day], day_name),
-        _time_of_day(fields[i_start], start_name),
-        _time_of_day(fields[i_end], end_name),
+        _clock_field(parse_time_of_day, fields[i_start], start_name),
+        _clock_field(parse_time_of_day, fields[i_end], end_name),
     )
 
 
