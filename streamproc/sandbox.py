@@ -5,8 +5,11 @@ Tests, benchmarks and demos run workers side by side on one broker through this.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -43,3 +46,26 @@ def isolated_env(
     )
     env.update(extra)
     return env
+
+
+def stop_group(process: subprocess.Popen, sig: int = signal.SIGKILL, grace: float = 20.0) -> None:
+    """Signal a worker started with ``start_new_session=True`` (its whole process group) and
+    wait; SIGKILL it if it is still there after ``grace`` seconds."""
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, sig)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=grace)
+
+
+def log_tail(path: Path, lines: int) -> str:
+    """The last lines of a worker's log, for error messages."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"

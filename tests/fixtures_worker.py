@@ -9,7 +9,6 @@ at the end. ``WorkerHandle.env`` is the environment to give any other command
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from streamproc.sandbox import free_port, isolated_env
+from streamproc.sandbox import free_port, isolated_env, log_tail, stop_group
 
 __all__ = ["WorkerHandle", "free_port", "isolated_env", "run_cli"]
 
@@ -73,20 +72,12 @@ class WorkerHandle:
             return r.read().decode()
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, sig)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=20)
+        if self.process is not None:
+            stop_group(self.process, sig)
         self.process = None
 
     def tail(self, n: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
-        except OSError:
-            return "(no log)"
+        return log_tail(self.log_path, n)
 
 
 def run_cli(env: dict[str, str], *args: str, timeout: float = 300.0) -> subprocess.CompletedProcess:
