@@ -255,6 +255,10 @@ def create_app(settings: Settings) -> Pipeline:
     app.agent(topics["hours"], name="hours")(_batched(processor.apply_hours))
     app.agent(topics["timezones"], name="timezones")(_batched(processor.apply_timezone))
 
+    @app.on_before_shutdown.connect
+    async def _on_shutdown(app: faust.App, **kwargs: object) -> None:
+        await pipeline.close()  # the offsets client, so the broker sees a clean leave
+
     @app.on_partitions_revoked.connect
     async def _on_revoked(app: faust.App, revoked: set, **kwargs: object) -> None:
         processor.cache.clear()
