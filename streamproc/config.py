@@ -40,6 +40,8 @@ class Settings:
     # A crashed worker keeps its partitions until its consumer-group session expires: this
     # bounds recovery after kill -9 (Faust's own default is 60 s).
     session_timeout_s: float = 20.0
+    # Finished reports (their CSV files and records) are deleted after this long.
+    report_retention_h: float = 168.0
 
     @property
     def bootstrap(self) -> str:
@@ -92,4 +94,5 @@ def load() -> Settings:
             or os.environ.get("BROKER_SESSION_TIMEOUT")  # Faust's own name for it
             or "20"
         ),
+        report_retention_h=float(_env("STREAMPROC_REPORT_RETENTION_HOURS", "168")),
     )

@@ -9,7 +9,10 @@ to the changelogged ``reports`` table:
   ``Failed`` (error);
 * ``resume`` (sent by the orphan check): a ``Running`` report with no live task in this
   process (the worker died while it ran) is generated again, at most :data:`MAX_ATTEMPTS`
-  times in all, then recorded ``Failed``.
+  times in all, then recorded ``Failed``;
+* ``expire`` (sent by the retention check): a report finished longer ago than
+  ``Settings.report_retention_h`` loses its CSV file and becomes ``Expired``, so the reports
+  folder does not grow without bound.
 
 The agent is idempotent: messages re-delivered after a crash never move a finished report
 back to Running. The CSV goes to ``Settings.reports_dir/<id>.csv`` through a temp file and an
@@ -45,13 +48,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("streamproc.reports")
 
-RUNNING, COMPLETE, FAILED = "Running", "Complete", "Failed"
+RUNNING, COMPLETE, FAILED, EXPIRED = "Running", "Complete", "Failed", "Expired"
 REPORT_ID_RE = re.compile(r"\A[A-Za-z0-9_-]{22}\Z")  # secrets.token_urlsafe(16)
 MAX_ATTEMPTS = 2  # a report interrupted by a restart is generated again once, then Failed
 ORPHAN_CHECK_S = 3.0  # how often Running reports without a live task are looked for
 RESUME_AGAIN_S = 30.0  # a resume message not acted on is re-sent after this long
 SNAPSHOT_TIMEOUT_S = 120.0
 JSON_CACHE = 16  # finished reports kept parsed for ?format=json
+EXPIRE_CHECK_MAX_S = 60.0  # how often finished reports are checked against the retention
 
 
 def new_report_id() -> str:
@@ -60,6 +64,23 @@ def new_report_id() -> str:
 
 def is_report_id(text: object) -> bool:
     return isinstance(text, str) and REPORT_ID_RE.match(text) is not None
+
+
+def expired_ids(records: list[dict[str, Any]], now: datetime, retention_s: float) -> list[str]:
+    """Finished reports whose ``completed`` time is more than ``retention_s`` before ``now``."""
+    out = []
+    for record in records:
+        if record.get("status") not in (COMPLETE, FAILED) or not is_report_id(record.get("id")):
+            continue
+        try:
+            completed = datetime.fromisoformat(str(record.get("completed")))
+        except ValueError:
+            continue
+        if completed.tzinfo is None:
+            completed = completed.replace(tzinfo=UTC)
+        if (now - completed).total_seconds() > retention_s:
+            out.append(record["id"])
+    return out
 
 
 def utc_now_iso() -> str:
@@ -132,6 +153,9 @@ class ReportService:
 
         app.agent(self.topic, name="reports")(reports_agent)
         app.timer(ORPHAN_CHECK_S, name="reports-orphans")(self.resume_orphans)
+        self.retention_s = self.settings.report_retention_h * 3600
+        check_s = min(EXPIRE_CHECK_MAX_S, max(self.retention_s / 4, 0.5))
+        app.timer(check_s, name="reports-expiry")(self.expire_old)
 
     # -- table access ------------------------------------------------------------------
 
@@ -262,8 +286,18 @@ class ReportService:
             self._put(base)
             self.local.pop(report_id, None)
             self._resumed_at.pop(report_id, None)
+        elif kind == "expire":
+            if record is not None and record.get("status") in (COMPLETE, FAILED):
+                self._expire(record)
         else:
             log.warning("ignoring report message of type %r", kind)
+
+    def _expire(self, record: dict[str, Any]) -> None:
+        report_id = record["id"]
+        self.path(report_id).unlink(missing_ok=True)
+        self._json_cache.pop(report_id, None)
+        record.update(status=EXPIRED, expired=utc_now_iso())
+        self._put(record)
 
     def _start(self, report_id: str, as_of: int | None) -> None:
         self.local.pop(report_id, None)
@@ -313,6 +347,16 @@ class ReportService:
         fut = await self.topic.send(key=report_id.encode(), value=orjson.dumps(message))
         await fut  # the broker's ack: once we answer, the message is durable
 
+    async def expire_old(self) -> None:
+        """Ask the agent to expire reports past the retention (it alone writes the table)."""
+        if self.recovering():
+            return
+        try:
+            for report_id in expired_ids(self.records(), datetime.now(UTC), self.retention_s):
+                await self._send(report_id, {"type": "expire"})
+        except Exception:  # noqa: BLE001 - a timer that raises would stop for good
+            log.exception("report expiry check failed")
+
     async def resume_orphans(self) -> None:
         """Running reports with no live task here (the worker died while they ran)."""
         try:
@@ -343,7 +387,7 @@ def _fields(outcome: dict[str, Any]) -> dict[str, Any]:
 
 
 PUBLIC_FIELDS = ("id", "status", "created", "as_of", "now", "rows", "seconds", "completed",
-                 "error")
+                 "error", "expired")
 
 
 def public(record: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,15 @@ from aiohttp import web
 from faust.web import Request, Response, View
 
 from streamproc.core.timeparse import parse_timestamp
-from streamproc.reports import COMPLETE, FAILED, RUNNING, ReportService, is_report_id, public
+from streamproc.reports import (
+    COMPLETE,
+    EXPIRED,
+    FAILED,
+    RUNNING,
+    ReportService,
+    is_report_id,
+    public,
+)
 from streamproc.web import openapi
 from streamproc.web.middleware import MAX_BODY_BYTES, error_response
 
@@ -107,6 +115,14 @@ def register(pipeline: Pipeline) -> ReportService:
         if status == RUNNING:
             return json_response({"status": RUNNING, "report_id": report_id},
                                  headers={"X-Report-Status": RUNNING, "Retry-After": "1"})
+        if status == EXPIRED:
+            hours = service.settings.report_retention_h
+            return json_response(
+                {"status": EXPIRED, "report_id": report_id,
+                 "error": f"report expired ({hours:g} h after it finished, "
+                          "STREAMPROC_REPORT_RETENTION_HOURS); trigger a new one"},
+                status=410, headers={"X-Report-Status": EXPIRED},
+            )
         if status != COMPLETE:
             return json_response(
                 {"status": FAILED, "report_id": report_id,
@@ -163,7 +179,7 @@ _RECORD = {
     "required": ["id", "status"],
     "properties": {
         "id": {"type": "string"},
-        "status": {"enum": [RUNNING, COMPLETE, FAILED]},
+        "status": {"enum": [RUNNING, COMPLETE, FAILED, EXPIRED]},
         "created": {"type": "string"},
         "as_of": {"type": "string"},
         "now": {"type": "string", "description": "event time the report was computed at"},
@@ -171,6 +187,7 @@ _RECORD = {
         "seconds": {"type": "number"},
         "completed": {"type": "string"},
         "error": {"type": "string"},
+        "expired": {"type": "string"},
     },
 }
 _ROW = {
@@ -220,6 +237,8 @@ def _get_report_op(operation_id: str, params: list[dict[str, Any]]) -> dict[str,
             },
             "400": openapi.error("Missing report_id or bad format"),
             "404": openapi.error("Unknown or malformed report id"),
+            "410": openapi.error("The report expired (STREAMPROC_REPORT_RETENTION_HOURS after "
+                                 "it finished); its file is deleted"),
             "503": openapi.error("The worker is still recovering its state"),
         },
     }}

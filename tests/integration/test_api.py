@@ -289,3 +289,35 @@ def test_report_survives_a_worker_kill(kafka_broker, tmp_path, dataset, batch, p
         assert states[running_id] in ("Complete", "Failed")
     finally:
         handle.kill(signal.SIGTERM)
+
+
+def test_finished_reports_expire_and_their_files_go(kafka_broker, tmp_path, dataset):
+    """With a 2 s retention, a Complete report becomes Expired (410) and its CSV is deleted."""
+    retention_h = 2 / 3600
+    env = isolated_env(kafka_broker, tmp_path / "state",
+                       STREAMPROC_REPORT_RETENTION_HOURS=repr(retention_h))
+    handle = _start(env, tmp_path)
+    try:
+        replay(env, dataset)
+        api = Http(handle.base_url)
+        report_id = api.trigger()
+        headers, _ = api.wait(report_id)
+        assert headers["X-Report-Status"] == "Complete"
+        path = Path(env["STREAMPROC_STATE_DIR"]) / "reports" / f"{report_id}.csv"
+        assert path.is_file()
+        deadline = time.monotonic() + 30
+        while True:
+            status, headers, body = api.call(f"/get_report/{report_id}")
+            if status != 200:
+                break
+            assert time.monotonic() < deadline, "report never expired"
+            time.sleep(0.2)
+        doc = json.loads(body)
+        assert status == 410 and headers["X-Report-Status"] == "Expired", (status, doc)
+        assert doc["status"] == "Expired" and "trigger a new one" in doc["error"]
+        assert not path.exists()
+        _, listing = api.json("/reports")
+        entry = next(r for r in listing["reports"] if r["id"] == report_id)
+        assert entry["status"] == "Expired" and entry["expired"] >= entry["completed"]
+    finally:
+        handle.kill(signal.SIGTERM)
