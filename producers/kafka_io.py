@@ -154,13 +154,22 @@ class KafkaSink:
             self._partitions[(topic, key)] = partition
         return partition
 
+    async def partitions_of(self, topic: str) -> int:
+        return len(await self.producer.partitions_for(topic))
+
     async def send(self, topic: str, key: bytes, value: bytes | None) -> None:
-        if self.mode == "send":
-            self._futures.append(await self.producer.send(topic, value, key=key))
+        partition = None if self.mode == "send" else await self.partition_for(topic, key)
+        await self.send_to(topic, partition, key, value)
+
+    async def send_to(
+        self, topic: str, partition: int | None, key: bytes | None, value: bytes | None
+    ) -> None:
+        if self.mode == "send" or partition is None:
+            future = await self.producer.send(topic, value, key=key, partition=partition)
+            self._futures.append(future)
             if len(self._futures) >= 50_000:
                 await self._check(wait=True)
             return
-        partition = await self.partition_for(topic, key)
         tp = (topic, partition)
         builder = self._builders.get(tp)
         if builder is None:

@@ -5,9 +5,10 @@ store with its full set of rows), then polls:
 
 * fast (default): `--chunk-rows` parsed rows at a time, one message per store per chunk;
 * ``--speed X``: the whole file sorted by event time, sent as time passes at X times real
-  time (x3600: one event hour per wall second), one message per store per time slice;
-* ``--follow``: like ``tail -f``, from the first line, sending what arrived every ~100 ms,
-  until SIGINT/SIGTERM (or ``--idle-exit`` seconds without new data).
+  time (x3600: one event hour per wall second), one packed message per partition per time
+  slice (all the stores of the slice that live in that partition);
+* ``--follow``: like ``tail -f``, from the first line, sending what arrived every ~100 ms
+  as packed messages, until SIGINT/SIGTERM (or ``--idle-exit`` seconds without new data).
 
 Rejected rows go to the dead-letter topic (key = source) and never stop the replay.
 Topics are created first when missing (layout of `streamproc.topics`). The Kafka I/O sits
@@ -179,6 +180,16 @@ class Replayer:
             self.summary.messages += 1
             self.summary.polls += n
 
+    async def send_packed_polls(self, groups: dict[str, list[tuple[int, bool]]]) -> None:
+        """Live modes: one keyless message per partition carrying all its stores, because
+        here each store has only a poll or two per send and the worker's cost is per message."""
+        topic = self.topics.polls
+        partitions = await self.sink.partitions_of(topic)
+        for partition, value, n in grouping.packed_poll_messages(groups, partitions):
+            await self.sink.send_to(topic, partition, None, value)
+            self.summary.messages += 1
+            self.summary.polls += n
+
     def _progress(self, label: str, total: int | None = None) -> Progress:
         return Progress(label, total=total, stream=self.progress_stream)
 
@@ -246,7 +257,7 @@ class Replayer:
         progress = self._progress(f"replay x{speed:g}", len(polls))
 
         async def send_slice(part: Sequence[Poll], cutoff: int) -> None:
-            await self.send_poll_groups(grouping.group_polls(part))
+            await self.send_packed_polls(grouping.group_polls(part))
             await self.sink.flush()
             progress.advance(len(part))
 
@@ -291,7 +302,7 @@ class Replayer:
                     groups, rejections, n = grouping.split_items(items)
                     self.summary.rows += n
                     await self.reject(rejections)
-                    await self.send_poll_groups(groups)
+                    await self.send_packed_polls(groups)
                     await self.sink.flush()
                     progress.advance(n)
                 if finished:

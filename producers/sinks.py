@@ -10,26 +10,30 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from aiokafka.partitioner import murmur2
+from streamproc.partitioning import partition_of_key
 
 
 class Sink(Protocol):
     async def send(self, topic: str, key: bytes, value: bytes | None) -> None:
         """Queue one message (may wait for room; delivery is confirmed by `flush`)."""
 
+    async def send_to(self, topic: str, partition: int, key: bytes | None, value: bytes) -> None:
+        """Queue one message for an explicit partition (packed polls have no key)."""
+
+    async def partitions_of(self, topic: str) -> int:
+        """How many partitions `topic` has."""
+
     async def flush(self) -> None:
         """Return once every message queued so far is delivered; raise if one failed."""
 
 
-def default_partition(key: bytes, partitions: int) -> int:
-    """Kafka's default partitioner for a keyed message (murmur2, as the Java client)."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
+default_partition = partition_of_key  # the name the tests know
 
 
 @dataclass
 class SentMessage:
     topic: str
-    key: bytes
+    key: bytes | None
     value: bytes | None
     partition: int
 
@@ -46,6 +50,14 @@ class MemorySink:
     async def send(self, topic: str, key: bytes, value: bytes | None) -> None:
         n = self.partitions.get(topic, 1)
         self.messages.append(SentMessage(topic, key, value, default_partition(key, n)))
+
+    async def send_to(self, topic: str, partition: int, key: bytes | None, value: bytes) -> None:
+        if not 0 <= partition < self.partitions.get(topic, 1):
+            raise ValueError(f"{topic} has no partition {partition}")
+        self.messages.append(SentMessage(topic, key, value, partition))
+
+    async def partitions_of(self, topic: str) -> int:
+        return self.partitions.get(topic, 1)
 
     async def flush(self) -> None:
         self.flushes += 1

@@ -223,7 +223,8 @@ def create_app(settings: Settings) -> Pipeline:
         deadletter.send_soon(key=rejection.source.encode(), value=wire.encode_rejection(rejection))
 
     watermarks = Watermarks(_KeyedTable(marks))
-    processor = Processor(StateCache(_KeyedTable(states)), watermarks, send_dead_letter)
+    processor = Processor(StateCache(_KeyedTable(states)), watermarks, send_dead_letter,
+                          partitions=n)
     pipeline = Pipeline(settings, app, processor, topics)
 
     @app.agent(topics["polls"], name="polls")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from streamproc.core import wire
 from streamproc.core.records import US_PER_DAY, Rejection
 from streamproc.core.state import HORIZON_US, StoreState
+from streamproc.partitioning import partition_of
 from streamproc.statestore import StateCache
 
 # Keep a day more than the contract needs so an ``as_of`` up to a day back is still exact.
@@ -104,12 +105,14 @@ class Processor:
         dead_letter: DeadLetterFn,
         retention_us: int = DEFAULT_RETENTION_US,
         on_status: StatusFn | None = None,
+        partitions: int | None = None,
     ) -> None:
         self.cache = cache
         self.watermarks = watermarks
         self.dead_letter = dead_letter
         self.retention_us = retention_us
         self.on_status = on_status
+        self.partitions = partitions  # when set, a store must arrive on its own partition
         self.stats = Stats()
         self.processed: dict[tuple[str, int], int] = {}  # next offset per (topic, partition)
 
@@ -131,23 +134,18 @@ class Processor:
         newest: dict[int, tuple[int, Incoming]] = {}
         for msg in messages:
             self._mark(msg)
-            try:
-                store_id = wire.decode_key(msg.key)
-                polls = wire.decode_polls(msg.value)
-            except wire.WireError as exc:
-                self._reject(msg, str(exc))
-                continue
-            self.stats.polls += len(polls)
-            if polls:
-                top = max(ts for ts, _ in polls)
-                if top > newest.get(msg.partition, (0, msg))[0]:
-                    newest[msg.partition] = (top, msg)
-            entry = groups.get(store_id)
-            if entry is None:
-                groups[store_id] = (msg, list(polls))
-            else:
-                entry[1].extend(polls)
-                groups[store_id] = (msg, entry[1])
+            for store_id, polls in self._poll_groups(msg):
+                self.stats.polls += len(polls)
+                if polls:
+                    top = max(ts for ts, _ in polls)
+                    if top > newest.get(msg.partition, (0, msg))[0]:
+                        newest[msg.partition] = (top, msg)
+                entry = groups.get(store_id)
+                if entry is None:
+                    groups[store_id] = (msg, list(polls))
+                else:
+                    entry[1].extend(polls)
+                    groups[store_id] = (msg, entry[1])
         for ts, msg in newest.values():
             self.watermarks.observe(msg, ts)
         now = self.watermarks.now()
@@ -176,6 +174,37 @@ class Processor:
         self.stats.saves += written
         return written
 
+    def _poll_groups(self, msg: Incoming) -> list[tuple[str, list[tuple[int, int]]]]:
+        """``(store id, polls)`` of a keyed or packed message; what is bad is rejected."""
+        try:
+            if msg.key is None:
+                good, bad = wire.decode_packed_polls(msg.value)
+            else:
+                good, bad = [(wire.decode_key(msg.key), wire.decode_polls(msg.value))], []
+        except wire.WireError as exc:
+            self._reject(msg, str(exc))
+            return []
+        placed = []
+        for store_id, polls in good:
+            wrong = self._misplaced(store_id, msg)
+            if wrong:
+                bad.append(wrong)
+            else:
+                placed.append((store_id, polls))
+        for reason in bad:
+            self._reject(msg, reason)
+        return placed
+
+    def _misplaced(self, store_id: str, msg: Incoming) -> str | None:
+        """A store's state lives in one partition: refuse it anywhere else (a hand-written
+        message could put it there, and the store would then be split in two)."""
+        if self.partitions is None:
+            return None
+        home = partition_of(store_id, self.partitions)
+        if home == msg.partition:
+            return None
+        return f"store {store_id} belongs to partition {home}, not {msg.partition}"
+
     # -- hours and zones -----------------------------------------------------------------
 
     def apply_hours(self, msg: Incoming, save: SaveFn) -> None:
@@ -193,6 +222,10 @@ class Processor:
             value = decode(msg.value)
         except wire.WireError as exc:
             self._reject(msg, str(exc))
+            return
+        wrong = self._misplaced(store_id, msg)
+        if wrong:
+            self._reject(msg, wrong)
             return
         state = self.cache.get(store_id)
         if setter(state, value) or self.cache.is_unsaved(store_id):

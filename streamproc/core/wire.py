@@ -2,6 +2,10 @@
 
 * polls topic, key = store id: ``{"t": [ts_us, ...], "a": [1|0, ...]}``: many polls of one
   store as two parallel columns (timestamps, active flags), cheap to validate in bulk
+* polls topic, no key ("packed"): ``{"stores": {"<store id>": {"t": [...], "a": [...]}, ...}}``,
+  many stores of one partition in one message, for live replays where each store has only a
+  poll or two per send (the worker's cost is per message); every store in it must belong to
+  the message's partition (Kafka's default partitioner on the store id)
 * hours topic (compacted), key = store id: ``{"hours": [[day, start_us, end_us], ...]}``,
   the store's full set; ``null`` value (a tombstone) means "no rows" (open 24x7)
 * time zone topic (compacted), key = store id: ``{"tz": "America/New_York"}``
@@ -12,7 +16,7 @@ Everything read from a topic is validated again: anyone can write to a topic.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -22,7 +26,7 @@ from streamproc.core.timezones import is_known_timezone
 
 MIN_TS_US = 0  # 1970-01-01
 MAX_TS_US = 4_102_444_800 * 1_000_000  # 2100-01-01
-MAX_POLLS_PER_MESSAGE = 100_000
+MAX_POLLS_PER_MESSAGE = 100_000  # also the most polls of all stores in a packed message
 MAX_HOURS_ROWS = 7 * 48
 MAX_RAW_CHARS = 500
 
@@ -88,8 +92,11 @@ def _load(value: bytes | None, field: str) -> Any:
 
 def decode_polls(value: bytes | None) -> list[tuple[int, int]]:
     """Validate a polls message column-wise (C-level checks; no per-poll Python branches)."""
-    doc = _document(value)
-    if not isinstance(doc.get("t"), list):
+    return _poll_columns(_document(value))
+
+
+def _poll_columns(doc: object) -> list[tuple[int, int]]:
+    if not isinstance(doc, dict) or not isinstance(doc.get("t"), list):
         raise WireError("value must be a JSON object with 't' (timestamps) and 'a' (flags) lists")
     ts, flags = doc["t"], doc.get("a")
     if not isinstance(flags, list) or len(flags) != len(ts):
@@ -105,6 +112,42 @@ def decode_polls(value: bytes | None) -> list[tuple[int, int]]:
     if set(map(type, flags)) != {int} or not set(flags) <= {0, 1}:
         raise WireError("every flag in 'a' must be 1 (active) or 0 (inactive)")
     return list(zip(ts, flags, strict=True))  # flags stay 1/0: truthy like bools
+
+
+def encode_packed_polls(groups: Mapping[str, Sequence[tuple[int, bool]]]) -> bytes:
+    """Many stores' polls in one keyless message (see the module docstring)."""
+    return orjson.dumps({"stores": {
+        store_id: {"t": [ts for ts, _ in polls], "a": [1 if up else 0 for _, up in polls]}
+        for store_id, polls in groups.items()
+    }})
+
+
+def decode_packed_polls(
+    value: bytes | None,
+) -> tuple[list[tuple[str, list[tuple[int, int]]]], list[str]]:
+    """``(store id, polls)`` per good entry, and a reason per bad entry (the good ones are
+    still applied); WireError when the message as a whole is not a packed polls message."""
+    stores = _document(value).get("stores")
+    if not isinstance(stores, dict):
+        raise WireError("message has no key (a store id) and is not a packed message "
+                        "{\"stores\": {store_id: {\"t\": [...], \"a\": [...]}}}")
+    good: list[tuple[str, list[tuple[int, int]]]] = []
+    bad: list[str] = []
+    total = 0
+    for store_id, columns in stores.items():
+        if not is_valid_store_id(store_id):
+            bad.append(f"store id {store_id[:80]!r} is not a safe store id")
+            continue
+        try:
+            polls = _poll_columns(columns)
+        except WireError as exc:
+            bad.append(f"store {store_id}: {exc}")
+            continue
+        total += len(polls)
+        if total > MAX_POLLS_PER_MESSAGE:
+            raise WireError(f"more than {MAX_POLLS_PER_MESSAGE} polls in one packed message")
+        good.append((store_id, polls))
+    return good, bad
 
 
 def decode_hours(value: bytes | None) -> list[tuple[int, int, int]] | None:

@@ -196,9 +196,19 @@ def test_speed_replay(tmp_path: Path, topics: config.Settings, kafka_broker: str
     seconds = float(out.split(" s;")[0].rsplit(" ", 1)[1])
     assert 0.9 <= seconds < 10  # one event hour at x3600 takes about a second
     records = asyncio.run(consume(kafka_broker, topics.topic_polls))
-    assert sum(len(wire.decode_polls(r.value)) for r in records) == data["n_polls"]
-    assert len(records) > len(STORES)  # several slices: a store's polls are spread over time
-    check_partitions(records, topics.partitions)
+    # Live modes pack the stores of a partition into one keyless message per time slice.
+    assert all(r.key is None for r in records)
+    sent: dict[str, list] = {}
+    for r in records:
+        good, bad = wire.decode_packed_polls(r.value)
+        assert not bad
+        for store_id, polls in good:
+            assert DefaultPartitioner()(store_id.encode(), list(range(topics.partitions)), [])\
+                == r.partition
+            sent.setdefault(store_id, []).extend((ts, bool(up)) for ts, up in polls)
+    assert {s: sorted(p) for s, p in sent.items()} == data["expected"]
+    slices = len({r.timestamp // 100 for r in records})
+    assert slices > 1 and len(records) <= slices * topics.partitions  # not one per store
 
 
 def test_follow_stops_cleanly_on_sigint(tmp_path: Path, topics: config.Settings) -> None:

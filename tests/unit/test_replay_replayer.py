@@ -14,7 +14,7 @@ import pytest
 
 from producers import replay
 from producers.replay import Replayer, Topics
-from producers.sinks import MemorySink
+from producers.sinks import MemorySink, default_partition
 from streamproc import config
 from streamproc.core import wire
 from streamproc.core.records import US_PER_HOUR, US_PER_SECOND
@@ -65,7 +65,15 @@ def write(tmp_path: Path, name: str, text: str) -> str:
 def polls_of(sink: MemorySink, topic: str = "p") -> dict[str, list[tuple[int, bool]]]:
     out: dict[str, list[tuple[int, bool]]] = {}
     for m in sink.on(topic):
-        out.setdefault(m.key.decode(), []).extend(wire.decode_polls(m.value))
+        if m.key is None:  # packed: many stores, each in its own partition
+            good, bad = wire.decode_packed_polls(m.value)
+            assert not bad
+            n = sink.partitions.get(topic, 1)
+            assert all(default_partition(sid.encode(), n) == m.partition for sid, _ in good)
+        else:
+            good = [(m.key.decode(), wire.decode_polls(m.value))]
+        for store_id, polls in good:
+            out.setdefault(store_id, []).extend(polls)
     return out
 
 
@@ -144,17 +152,18 @@ def test_paced_replay_with_fake_clock(tmp_path: Path) -> None:
     )
     sink = MemorySink()
     r = Replayer(sink, TOPICS, clock=lambda: now[0], sleep=sleep)
-    sent_at: list[tuple[float, bytes]] = []
-    real_send = sink.send
+    sent_at: list[tuple[float, list[str]]] = []
+    real_send_to = sink.send_to
 
-    async def send(topic, key, value):
-        if topic == "p":
-            sent_at.append((round(now[0], 6), key))
-        await real_send(topic, key, value)
+    async def send_to(topic, partition, key, value):
+        assert topic == "p" and key is None  # live modes send packed messages
+        stores = [sid for sid, _ in wire.decode_packed_polls(value)[0]]
+        sent_at.append((round(now[0], 6), stores))
+        await real_send_to(topic, partition, key, value)
 
-    sink.send = send  # type: ignore[method-assign]
+    sink.send_to = send_to  # type: ignore[method-assign]
     asyncio.run(r.send_polls_paced(replay.iter_polls(write(tmp_path, "p.csv", text)), 3600, 0.05))
-    assert sent_at == [(0.0, b"a"), (1.0, b"a"), (2.0, b"b")]
+    assert sent_at == [(0.0, ["a"]), (1.0, ["a"]), (2.0, ["b"])]
     assert r.summary.polls == 3 and r.summary.rejected == {"polls": 1}
     assert sink.on("dlq")[0] is sink.messages[0]  # rejections go out before the slices
 
