@@ -12,6 +12,8 @@ import signal
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -115,6 +117,19 @@ def _start(env: dict[str, str], tmp_path: Path, name: str = "worker.log") -> Wor
     handle = WorkerHandle(env, tmp_path / name)
     handle.start()
     return handle
+
+
+@contextmanager
+def _replayed_worker(broker: str, tmp_path: Path, dataset: Path,
+                     **env_extra: str) -> Iterator[tuple[dict[str, str], WorkerHandle]]:
+    """A worker of its own (settings from ``env_extra``) with the data set replayed."""
+    env = isolated_env(broker, tmp_path / "state", **env_extra)
+    handle = _start(env, tmp_path)
+    try:
+        replay(env, dataset)
+        yield env, handle
+    finally:
+        handle.kill(signal.SIGTERM)
 
 
 @pytest.fixture
@@ -262,10 +277,9 @@ def test_token_required_when_configured(kafka_broker, tmp_path, dataset, batch):
 def test_report_survives_a_worker_kill(kafka_broker, tmp_path, dataset, batch, pause):
     """kill -9 while a report runs: after a restart it ends Complete (or Failed), not Running,
     and reports finished before the kill are still served."""
-    env = isolated_env(kafka_broker, tmp_path / "state", STREAMPROC_REPORT_DELAY="3")
-    handle = _start(env, tmp_path)
-    try:
-        replay(env, dataset)
+    with _replayed_worker(kafka_broker, tmp_path, dataset, STREAMPROC_REPORT_DELAY="3") as (
+        _env, handle
+    ):
         api = Http(handle.base_url)
         done_id = api.trigger()
         _, done_body = api.wait(done_id)
@@ -287,18 +301,12 @@ def test_report_survives_a_worker_kill(kafka_broker, tmp_path, dataset, batch, p
         states = {r["id"]: r["status"] for r in listing["reports"]}
         assert states[done_id] == "Complete"
         assert states[running_id] in ("Complete", "Failed")
-    finally:
-        handle.kill(signal.SIGTERM)
 
 
 def test_finished_reports_expire_and_their_files_go(kafka_broker, tmp_path, dataset):
     """With a 2 s retention, a Complete report becomes Expired (410) and its CSV is deleted."""
-    retention_h = 2 / 3600
-    env = isolated_env(kafka_broker, tmp_path / "state",
-                       STREAMPROC_REPORT_RETENTION_HOURS=repr(retention_h))
-    handle = _start(env, tmp_path)
-    try:
-        replay(env, dataset)
+    retention = {"STREAMPROC_REPORT_RETENTION_HOURS": repr(2 / 3600)}
+    with _replayed_worker(kafka_broker, tmp_path, dataset, **retention) as (env, handle):
         api = Http(handle.base_url)
         report_id = api.trigger()
         headers, _ = api.wait(report_id)
@@ -319,5 +327,3 @@ def test_finished_reports_expire_and_their_files_go(kafka_broker, tmp_path, data
         _, listing = api.json("/reports")
         entry = next(r for r in listing["reports"] if r["id"] == report_id)
         assert entry["status"] == "Expired" and entry["expired"] >= entry["completed"]
-    finally:
-        handle.kill(signal.SIGTERM)
