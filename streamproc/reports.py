@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 import faust
 import orjson
+from aiokafka.structs import TopicPartition
 
 from streamproc.core.report import HEADER, ReportRow, write_csv
 from streamproc.core.timeparse import to_iso
@@ -143,9 +144,11 @@ class ReportService:
         self.tasks: dict[str, asyncio.Task] = {}
         self._resumed_at: dict[str, float] = {}
         self._json_cache: OrderedDict[str, bytes] = OrderedDict()
+        self.applied = 0  # next offset of the report-requests partition to apply
 
         async def reports_agent(stream: faust.StreamT) -> None:
             async for event in stream.events():
+                self.applied = max(self.applied, event.message.offset + 1)
                 try:
                     self.apply(event.key, event.value)
                 except Exception:  # noqa: BLE001 - one bad message must not stop the agent
@@ -178,6 +181,16 @@ class ReportService:
 
     def recovering(self) -> bool:
         return not self.pipeline.app.tables.recovery.completed.is_set()
+
+    async def behind(self) -> bool:
+        """Requests acknowledged by the broker but not applied here yet (after a restart the
+        last ones are read again): an id not found may still arrive, so it is not unknown."""
+        name = self.topic.get_topic_name()
+        owned = {(tp.topic, tp.partition) for tp in self.pipeline.app.assignor.assigned_actives()}
+        if (name, 0) not in owned:
+            return False
+        ends = await self.pipeline._ends([TopicPartition(name, 0)])
+        return self.applied < ends.get((name, 0), 0)
 
     # -- the API side ------------------------------------------------------------------
 

@@ -107,7 +107,7 @@ def register(pipeline: Pipeline) -> ReportService:
         found = service.lookup(report_id)
         record = found.record
         if record is None:
-            if found.recovering:
+            if found.recovering or await service.behind():
                 return error_response(503, "worker is recovering its state; retry shortly",
                                       {"Retry-After": "2"})
             return error_response(404, "unknown report id")

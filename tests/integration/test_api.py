@@ -105,6 +105,10 @@ class Http:
         deadline = time.monotonic() + timeout
         while True:
             status, headers, body = self.call(path)
+            if status == 503 and headers.get("Retry-After"):  # a restarted worker catching up
+                assert time.monotonic() < deadline, f"report {report_id} still unavailable"
+                time.sleep(0.2)
+                continue
             assert status == 200, (status, body)
             if headers.get("X-Report-Status") != "Running":
                 return headers, body
