@@ -448,7 +448,8 @@ def live_args(quick: bool, url: str) -> argparse.Namespace:
 
 
 def bench(args: argparse.Namespace, tmp: Path, res: Results) -> None:
-    from streamproc import broker, config
+    from streamproc import config
+    from streamproc.kafka import broker
 
     base_settings = config.load()
     bootstrap = broker.start(base_settings)
@@ -673,7 +674,7 @@ def _steps(args, tmp, res, worker, data, bootstrap, topics, n, settings) -> None
 def _db_options() -> str:
     """The store-state RocksDB sizing the worker uses, for the notes."""
     try:
-        from streamproc.app import STATE_DB_OPTIONS
+        from streamproc.worker.app import STATE_DB_OPTIONS
     except ImportError:
         return "Faust's defaults: 64 MiB write buffers, 2 GiB block cache per DB"
     return ", ".join(f"{k} {v / MiB:g} MiB" if k.endswith("size") else f"{k} {v}"

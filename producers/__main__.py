@@ -2,6 +2,6 @@
 
 import sys
 
-from producers.replay import main
+from streamproc.cli.replay import main
 
 sys.exit(main())

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from streamproc.core import wire
 from streamproc.core.records import HoursRow, Poll, Rejection, TimezoneRow
-from streamproc.partitioning import partition_of
+from streamproc.kafka.partitioning import partition_of
 
 # Polls per message: ~21 bytes each in JSON, so a message stays well under Kafka's default
 # 1 MB limit (and under wire.MAX_POLLS_PER_MESSAGE, which the worker enforces).

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from streamproc.partitioning import partition_of_key
+from streamproc.kafka.partitioning import partition_of_key
 
 
 class Sink(Protocol):

@@ -15,7 +15,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from streamproc import broker, config
+from streamproc import config
+from streamproc.kafka import broker
 from streamproc.sandbox import unique_name
 
 __all__ = ["kafka_broker", "unique_name"]

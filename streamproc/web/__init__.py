@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from streamproc.app import Pipeline
+    from streamproc.worker.app import Pipeline
 
 
 def register_views(pipeline: Pipeline) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from streamproc.web import middleware, openapi, reports
+from streamproc.web import middleware, openapi, report_api
 
 if TYPE_CHECKING:
-    from streamproc.app import Pipeline
+    from streamproc.worker.app import Pipeline
 
 
 def register(pipeline: Pipeline) -> None:
     middleware.install(pipeline)
-    reports.register(pipeline)
+    report_api.register(pipeline)
     openapi.register(pipeline)

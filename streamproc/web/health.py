@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 from faust.web import Request, Response, View
 
-from streamproc.core.report import write_csv
+from streamproc.core.report_rows import write_csv
 from streamproc.core.timeparse import parse_timestamp, to_iso
-from streamproc.snapshot import SnapshotTimeout
+from streamproc.worker.snapshot import SnapshotTimeout
 
 if TYPE_CHECKING:
-    from streamproc.app import Pipeline
+    from streamproc.worker.app import Pipeline
 
 
 def register(pipeline: Pipeline) -> None:

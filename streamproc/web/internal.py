@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 import orjson
 from faust.web import Request, Response, View
 
-from streamproc.snapshot import SnapshotTimeout, local_rows
 from streamproc.web.openapi import add_path, error, json_content
+from streamproc.worker.snapshot import SnapshotTimeout, local_rows
 
 if TYPE_CHECKING:
-    from streamproc.app import Pipeline
+    from streamproc.worker.app import Pipeline
 
 MAX_TIMEOUT_S = 300.0
 

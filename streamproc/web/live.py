@@ -23,19 +23,19 @@ from faust.web import Request, Response, View
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from streamproc import metrics
 from streamproc.core.records import (
     DEFAULT_TIMEZONE,
     US_PER_HOUR,
     US_PER_MINUTE,
     is_valid_store_id,
 )
-from streamproc.core.report import round_half_up
+from streamproc.core.report_rows import round_half_up
 from streamproc.core.timeparse import to_iso
-from streamproc.monitoring import Monitor, install
+from streamproc.worker import metrics
+from streamproc.worker.monitoring import Monitor, install
 
 if TYPE_CHECKING:
-    from streamproc.app import Pipeline
+    from streamproc.worker.app import Pipeline
 
 log = logging.getLogger("streamproc.web.live")
 

@@ -24,7 +24,7 @@ import orjson
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from streamproc.app import Pipeline
+    from streamproc.worker.app import Pipeline
 
 log = logging.getLogger("streamproc.web")
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from faust.web import Request, Response, View
 
 if TYPE_CHECKING:
-    from streamproc.app import Pipeline
+    from streamproc.worker.app import Pipeline
 
 VERSION = "0.1.0"
 

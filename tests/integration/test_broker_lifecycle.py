@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from streamproc import broker, config
+from streamproc import config
+from streamproc.cli import broker as broker_cli
 from streamproc.config import Settings
+from streamproc.kafka import broker
 
 pytestmark = pytest.mark.integration
 
@@ -39,7 +41,7 @@ def private_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 
 def _cli(action: str) -> int:
-    return broker.run(argparse.Namespace(action=action, timeout=None))
+    return broker_cli.run(argparse.Namespace(action=action, timeout=None))
 
 
 def test_start_twice_status_stop_twice(private_env: Settings, capsys) -> None:

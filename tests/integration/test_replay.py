@@ -20,9 +20,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.partitioner import DefaultPartitioner
 
-from producers import replay
 from producers.kafka_io import replay_topics
 from streamproc import config
+from streamproc.cli import replay as replay_cli
 from streamproc.core import wire
 from tests.fixtures_broker import unique_name
 
@@ -147,7 +147,7 @@ def test_fast_replay_roundtrip(
     data = make_data(tmp_path)
     argv = ["--polls", data["polls"], "--hours", data["hours"], "--timezones", data["timezones"]]
     argv += ["--chunk-rows", "400", "--producer-mode", mode]
-    assert replay.main(argv) == 0
+    assert replay_cli.main(argv) == 0
     out = capsys.readouterr().out
     assert f"{data['n_polls']:,} polls sent" in out
     assert "hours 30 stores; timezones 20 stores" in out
@@ -185,13 +185,13 @@ def test_fast_replay_roundtrip(
     assert configs[s.topic_polls]["cleanup.policy"] == "delete"
 
     # Topics that exist already are fine; a source may be given alone.
-    assert replay.main(["--timezones", data["timezones"]]) == 0
+    assert replay_cli.main(["--timezones", data["timezones"]]) == 0
     assert "timezones 20 stores" in capsys.readouterr().out
 
 
 def test_speed_replay(tmp_path: Path, topics: config.Settings, kafka_broker: str, capsys) -> None:
     data = make_data(tmp_path, polls_per_store=3)  # event times over one hour
-    assert replay.main(["--polls", data["polls"], "--speed", "3600"]) == 0
+    assert replay_cli.main(["--polls", data["polls"], "--speed", "3600"]) == 0
     out = capsys.readouterr().out
     seconds = float(out.split(" s;")[0].rsplit(" ", 1)[1])
     assert 0.9 <= seconds < 10  # one event hour at x3600 takes about a second

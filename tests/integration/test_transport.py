@@ -1,4 +1,4 @@
-"""The rewinding seek of streamproc.transport, against the real broker.
+"""The rewinding seek of streamproc.worker.faust_compat, against the real broker.
 
 Faust drops records fetched while its flow is paused and calls ``seek_to_committed`` so they
 are read again. Here a group consumer reads a partition without committing (as a worker
@@ -16,8 +16,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 
-from streamproc.topics import TopicSpec, ensure_topics
-from streamproc.transport import RewindingConsumerThread
+from streamproc.kafka.topics import TopicSpec, ensure_topics
+from streamproc.worker.faust_compat import RewindingConsumerThread
 from tests.fixtures_broker import unique_name
 
 pytestmark = pytest.mark.integration

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from streamproc import broker, config
+from streamproc import config
+from streamproc.kafka import broker
 from tests.fixtures_worker import WorkerHandle, free_port, isolated_env, run_cli
 from tests.reliability.support import (
     Background,

@@ -1,4 +1,4 @@
-"""streamproc.broker without a running broker: config rendering, commands, clear errors."""
+"""streamproc.kafka.broker without a running broker: config rendering, commands, clear errors."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from streamproc import broker
+from streamproc.cli import broker as broker_cli
 from streamproc.config import Settings
+from streamproc.kafka import broker
 
 
 def _settings(tmp_path: Path, port: int = 19092, controller: int = 19093) -> Settings:
@@ -141,7 +142,7 @@ def test_cli_reports_taken_port_in_one_line(
     monkeypatch.setenv("STREAMPROC_BROKER", f"kafka://127.0.0.1:{busy_port}")
     monkeypatch.setenv("STREAMPROC_CONTROLLER_PORT", str(_free_port()))
     monkeypatch.setenv("STREAMPROC_STATE_DIR", str(tmp_path / "state"))
-    rc = broker.run(argparse.Namespace(action="start", timeout=5.0))
+    rc = broker_cli.run(argparse.Namespace(action="start", timeout=5.0))
     err = capsys.readouterr().err
     assert rc == 1
     assert err.count("\n") == 1

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
 
-from streamproc import generate as gen
+from streamproc import synthetic as gen
 from streamproc.cli import main
 from streamproc.core.records import is_valid_store_id
 

@@ -13,10 +13,10 @@ from hypothesis import strategies as st
 
 from producers import grouping
 from streamproc.core import wire
-from streamproc.core.report import compute_report
-from streamproc.partitioning import partition_of
-from streamproc.processing import Incoming, Processor, Watermarks
-from streamproc.statestore import StateCache
+from streamproc.core.report_rows import compute_report
+from streamproc.kafka.partitioning import partition_of
+from streamproc.worker.processing import Incoming, Processor, Watermarks
+from streamproc.worker.statestore import StateCache
 from tests.unit.test_processing import T0, stream_rows, synthetic
 
 PARTITIONS = 8

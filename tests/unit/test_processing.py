@@ -6,9 +6,9 @@ import random
 
 from streamproc.core import wire
 from streamproc.core.records import US_PER_DAY, US_PER_HOUR, US_PER_MINUTE
-from streamproc.core.report import compute_report
-from streamproc.processing import Incoming, Processor, Watermarks
-from streamproc.statestore import StateCache
+from streamproc.core.report_rows import compute_report
+from streamproc.worker.processing import Incoming, Processor, Watermarks
+from streamproc.worker.statestore import StateCache
 
 T0 = 1_674_000_000 * 1_000_000  # 2023-01-18 00:00 UTC
 PARTITIONS = 4

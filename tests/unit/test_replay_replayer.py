@@ -13,9 +13,11 @@ import orjson
 import pytest
 
 from producers import replay
+from producers.follow import FollowError
 from producers.replay import Replayer, Topics
 from producers.sinks import MemorySink, default_partition
 from streamproc import config
+from streamproc.cli import replay as replay_cli
 from streamproc.core import wire
 from streamproc.core.records import US_PER_HOUR, US_PER_SECOND
 
@@ -213,7 +215,7 @@ def test_follow_limit_and_stop(tmp_path: Path) -> None:
 def test_follow_gzip_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, "live.csv.gz", POLLS)
     r = Replayer(MemorySink(), TOPICS)
-    with pytest.raises(replay.FollowError, match="gzip"):
+    with pytest.raises(FollowError, match="gzip"):
         asyncio.run(r.follow_polls(path, idle_exit=1))
 
 
@@ -222,7 +224,7 @@ def test_follow_gzip_is_refused(tmp_path: Path) -> None:
 
 def args_for(**kw) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    replay.add_arguments(parser)
+    replay_cli.add_arguments(parser)
     argv: list[str] = []
     for name, value in kw.items():
         flag = "--" + name.replace("_", "-")
@@ -270,21 +272,21 @@ def test_any_source_alone(tmp_path: Path) -> None:
 
 
 def test_cli_errors_are_one_line(tmp_path: Path, capsys, monkeypatch) -> None:
-    assert replay.main([]) == 2
+    assert replay_cli.main([]) == 2
     assert "give at least one of" in capsys.readouterr().err
 
-    assert replay.main(["--polls", str(tmp_path / "nope.csv")]) == 2
+    assert replay_cli.main(["--polls", str(tmp_path / "nope.csv")]) == 2
     err = capsys.readouterr().err
     assert err.strip().endswith("no such file") and err.count("\n") == 1
 
     bad = write(tmp_path, "bad.csv", "store,status,timestamp_utc\n1,active,x\n")
-    assert replay.main(["--polls", bad]) == 2
+    assert replay_cli.main(["--polls", bad]) == 2
     err = capsys.readouterr().err
     assert "bad header" in err and "store_id" in err and "Traceback" not in err
 
     monkeypatch.setenv("STREAMPROC_BROKER", "kafka://127.0.0.1:1")
     started = time.monotonic()
-    assert replay.main(["--timezones", write(tmp_path, "z.csv", ZONES)]) == 3
+    assert replay_cli.main(["--timezones", write(tmp_path, "z.csv", ZONES)]) == 3
     err = capsys.readouterr().err
     assert err.startswith("streamproc replay: cannot reach Kafka at 127.0.0.1:1 (")
     assert err.count("\n") == 1

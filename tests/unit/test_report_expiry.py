@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from streamproc.reports import (
+from streamproc.worker.report_jobs import (
     COMPLETE,
     EXPIRED,
     FAILED,

@@ -13,7 +13,7 @@ import pytest
 
 from streamproc.core import parsing
 from streamproc.core.records import US_PER_HOUR, US_PER_MINUTE, Rejection
-from streamproc.core.report import compute_report
+from streamproc.core.report_rows import compute_report
 from tests import oracle
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"

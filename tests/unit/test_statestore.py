@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from streamproc.core.state import StoreState
-from streamproc.statestore import StateCache
+from streamproc.worker.statestore import StateCache
 
 
 def test_a_lookup_of_an_unknown_store_is_not_a_store():

@@ -12,8 +12,8 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
-from streamproc.core.report import ReportRow
-from streamproc.processing import Processor
+from streamproc.core.report_rows import ReportRow
+from streamproc.worker.processing import Processor
 
 TP = tuple[str, int]
 COMMITTED_REFRESH_S = 1.0

@@ -1,4 +1,4 @@
-"""The report API: `/trigger_report`, `/get_report`, `/reports` (see streamproc.reports).
+"""The report API: `/trigger_report`, `/get_report`, `/reports` (see streamproc.worker.report_jobs).
 
 Every answer is JSON except a finished report's CSV; ids are checked against a strict
 pattern before anything touches the file system, so no request can name a path outside the
@@ -14,7 +14,9 @@ from aiohttp import web
 from faust.web import Request, Response, View
 
 from streamproc.core.timeparse import parse_timestamp
-from streamproc.reports import (
+from streamproc.web import openapi
+from streamproc.web.middleware import MAX_BODY_BYTES, error_response
+from streamproc.worker.report_jobs import (
     COMPLETE,
     EXPIRED,
     FAILED,
@@ -23,11 +25,9 @@ from streamproc.reports import (
     is_report_id,
     public,
 )
-from streamproc.web import openapi
-from streamproc.web.middleware import MAX_BODY_BYTES, error_response
 
 if TYPE_CHECKING:
-    from streamproc.app import Pipeline
+    from streamproc.worker.app import Pipeline
 
 LIST_DEFAULT, LIST_MAX = 100, 1000
 

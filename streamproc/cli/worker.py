@@ -22,8 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import faust
 
-    from streamproc.app import create_app
-    from streamproc.topics import all_topics, changelog_topics, ensure_topics
+    from streamproc.kafka.topics import all_topics, changelog_topics, ensure_topics
+    from streamproc.worker.app import create_app
 
     if args.web_port:
         os.environ["STREAMPROC_WEB_PORT"] = str(args.web_port)

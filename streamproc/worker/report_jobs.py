@@ -40,14 +40,14 @@ import faust
 import orjson
 from aiokafka.structs import TopicPartition
 
-from streamproc.core.report import HEADER, ReportRow, write_csv
+from streamproc.core.report_rows import HEADER, ReportRow, write_csv
 from streamproc.core.timeparse import to_iso
-from streamproc.snapshot import Snapshot, SnapshotTimeout
+from streamproc.worker.snapshot import Snapshot, SnapshotTimeout
 
 if TYPE_CHECKING:
-    from streamproc.app import Pipeline
+    from streamproc.worker.app import Pipeline
 
-log = logging.getLogger("streamproc.reports")
+log = logging.getLogger("streamproc.worker.report_jobs")
 
 RUNNING, COMPLETE, FAILED, EXPIRED = "Running", "Complete", "Failed", "Expired"
 REPORT_ID_RE = re.compile(r"\A[A-Za-z0-9_-]{22}\Z")  # secrets.token_urlsafe(16)

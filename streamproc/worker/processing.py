@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from streamproc.core import wire
 from streamproc.core.records import US_PER_DAY, Rejection
 from streamproc.core.state import HORIZON_US, StoreState
-from streamproc.partitioning import partition_of
-from streamproc.statestore import StateCache
+from streamproc.kafka.partitioning import partition_of
+from streamproc.worker.statestore import StateCache
 
 # Keep a day more than the contract needs so an ``as_of`` up to a day back is still exact.
 DEFAULT_RETENTION_US = HORIZON_US + US_PER_DAY

@@ -29,7 +29,6 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
-from streamproc import metrics
 from streamproc.core.outages import (
     AlertRecord,
     SustainedTracker,
@@ -39,11 +38,12 @@ from streamproc.core.outages import (
 )
 from streamproc.core.records import US_PER_HOUR, US_PER_MINUTE
 from streamproc.core.state import StoreState
+from streamproc.worker import metrics
 
 if TYPE_CHECKING:
-    from streamproc.app import Pipeline
+    from streamproc.worker.app import Pipeline
 
-log = logging.getLogger("streamproc.monitoring")
+log = logging.getLogger("streamproc.worker.monitoring")
 
 SCAN_INTERVAL_S = 1.0
 ALERT_ATTEMPTS = 10  # about 3.5 minutes of retries, then the alert is recorded as failed

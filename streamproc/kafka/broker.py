@@ -19,7 +19,6 @@ raise :class:`BrokerError` with a one-line message.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import contextlib
 import errno
@@ -596,50 +595,3 @@ def status(settings: Settings | None = None) -> BrokerStatus:
 
 
 # --------------------------------------------------------------------------- CLI
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "action",
-        choices=["start", "stop", "status", "jars"],
-        help="start/stop the local broker, show its status, or only fetch jars",
-    )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=None,
-        help=f"seconds to wait (start: {DEFAULT_START_TIMEOUT:.0f}, "
-        f"stop: {DEFAULT_STOP_TIMEOUT:.0f} before SIGKILL)",
-    )
-
-
-def run(args: argparse.Namespace) -> int:
-    settings = config.load()
-    try:
-        if args.action == "start":
-            if running_pid(settings) is not None and wait_until_ready(settings.bootstrap, 2.0):
-                print(
-                    f"Kafka broker already running at {settings.bootstrap} "
-                    f"(pid {running_pid(settings)})"
-                )
-                return 0
-            bootstrap = start(settings, timeout=args.timeout or DEFAULT_START_TIMEOUT)
-            print(
-                f"Kafka broker running at {bootstrap} (pid {running_pid(settings)}, "
-                f"data in {data_dir(settings)})"
-            )
-        elif args.action == "stop":
-            if stop(settings, timeout=args.timeout or DEFAULT_STOP_TIMEOUT):
-                print("Kafka broker stopped")
-            else:
-                print("Kafka broker is not running")
-        elif args.action == "status":
-            print(status(settings).describe())
-        else:
-            print(ensure_jars(settings))
-    except BrokerError as exc:
-        print(f"streamproc broker {args.action}: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    return 0

@@ -16,16 +16,17 @@ import faust
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
-from streamproc import peers, transport
 from streamproc.config import Settings
 from streamproc.core import wire
 from streamproc.core.records import Rejection
-from streamproc.core.report import ReportRow
-from streamproc.processing import Incoming, Processor, Watermarks
-from streamproc.snapshot import TP, Snapshot, SnapshotTimeout, local_rows, wait_caught_up
-from streamproc.statestore import StateCache
+from streamproc.core.report_rows import ReportRow
+from streamproc.worker import faust_compat as transport
+from streamproc.worker import peers
+from streamproc.worker.processing import Incoming, Processor, Watermarks
+from streamproc.worker.snapshot import TP, Snapshot, SnapshotTimeout, local_rows, wait_caught_up
+from streamproc.worker.statestore import StateCache
 
-log = logging.getLogger("streamproc.app")
+log = logging.getLogger("streamproc.worker.app")
 
 POLL_BATCH_MAX = 2000  # messages per take(); one message usually carries many polls
 POLL_BATCH_WITHIN = 0.05  # seconds to wait for a batch to fill

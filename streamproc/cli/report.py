@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from streamproc.core import parsing
 from streamproc.core.records import Rejection
-from streamproc.core.report import build_states, report_rows, write_csv
+from streamproc.core.report_rows import build_states, report_rows, write_csv
 from streamproc.core.timeparse import format_timestamp, parse_timestamp
 from streamproc.progress import Progress
 

@@ -1,0 +1,1 @@
+"""Kafka layout shared by the worker and the producers: topics, partitioning, the local broker."""

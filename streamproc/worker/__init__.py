@@ -1,0 +1,1 @@
+"""The worker: the one package that imports Faust (topology, agents, tables, runtime)."""
