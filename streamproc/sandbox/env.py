@@ -1,15 +1,9 @@
-"""An isolated pipeline environment: its own topics, consumer group, state dir and web port.
-
-Tests, benchmarks and demos run workers side by side on one broker through this.
-"""
+"""An isolated pipeline environment: its own topics, consumer group, state dir and web port."""
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import socket
-import subprocess
 import uuid
 from pathlib import Path
 
@@ -20,6 +14,7 @@ def unique_name(prefix: str = "test") -> str:
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -48,24 +43,6 @@ def isolated_env(
     return env
 
 
-def stop_group(process: subprocess.Popen, sig: int = signal.SIGKILL, grace: float = 20.0) -> None:
-    """Signal a worker started with ``start_new_session=True`` (its whole process group) and
-    wait; SIGKILL it if it is still there after ``grace`` seconds."""
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, sig)
-    try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=grace)
-
-
-def log_tail(path: Path, lines: int) -> str:
-    """The last lines of a worker's log, for error messages."""
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
+def bootstrap_of(env: dict[str, str]) -> str:
+    """``host:port`` of the broker an environment points at (``STREAMPROC_BROKER``)."""
+    return env["STREAMPROC_BROKER"].split("://", 1)[-1]
