@@ -15,7 +15,6 @@ import asyncio
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
 
 from streamproc.config import Settings
 from streamproc.kafka.partitioning import partition_of_key
@@ -23,9 +22,8 @@ from streamproc.kafka.topics import (
     CONNECT_TIMEOUT,
     BrokerUnavailable,
     TopicSpec,
-    close_quietly,
+    connect,
     ensure_topics,
-    failure_reason,
     input_topics,
 )
 
@@ -50,12 +48,7 @@ async def start_producer(bootstrap: str, timeout: float = CONNECT_TIMEOUT) -> AI
         compression_type=None,  # lz4 would need an extra package; localhost needs none
         request_timeout_ms=30_000,
     )
-    try:
-        await asyncio.wait_for(producer.start(), timeout)
-    except (TimeoutError, KafkaError, OSError) as exc:
-        await close_quietly(producer.stop())
-        reason = failure_reason(exc)
-        raise BrokerUnavailable(f"cannot reach Kafka at {bootstrap} ({reason})") from None
+    await connect(producer.start, producer.stop, bootstrap, timeout)
     return producer
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 
@@ -11,10 +11,6 @@ def _project_root() -> Path:
     """The checkout when installed editable, else the current directory."""
     here = Path(__file__).resolve().parents[1]
     return here if (here / "pyproject.toml").exists() else Path.cwd()
-
-
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name, default)
 
 
 @dataclass(frozen=True)
@@ -69,30 +65,49 @@ class Settings:
         return self.state_dir / "reports"
 
 
+# Environment variable of each setting (its default is the field's default above).
+ENV = {
+    "broker_url": "STREAMPROC_BROKER",
+    "controller_port": "STREAMPROC_CONTROLLER_PORT",
+    "state_dir": "STREAMPROC_STATE_DIR",
+    "web_host": "STREAMPROC_WEB_HOST",
+    "web_port": "STREAMPROC_WEB_PORT",
+    "partitions": "STREAMPROC_PARTITIONS",
+    "app_id": "STREAMPROC_APP_ID",
+    "topic_polls": "STREAMPROC_TOPIC_POLLS",
+    "topic_hours": "STREAMPROC_TOPIC_HOURS",
+    "topic_timezones": "STREAMPROC_TOPIC_TIMEZONES",
+    "topic_deadletter": "STREAMPROC_TOPIC_DEADLETTER",
+    "topic_outages": "STREAMPROC_TOPIC_OUTAGES",
+    "topic_reports": "STREAMPROC_TOPIC_REPORTS",
+    "api_token": "STREAMPROC_API_TOKEN",
+    "alert_webhook": "STREAMPROC_ALERT_WEBHOOK",
+    "alert_after_min": "STREAMPROC_ALERT_AFTER",
+    # Faust's own name for it is accepted too (see ALIASES).
+    "session_timeout_s": "STREAMPROC_SESSION_TIMEOUT",
+    "report_retention_h": "STREAMPROC_REPORT_RETENTION_HOURS",
+}
+ALIASES = {"session_timeout_s": ("BROKER_SESSION_TIMEOUT",)}
+
+
+def _convert(name: str, text: str) -> object:
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    if "Path" in str(kind):
+        return Path(text).resolve()
+    if kind in (int, "int"):
+        return int(text)
+    if kind in (float, "float"):
+        return float(text)
+    return text
+
+
 def load() -> Settings:
-    """Build settings from STREAMPROC_* environment variables."""
-    state_dir = os.environ.get("STREAMPROC_STATE_DIR")
-    return Settings(
-        broker_url=_env("STREAMPROC_BROKER", "kafka://127.0.0.1:9092"),
-        controller_port=int(_env("STREAMPROC_CONTROLLER_PORT", "9093")),
-        state_dir=Path(state_dir).resolve() if state_dir else _project_root() / ".streamproc",
-        web_host=_env("STREAMPROC_WEB_HOST", "127.0.0.1"),
-        web_port=int(_env("STREAMPROC_WEB_PORT", "6066")),
-        partitions=int(_env("STREAMPROC_PARTITIONS", "8")),
-        app_id=_env("STREAMPROC_APP_ID", "streamproc"),
-        topic_polls=_env("STREAMPROC_TOPIC_POLLS", "store-polls"),
-        topic_hours=_env("STREAMPROC_TOPIC_HOURS", "store-hours"),
-        topic_timezones=_env("STREAMPROC_TOPIC_TIMEZONES", "store-timezones"),
-        topic_deadletter=_env("STREAMPROC_TOPIC_DEADLETTER", "streamproc-deadletter"),
-        topic_outages=_env("STREAMPROC_TOPIC_OUTAGES", "store-outages"),
-        topic_reports=_env("STREAMPROC_TOPIC_REPORTS", "report-requests"),
-        api_token=os.environ.get("STREAMPROC_API_TOKEN") or None,
-        alert_webhook=os.environ.get("STREAMPROC_ALERT_WEBHOOK") or None,
-        alert_after_min=float(_env("STREAMPROC_ALERT_AFTER", "30")),
-        session_timeout_s=float(
-            os.environ.get("STREAMPROC_SESSION_TIMEOUT")
-            or os.environ.get("BROKER_SESSION_TIMEOUT")  # Faust's own name for it
-            or "20"
-        ),
-        report_retention_h=float(_env("STREAMPROC_REPORT_RETENTION_HOURS", "168")),
-    )
+    """Build settings from STREAMPROC_* environment variables (unset or empty: default)."""
+    values = {}
+    for name, var in ENV.items():
+        for candidate in (var, *ALIASES.get(name, ())):
+            text = os.environ.get(candidate)
+            if text:
+                values[name] = _convert(name, text)
+                break
+    return Settings(**values)

@@ -1,7 +1,7 @@
 """Timestamps and local times of day as integer microseconds (see docs/conventions.md).
 
 `parse_timestamp` accepts the UTC forms listed in the contract
-(`/work/shared/report-semantics.md`, "Inputs"):
+(docs/semantics.md, "Inputs"):
 
     2023-01-22 12:09:39.388884 UTC     (the real data; fast path)
     2023-01-22 12:09:39 UTC

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,12 +73,7 @@ async def ensure_topics(
     differs from the layout). Raises BrokerUnavailable when the broker cannot be reached."""
     specs = list(specs)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
-    try:
-        await asyncio.wait_for(admin.start(), timeout)
-    except (TimeoutError, KafkaError, OSError) as exc:
-        await close_quietly(admin.close())
-        reason = failure_reason(exc)
-        raise BrokerUnavailable(f"cannot reach Kafka at {bootstrap} ({reason})") from None
+    await connect(admin.start, admin.close, bootstrap, timeout)
     warnings: list[str] = []
     try:
         new = [
@@ -125,6 +120,17 @@ async def _wait_for_leaders(
         if ready or time.monotonic() >= deadline:
             return found
         await asyncio.sleep(0.1)
+
+
+async def connect(start: Callable[[], Awaitable[Any]], close: Callable[[], Awaitable[Any]],
+                  bootstrap: str, timeout: float) -> None:
+    """Start an aiokafka client within ``timeout``; else close it, raise BrokerUnavailable."""
+    try:
+        await asyncio.wait_for(start(), timeout)
+    except (TimeoutError, KafkaError, OSError) as exc:
+        await close_quietly(close())
+        reason = failure_reason(exc)
+        raise BrokerUnavailable(f"cannot reach Kafka at {bootstrap} ({reason})") from None
 
 
 async def close_quietly(aw: Any) -> None:

@@ -1,18 +1,38 @@
-"""HTTP views served by the Faust worker's aiohttp web server."""
+"""The worker's HTTP API and dashboard: plain aiohttp views, no topics, tables or agents.
+
+Each module adds its routes with ``add_routes(router)``; every view reads the worker's
+runtime through :func:`streamproc.web.http.pipeline_of`. ``streamproc.worker.app`` calls
+:func:`install` on the aiohttp application Faust serves.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from aiohttp import web
+
+from streamproc.web import (
+    fleet,
+    health,
+    internal,
+    live,
+    middleware,
+    openapi,
+    prometheus,
+    report_api,
+    stores,
+)
+from streamproc.web.http import PIPELINE
+
 if TYPE_CHECKING:
-    from streamproc.worker.app import Pipeline
+    from streamproc.worker.pipeline import Pipeline
+
+MODULES = (health, report_api, openapi, internal, stores, fleet, live, prometheus)
 
 
-def register_views(pipeline: Pipeline) -> None:
-    """Attach every route to the pipeline's Faust app."""
-    from streamproc.web import api, health, internal, live
-
-    health.register(pipeline)
-    api.register(pipeline)  # report API, OpenAPI, error/auth middlewares
-    internal.register(pipeline)  # worker-to-worker report assembly
-    live.register(pipeline)  # dashboard, /stores/{id}, /fleet, /live, /metrics, outage alerts
+def install(web_app: web.Application, pipeline: Pipeline) -> None:
+    """Middlewares (errors, token, body size) and every route, before the server starts."""
+    web_app[PIPELINE] = pipeline
+    middleware.install(web_app, pipeline.settings.api_token)
+    for module in MODULES:
+        module.add_routes(web_app.router)

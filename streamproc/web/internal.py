@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import orjson
-from faust.web import Request, Response, View
+from aiohttp import web
 
+from streamproc.web.http import error_response, json_response, pipeline_of
 from streamproc.web.openapi import add_path, error, json_content
-from streamproc.worker.snapshot import SnapshotTimeout, local_rows
-
-if TYPE_CHECKING:
-    from streamproc.worker.app import Pipeline
 
 MAX_TIMEOUT_S = 300.0
 
 
-async def _body(request: Request) -> dict:
+async def _body(request: web.Request) -> dict:
     try:
         body = orjson.loads(await request.read())
     except orjson.JSONDecodeError:
@@ -26,36 +21,33 @@ async def _body(request: Request) -> dict:
     return body
 
 
-def register(pipeline: Pipeline) -> None:
-    app = pipeline.app
+async def catch_up(request: web.Request) -> web.Response:
+    try:
+        body = await _body(request)
+        targets = {(str(t), int(p)): int(o) for t, p, o in body["targets"]}
+        timeout = min(float(body.get("timeout", 60.0)), MAX_TIMEOUT_S)
+    except (ValueError, KeyError, TypeError) as exc:
+        return error_response(400, f"bad catch-up request: {exc}")
+    try:
+        return json_response(await pipeline_of(request).catch_up(targets, timeout))
+    except TimeoutError as exc:  # SnapshotTimeout
+        return error_response(503, str(exc))
 
-    @app.page("/internal/catch-up")
-    class CatchUp(View):
-        async def post(self, request: Request) -> Response:
-            try:
-                body = await _body(request)
-                targets = {(str(t), int(p)): int(o) for t, p, o in body["targets"]}
-                timeout = min(float(body.get("timeout", 60.0)), MAX_TIMEOUT_S)
-            except (ValueError, KeyError, TypeError) as exc:
-                return self.json({"error": f"bad catch-up request: {exc}"}, status=400)
-            try:
-                return self.json(await pipeline.catch_up(targets, timeout))
-            except SnapshotTimeout as exc:
-                return self.json({"error": str(exc)}, status=503)
 
-    @app.page("/internal/rows")
-    class Rows(View):
-        async def post(self, request: Request) -> Response:
-            try:
-                now = (await _body(request))["now"]
-                if now is not None and type(now) is not int:
-                    raise ValueError("'now' must be microseconds or null")
-            except (ValueError, KeyError) as exc:
-                return self.json({"error": f"bad rows request: {exc}"}, status=400)
-            rows = await local_rows(pipeline.processor, now)
-            body = orjson.dumps({"rows": [tuple(row) for row in rows]})
-            return self.bytes(body, content_type="application/json")
+async def rows(request: web.Request) -> web.Response:
+    try:
+        now = (await _body(request))["now"]
+        if now is not None and type(now) is not int:
+            raise ValueError("'now' must be microseconds or null")
+    except (ValueError, KeyError) as exc:
+        return error_response(400, f"bad rows request: {exc}")
+    found = await pipeline_of(request).local_rows(now)
+    return json_response({"rows": [tuple(row) for row in found]})
 
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    router.add_post("/internal/catch-up", catch_up)
+    router.add_post("/internal/rows", rows)
 
 add_path("/internal/catch-up", {"post": {
     "operationId": "internalCatchUp",

@@ -18,32 +18,18 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from typing import TYPE_CHECKING
 
-import orjson
 from aiohttp import web
 
-if TYPE_CHECKING:
-    from streamproc.worker.app import Pipeline
+from streamproc.web.http import MAX_BODY_BYTES, error_response
 
 log = logging.getLogger("streamproc.web")
 
-MAX_BODY_BYTES = 64 * 1024
 PUBLIC_PATHS = frozenset({"/health", "/"})  # the dashboard page holds no data
 PUBLIC_PREFIXES = ("/static/",)  # its script and style
 _DROP_HEADERS = {"content-type", "content-length"}
 
 
-def error_response(status: int, message: str, headers: dict[str, str] | None = None,
-                   **extra: object) -> web.Response:
-    """The one JSON error shape of the API."""
-    return web.Response(
-        body=orjson.dumps({"error": message, **extra}),
-        status=status,
-        content_type="application/json",
-        charset="utf-8",
-        headers=headers,
-    )
 
 
 def _from_http_exception(exc: web.HTTPException) -> web.Response:
@@ -91,9 +77,8 @@ def make_auth_middleware(token: str):
     return auth
 
 
-def install(pipeline: Pipeline) -> None:
-    """Add the middlewares to the Faust app's aiohttp application (before it starts)."""
-    web_app: web.Application = pipeline.app.web.web_app
+def install(web_app: web.Application, api_token: str | None) -> None:
+    """Add the middlewares to the aiohttp application (before it starts)."""
     web_app.middlewares.append(make_error_middleware())  # outermost: sees auth's answers too
-    if pipeline.settings.api_token:
-        web_app.middlewares.append(make_auth_middleware(pipeline.settings.api_token))
+    if api_token:
+        web_app.middlewares.append(make_auth_middleware(api_token))

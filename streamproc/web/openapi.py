@@ -2,7 +2,7 @@
 
 One module owns the spec so that it stays complete: a module adding routes describes them
 with :func:`add_path` (and :func:`add_schema` for shared component schemas), next to the
-``app.page`` that serves them, e.g.::
+route that serves them, e.g.::
 
     from streamproc.web import openapi
     openapi.add_path("/metrics", {"get": {"summary": "...", "responses": {...}}})
@@ -16,12 +16,11 @@ from __future__ import annotations
 import copy
 import html
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from faust.web import Request, Response, View
+from aiohttp import web
 
-if TYPE_CHECKING:
-    from streamproc.worker.app import Pipeline
+from streamproc.web.http import json_response
 
 VERSION = "0.1.0"
 
@@ -253,15 +252,14 @@ add_path("/docs", {"get": {
 }})
 
 
-def register(pipeline: Pipeline) -> None:
-    app = pipeline.app
+async def openapi_json(request: web.Request) -> web.Response:
+    return json_response(spec())
 
-    @app.page("/openapi.json")
-    class OpenApi(View):
-        async def get(self, request: Request) -> Response:
-            return self.json(spec())
 
-    @app.page("/docs")
-    class Docs(View):
-        async def get(self, request: Request) -> Response:
-            return self.html(render_docs(spec()))
+async def docs(request: web.Request) -> web.Response:
+    return web.Response(text=render_docs(spec()), content_type="text/html")
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    router.add_get("/openapi.json", openapi_json)
+    router.add_get("/docs", docs)

@@ -1,4 +1,5 @@
-"""The report API: `/trigger_report`, `/get_report`, `/reports` (see streamproc.worker.report_jobs).
+"""The report API: `/trigger_report`, `/get_report`, `/reports` (the jobs behind it are
+``streamproc.worker.report_jobs``; the rules, ``streamproc.core.report_lifecycle``).
 
 Every answer is JSON except a finished report's CSV; ids are checked against a strict
 pattern before anything touches the file system, so no request can name a path outside the
@@ -7,38 +8,30 @@ reports folder.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from aiohttp import web
-from faust.web import Request, Response, View
 
-from streamproc.core.timeparse import parse_timestamp
-from streamproc.web import openapi
-from streamproc.web.middleware import MAX_BODY_BYTES, error_response
-from streamproc.worker.report_jobs import (
+from streamproc.core.report_lifecycle import (
     COMPLETE,
     EXPIRED,
     FAILED,
     RUNNING,
-    ReportService,
     is_report_id,
     public,
 )
-
-if TYPE_CHECKING:
-    from streamproc.worker.app import Pipeline
+from streamproc.core.timeparse import parse_timestamp
+from streamproc.web import openapi
+from streamproc.web.http import (
+    BadRequest,
+    error_response,
+    json_response,
+    pipeline_of,
+    read_json_body,
+)
 
 LIST_DEFAULT, LIST_MAX = 100, 1000
-
-
-class BadRequest(Exception):
-    pass
-
-
-def json_response(doc: Any, status: int = 200, headers: dict[str, str] | None = None):
-    return web.Response(body=orjson.dumps(doc), status=status, content_type="application/json",
-                        charset="utf-8", headers=headers)
 
 
 def parse_as_of(value: object) -> int | None:
@@ -52,122 +45,96 @@ def parse_as_of(value: object) -> int | None:
         raise BadRequest(f"bad as_of: {exc}") from None
 
 
-async def read_json_body(request: web.Request) -> dict[str, Any]:
-    raw = await request.content.read(MAX_BODY_BYTES + 1)
-    if len(raw) > MAX_BODY_BYTES:
-        raise BadRequest("request body too large")
-    if not raw.strip():
-        return {}
+async def trigger_report(request: web.Request) -> web.Response:
+    """GET or POST: record a report request; answer its id once the broker has it."""
     try:
-        doc = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise BadRequest("request body is not JSON") from None
-    if not isinstance(doc, dict):
-        raise BadRequest("request body must be a JSON object")
-    return doc
+        body = await read_json_body(request) if request.method == "POST" else {}
+        as_of = parse_as_of(body["as_of"] if "as_of" in body else request.query.get("as_of"))
+    except BadRequest as exc:
+        return error_response(exc.status, str(exc))
+    try:
+        report_id = await pipeline_of(request).reports.trigger(as_of)
+    except Exception as exc:  # noqa: BLE001 - Kafka unreachable: try again later
+        return error_response(503, f"could not record the request: {exc}",
+                              {"Retry-After": "5"})
+    return json_response({"report_id": report_id})
 
 
-def register(pipeline: Pipeline) -> ReportService:
-    app = pipeline.app
-    service = ReportService(pipeline)
+async def get_report(request: web.Request) -> web.StreamResponse:
+    """A report's status, or its CSV (or JSON rows) once Complete."""
+    report_id = request.match_info.get("report_id") or request.query.get("report_id")
+    if report_id is None:
+        return error_response(400, "report_id is required")
+    if not is_report_id(report_id):
+        return error_response(404, "unknown report id")
+    fmt = request.query.get("format", "csv")
+    if fmt not in ("csv", "json"):
+        return error_response(400, "format must be csv or json")
+    jobs = pipeline_of(request).reports
+    found = jobs.lookup(report_id)
+    if found.record is None:
+        if found.recovering or await jobs.behind():
+            return error_response(503, "worker is recovering its state; retry shortly",
+                                  {"Retry-After": "2"})
+        return error_response(404, "unknown report id")
+    if found.record.get("status") != COMPLETE:
+        return _unfinished(found.record, report_id, jobs.settings.report_retention_h)
+    return _finished(jobs, found.record, report_id, fmt)
 
-    async def trigger(request: web.Request, body: dict[str, Any]) -> web.Response:
-        try:
-            as_of = parse_as_of(body["as_of"] if "as_of" in body else request.query.get("as_of"))
-        except BadRequest as exc:
-            return error_response(400, str(exc))
-        try:
-            report_id = await service.trigger(as_of)
-        except Exception as exc:  # noqa: BLE001 - Kafka unreachable: try again later
-            return error_response(503, f"could not record the request: {exc}",
-                                  {"Retry-After": "5"})
-        return json_response({"report_id": report_id})
 
-    @app.page("/trigger_report")
-    class TriggerReport(View):
-        async def get(self, request: Request) -> Response:
-            return await trigger(request, {})
+def _unfinished(record: dict[str, Any], report_id: str, retention_h: float) -> web.Response:
+    status = record.get("status")
+    if status == RUNNING:
+        return json_response({"status": RUNNING, "report_id": report_id},
+                             headers={"X-Report-Status": RUNNING, "Retry-After": "1"})
+    if status == EXPIRED:
+        return json_response(
+            {"status": EXPIRED, "report_id": report_id,
+             "error": f"report expired ({retention_h:g} h after it finished, "
+                      "STREAMPROC_REPORT_RETENTION_HOURS); trigger a new one"},
+            status=410, headers={"X-Report-Status": EXPIRED},
+        )
+    return json_response(
+        {"status": FAILED, "report_id": report_id, "error": str(record.get("error") or "failed")},
+        headers={"X-Report-Status": FAILED},
+    )
 
-        async def post(self, request: Request) -> Response:
-            try:
-                body = await read_json_body(request)
-            except BadRequest as exc:
-                status = 413 if "too large" in str(exc) else 400
-                return error_response(status, str(exc))
-            return await trigger(request, body)
 
-    async def get_report(request: web.Request, report_id: str | None) -> web.StreamResponse:
-        if report_id is None:
-            return error_response(400, "report_id is required")
-        if not is_report_id(report_id):
-            return error_response(404, "unknown report id")
-        fmt = request.query.get("format", "csv")
-        if fmt not in ("csv", "json"):
-            return error_response(400, "format must be csv or json")
-        found = service.lookup(report_id)
-        record = found.record
-        if record is None:
-            if found.recovering or await service.behind():
-                return error_response(503, "worker is recovering its state; retry shortly",
-                                      {"Retry-After": "2"})
-            return error_response(404, "unknown report id")
-        status = record.get("status")
-        if status == RUNNING:
-            return json_response({"status": RUNNING, "report_id": report_id},
-                                 headers={"X-Report-Status": RUNNING, "Retry-After": "1"})
-        if status == EXPIRED:
-            hours = service.settings.report_retention_h
-            return json_response(
-                {"status": EXPIRED, "report_id": report_id,
-                 "error": f"report expired ({hours:g} h after it finished, "
-                          "STREAMPROC_REPORT_RETENTION_HOURS); trigger a new one"},
-                status=410, headers={"X-Report-Status": EXPIRED},
-            )
-        if status != COMPLETE:
-            return json_response(
-                {"status": FAILED, "report_id": report_id,
-                 "error": str(record.get("error") or "failed")},
-                headers={"X-Report-Status": FAILED},
-            )
-        path = service.path(report_id)
-        if not path.is_file():
-            return error_response(404, "report file is missing on this worker")
-        if fmt == "json":
-            try:
-                rows = service.json_rows(report_id)
-            except (OSError, ValueError) as exc:
-                return error_response(404, f"report file unreadable: {exc}")
-            head = {k: v for k, v in public(record).items() if k not in ("id", "status")}
-            prefix = orjson.dumps({"status": COMPLETE, "report_id": report_id, **head})
-            body = prefix[:-1] + b',"report":' + rows + b"}"
-            return web.Response(body=body, content_type="application/json", charset="utf-8",
-                                headers={"X-Report-Status": COMPLETE})
+def _finished(jobs, record: dict[str, Any], report_id: str, fmt: str) -> web.StreamResponse:
+    path = jobs.path(report_id)
+    if not path.is_file():
+        return error_response(404, "report file is missing on this worker")
+    if fmt == "csv":
         return web.FileResponse(path, headers={
             "Content-Type": "text/csv; charset=utf-8",
             "X-Report-Status": COMPLETE,
             "Content-Disposition": f'attachment; filename="report_{report_id}.csv"',
         })
+    try:
+        rows = jobs.json_rows(report_id)
+    except (OSError, ValueError) as exc:
+        return error_response(404, f"report file unreadable: {exc}")
+    head = {k: v for k, v in public(record).items() if k not in ("id", "status")}
+    prefix = orjson.dumps({"status": COMPLETE, "report_id": report_id, **head})
+    body = prefix[:-1] + b',"report":' + rows + b"}"
+    return web.Response(body=body, content_type="application/json", charset="utf-8",
+                        headers={"X-Report-Status": COMPLETE})
 
-    @app.page("/get_report")
-    class GetReport(View):
-        async def get(self, request: Request) -> Response:
-            return await get_report(request, request.query.get("report_id"))
 
-    @app.page("/get_report/{report_id}")
-    class GetReportById(View):
-        async def get(self, request: Request, report_id: str) -> Response:
-            return await get_report(request, report_id)
+async def list_reports(request: web.Request) -> web.Response:
+    text = request.query.get("limit", str(LIST_DEFAULT))
+    if not text.isdigit() or not 1 <= int(text) <= LIST_MAX:
+        return error_response(400, f"limit must be an integer in 1..{LIST_MAX}")
+    return json_response({"reports": pipeline_of(request).reports.listing(int(text))})
 
-    @app.page("/reports")
-    class Reports(View):
-        async def get(self, request: Request) -> Response:
-            text = request.query.get("limit", str(LIST_DEFAULT))
-            if not text.isdigit() or not 1 <= int(text) <= LIST_MAX:
-                return error_response(400, f"limit must be an integer in 1..{LIST_MAX}")
-            return json_response({"reports": service.listing(int(text))})
 
+def add_routes(router: web.UrlDispatcher) -> None:
+    router.add_get("/trigger_report", trigger_report)
+    router.add_post("/trigger_report", trigger_report)
+    router.add_get("/get_report", get_report)
+    router.add_get("/get_report/{report_id}", get_report)
+    router.add_get("/reports", list_reports)
     _describe()
-    return service
 
 
 # -- OpenAPI -----------------------------------------------------------------------------

@@ -1,30 +1,42 @@
-"""The Faust application: topics, RocksDB tables, agents; the thin shell around the core.
+"""The worker's topology in one place: every topic, table, agent and timer is declared here.
 
-State per store lives in one changelogged RocksDB table (``store-state``), partitioned like
-the input topics, so that a store's polls, hours and zone meet in one partition. The
-watermark is a GlobalTable so that every worker agrees on ``now``.
+Read :func:`create_app` top to bottom to see the whole worker:
+
+* input topics ``store-polls``, ``store-hours``, ``store-timezones`` (hours and zones
+  compacted), all with the same partition count so a store's events meet in one partition;
+  ``streamproc-deadletter`` for rejected input; ``store-outages`` for outage events;
+  ``report-requests`` for the report lifecycle;
+* tables: ``store-state`` (each store's serialised state, RocksDB, changelogged, partitioned
+  like the inputs), ``watermarks`` (a GlobalTable, so every worker agrees on ``now``),
+  ``reports`` (report records) and, with a webhook, ``outage-alerts``;
+* agents: ``polls``, ``hours``, ``timezones`` (apply input through the
+  :class:`~streamproc.worker.processing.Processor`), ``reports``
+  (:class:`~streamproc.worker.report_jobs.ReportJobs`), ``outage-alerts``
+  (:class:`~streamproc.worker.monitoring.Monitor`);
+* timers: orphaned reports, report expiry, the outage scan;
+* the web views of :mod:`streamproc.web`, added to Faust's aiohttp server.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from dataclasses import dataclass, field
+import sys
+from collections.abc import Callable
 
 import faust
-from aiokafka import AIOKafkaConsumer
-from aiokafka.structs import TopicPartition
 
+from streamproc import web
 from streamproc.config import Settings
 from streamproc.core import wire
 from streamproc.core.records import Rejection
-from streamproc.core.report_rows import ReportRow
-from streamproc.worker import faust_compat as transport
-from streamproc.worker import peers
+from streamproc.kafka.topics import all_topics, changelog_topics, ensure_topics
+from streamproc.worker import faust_compat
+from streamproc.worker.monitoring import SCAN_INTERVAL_S, Monitor
+from streamproc.worker.pipeline import STATE_TABLE, Pipeline
 from streamproc.worker.processing import Incoming, Processor, Watermarks
-from streamproc.worker.snapshot import TP, Snapshot, SnapshotTimeout, local_rows, wait_caught_up
-from streamproc.worker.statestore import StateCache
+from streamproc.worker.report_jobs import ORPHAN_CHECK_S, ReportJobs
+from streamproc.worker.statestore import KeyedTable, StateCache
 
 log = logging.getLogger("streamproc.worker.app")
 
@@ -39,145 +51,42 @@ STATE_DB_OPTIONS = {
     "block_cache_size": 16 << 20,
     "target_file_size_base": 8 << 20,
 }
-
-
-@dataclass
-class Pipeline:
-    """Everything the worker's agents and web views share."""
-
-    settings: Settings
-    app: faust.App
-    processor: Processor
-    topics: dict[str, faust.TopicT] = field(default_factory=dict)
-    _offsets_client: AIOKafkaConsumer | None = None
-
-    # -- offsets for consistent snapshots ----------------------------------------------------
-
-    async def _client(self) -> AIOKafkaConsumer:
-        if self._offsets_client is None:
-            client = AIOKafkaConsumer(
-                bootstrap_servers=self.settings.bootstrap,
-                group_id=self.settings.app_id,
-                enable_auto_commit=False,
-            )
-            await client.start()
-            self._offsets_client = client
-        return self._offsets_client
-
-    def _input_tps(self) -> list[TopicPartition]:
-        names = {t.get_topic_name() for t in self.topics.values()}
-        assigned = self.app.assignor.assigned_actives()
-        return sorted(
-            (TopicPartition(tp.topic, tp.partition) for tp in assigned if tp.topic in names),
-            key=lambda tp: (tp.topic, tp.partition),
-        )
-
-    async def _ends(self, tps: list[TopicPartition]) -> dict[TP, int]:
-        if not tps:
-            return {}
-        ends = await (await self._client()).end_offsets(tps)
-        return {(tp.topic, tp.partition): off for tp, off in ends.items()}
-
-    async def end_offsets(self) -> dict[TP, int]:
-        """End offsets of the input partitions this worker processes."""
-        return await self._ends(self._input_tps())
-
-    async def committed(self) -> dict[TP, int]:
-        client = await self._client()
-        out: dict[TP, int] = {}
-        for tp in self._input_tps():
-            off = await client.committed(tp)
-            if off is not None:
-                out[(tp.topic, tp.partition)] = off
-        return out
-
-    def is_ready(self) -> bool:
-        """Partitions assigned and tables recovered: the state is complete for reading."""
-        return self.app.tables.recovery.completed.is_set() and bool(self._input_tps())
-
-    async def wait_ready(self, timeout: float) -> None:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while not self.is_ready():
-            if asyncio.get_running_loop().time() > deadline:
-                raise SnapshotTimeout(
-                    f"worker not ready after {timeout:.0f}s (waiting for partition "
-                    "assignment and table recovery)"
-                )
-            await asyncio.sleep(0.05)
-
-    def owned_partitions(self) -> list[int]:
-        """Partitions of the polls topic this worker processes (a store's home partition)."""
-        polls = self.topics["polls"].get_topic_name()
-        return sorted(tp.partition for tp in self._input_tps() if tp.topic == polls)
-
-    async def all_end_offsets(self) -> dict[TP, int]:
-        """End offsets of every input partition, whoever processes it."""
-        names = sorted(t.get_topic_name() for t in self.topics.values())
-        return await self._ends(
-            [TopicPartition(n, p) for n in names for p in range(self.settings.partitions)]
-        )
-
-    async def catch_up(self, targets: dict[TP, int], timeout: float) -> dict:
-        """Wait until this worker's partitions reach ``targets``; say which and the watermark."""
-        await self.wait_ready(timeout)
-        own = {(tp.topic, tp.partition) for tp in self._input_tps()}
-        mine = {tp: off for tp, off in targets.items() if tp in own}
-        waited = await wait_caught_up(self.processor, mine, self.committed, timeout)
-        return {
-            "watermark": self.processor.watermarks.refresh(),
-            "partitions": self.owned_partitions(),
-            "waited_s": waited,
-        }
-
-    async def snapshot(self, as_of: int | None = None, timeout: float = 60.0) -> Snapshot:
-        """All stores of all workers, including every event acknowledged before the call."""
-        await self.wait_ready(timeout)
-        targets = await self.all_end_offsets()
-        body = {"targets": [[t, p, o] for (t, p), o in targets.items()], "timeout": timeout}
-        try:
-            mine, theirs = await asyncio.gather(
-                self.catch_up(targets, timeout),
-                peers.post_all(self, "/internal/catch-up", body, timeout + 5),
-            )
-        except peers.PeerError as exc:
-            raise SnapshotTimeout(f"another worker did not catch up: {exc}") from exc
-        parts = [mine, *theirs.values()]
-        covered = {p for part in parts for p in part["partitions"]}
-        missing = sorted(set(range(self.settings.partitions)) - covered)
-        if missing:
-            raise SnapshotTimeout(
-                f"partitions {missing} have no worker right now (a rebalance is in progress)"
-            )
-        marks = [part["watermark"] for part in parts if part["watermark"] is not None]
-        now = as_of if as_of is not None else (max(marks) if marks else None)
-        started = time.monotonic()
-        rows = await local_rows(self.processor, now)
-        if theirs:
-            try:
-                answers = await peers.post_all(self, "/internal/rows", {"now": now}, timeout)
-            except peers.PeerError as exc:
-                raise SnapshotTimeout(f"another worker did not send its rows: {exc}") from exc
-            for answer in answers.values():
-                rows.extend(ReportRow(*row) for row in answer["rows"])
-            rows.sort(key=lambda row: row.store_id)
-        waited = max(part["waited_s"] for part in parts)
-        return Snapshot(rows, now, waited, time.monotonic() - started)
-
-    async def close(self) -> None:
-        if self._offsets_client is not None:
-            await self._offsets_client.stop()
-            self._offsets_client = None
-
-
-def _incoming(event: faust.EventT) -> Incoming:
-    m = event.message
-    return Incoming(m.topic, m.partition, m.offset, m.key, m.value)
+RAW = {"key_serializer": "raw", "value_serializer": "raw"}
 
 
 def create_app(settings: Settings) -> Pipeline:
-    """Build the Faust app with its topics, tables, agents and web views."""
+    """The Faust app with every topic, table, agent, timer and web view of a worker."""
     settings.worker_dir.mkdir(parents=True, exist_ok=True)
-    app = faust.App(
+    app = _faust_app(settings)
+    faust_compat.install_transport(app)  # re-reads records Faust drops in a rebalance
+    topics = _topics(app, settings)
+    tables = _tables(app, settings)
+    pipeline = _pipeline(app, settings, topics, tables)
+    _agents(app, pipeline, topics)
+    _timers(app, pipeline)
+    app.task(_quiet_libraries)
+    _signals(app, pipeline)
+    web.install(faust_compat.web_application(app), pipeline)
+    return pipeline
+
+
+def run_worker(settings: Settings, loglevel: str) -> int:
+    """Create the topics (and the tables' changelogs) if missing, then run until stopped."""
+    pipeline = create_app(settings)
+    try:
+        tables = pipeline.app.tables.values()
+        topics = all_topics(settings) + changelog_topics(tables, settings.partitions)
+        asyncio.run(ensure_topics(settings.bootstrap, topics))
+    except Exception as exc:  # noqa: BLE001 - any failure here means "cannot reach Kafka"
+        print(f"streamproc worker: cannot reach Kafka at {settings.bootstrap}: {exc}",
+              file=sys.stderr)
+        return 1
+    faust.Worker(pipeline.app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    return 0
+
+
+def _faust_app(settings: Settings) -> faust.App:
+    return faust.App(
         settings.app_id,
         broker=settings.broker_url,
         store="rocksdb://",
@@ -199,103 +108,125 @@ def create_app(settings: Settings) -> Pipeline:
         producer_max_batch_size=1024 * 1024,
         web_enabled=True,
     )
-    transport.install(app)  # re-reads records Faust drops in a rebalance (see the module)
+
+
+def _topics(app: faust.App, settings: Settings) -> dict[str, faust.TopicT]:
     n = settings.partitions
-    topics = {
-        "polls": app.topic(settings.topic_polls, partitions=n, key_serializer="raw",
-                           value_serializer="raw"),
-        "hours": app.topic(settings.topic_hours, partitions=n, compacting=True,
-                           key_serializer="raw", value_serializer="raw"),
-        "timezones": app.topic(settings.topic_timezones, partitions=n, compacting=True,
-                               key_serializer="raw", value_serializer="raw"),
+    return {
+        "polls": app.topic(settings.topic_polls, partitions=n, **RAW),
+        "hours": app.topic(settings.topic_hours, partitions=n, compacting=True, **RAW),
+        "timezones": app.topic(settings.topic_timezones, partitions=n, compacting=True, **RAW),
+        "deadletter": app.topic(settings.topic_deadletter, partitions=1, **RAW),
+        "outages": app.topic(settings.topic_outages, partitions=1, **RAW),
+        "reports": app.topic(settings.topic_reports, partitions=1, **RAW),
     }
-    deadletter = app.topic(settings.topic_deadletter, partitions=1, key_serializer="raw",
-                           value_serializer="raw")
+
+
+def _tables(app: faust.App, settings: Settings) -> dict[str, faust.Table | None]:
     # key_type/value_type bytes select the raw codec (faust derives serializers from types).
-    states = app.Table(
-        "store-state", partitions=n, key_type=bytes, value_type=bytes, default=None,
-        options=dict(STATE_DB_OPTIONS),
-    )
-    marks = app.GlobalTable(
-        "watermarks", partitions=n, key_type=bytes, value_type=int, default=None
-    )
+    raw = {"key_type": bytes, "value_type": bytes, "default": None}
+    n = settings.partitions
+    return {
+        "states": app.Table(STATE_TABLE, partitions=n, options=dict(STATE_DB_OPTIONS), **raw),
+        "watermarks": app.GlobalTable("watermarks", partitions=n, key_type=bytes,
+                                      value_type=int, default=None),
+        "reports": app.Table("reports", partitions=1, **raw),
+        "alerts": (app.Table("outage-alerts", partitions=1, **raw)
+                   if settings.alert_webhook else None),
+    }
+
+
+def _pipeline(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT],
+              tables: dict[str, faust.Table | None]) -> Pipeline:
+    deadletter = topics["deadletter"]
 
     def send_dead_letter(rejection: Rejection) -> None:
         deadletter.send_soon(key=rejection.source.encode(), value=wire.encode_rejection(rejection))
 
-    watermarks = Watermarks(_KeyedTable(marks))
-    processor = Processor(StateCache(_KeyedTable(states)), watermarks, send_dead_letter,
-                          partitions=n)
-    pipeline = Pipeline(settings, app, processor, topics)
+    processor = Processor(StateCache(KeyedTable(tables["states"])),
+                          Watermarks(KeyedTable(tables["watermarks"])), send_dead_letter,
+                          partitions=settings.partitions)
+    inputs = {name: topics[name] for name in ("polls", "hours", "timezones")}
+    pipeline = Pipeline(settings, app, processor, inputs)
+    pipeline.reports = ReportJobs(pipeline, topics["reports"], tables["reports"])
+    pipeline.monitor = Monitor(pipeline, topics["outages"], tables["alerts"])
+    processor.on_status = pipeline.monitor.on_status
+    return pipeline
 
-    @app.agent(topics["polls"], name="polls")
-    async def polls_agent(stream: faust.StreamT) -> None:
-        async for events in stream.take_events(POLL_BATCH_MAX, within=POLL_BATCH_WITHIN):
-            owner = {_incoming(e): e for e in events}
 
-            def in_context(msg: Incoming, owner: dict = owner) -> None:
-                # Table writes go to the partition of the "current event"; after take() that
-                # is the last event of the batch, so point it at the message being applied.
-                stream._set_current_event(owner[msg])
+def _agents(app: faust.App, pipeline: Pipeline, topics: dict[str, faust.TopicT]) -> None:
+    processor = pipeline.processor
+    app.agent(topics["polls"], name="polls")(_polls_agent(processor))
+    app.agent(topics["hours"], name="hours")(_profile_agent(processor.apply_hours, processor))
+    app.agent(topics["timezones"], name="timezones")(
+        _profile_agent(processor.apply_timezone, processor))
+    app.agent(topics["reports"], name="reports")(pipeline.reports.consume)
+    if pipeline.monitor.alerts_table is not None:
+        app.agent(topics["outages"], name="outage-alerts")(pipeline.monitor.send_alerts)
 
-            watermarks.context = in_context
-            processor.apply_polls(
-                owner, lambda state, _msg: processor.cache.save(state), focus=in_context
-            )
-            watermarks.context = None
 
-    def _batched(apply):  # one store per message: batches save Faust's per-event overhead
-        async def agent(stream: faust.StreamT) -> None:
-            save = lambda state, _msg: processor.cache.save(state)  # noqa: E731
-            async for events in stream.take_events(PROFILE_BATCH_MAX, within=POLL_BATCH_WITHIN):
-                for event in events:
-                    stream._set_current_event(event)  # the table write's partition
-                    apply(_incoming(event), save)
+def _timers(app: faust.App, pipeline: Pipeline) -> None:
+    reports = pipeline.reports
+    app.timer(ORPHAN_CHECK_S, name="reports-orphans")(reports.resume_orphans)
+    app.timer(reports.expire_check_s, name="reports-expiry")(reports.expire_old)
+    app.timer(SCAN_INTERVAL_S, name="outage-scan")(pipeline.monitor.scan)
 
-        return agent
 
-    app.agent(topics["hours"], name="hours")(_batched(processor.apply_hours))
-    app.agent(topics["timezones"], name="timezones")(_batched(processor.apply_timezone))
-
+def _signals(app: faust.App, pipeline: Pipeline) -> None:
     @app.on_before_shutdown.connect
     async def _on_shutdown(app: faust.App, **kwargs: object) -> None:
         await pipeline.close()  # the offsets client, so the broker sees a clean leave
 
     @app.on_partitions_revoked.connect
     async def _on_revoked(app: faust.App, revoked: set, **kwargs: object) -> None:
-        processor.cache.clear()
-
-    from streamproc.web import register_views  # noqa: PLC0415 - views need the pipeline
-
-    register_views(pipeline)
-    return pipeline
+        pipeline.processor.cache.clear()  # partitions may have moved: re-read lazily
+        pipeline.monitor.forget_partitions()
 
 
-class _KeyedTable:
-    """str keys for callers, while the Faust table stores raw bytes keys."""
+async def _quiet_libraries() -> None:
+    """Keep the libraries' per-message debug calls cheap whatever the root level is."""
+    level = max(logging.getLogger().getEffectiveLevel(), logging.INFO)
+    for name in ("aiokafka", "faust", "mode", "kafka"):
+        logging.getLogger(name).setLevel(level)
 
-    def __init__(self, table: faust.Table) -> None:
-        self._table = table
 
-    def get(self, key: str, default=None):
-        value = self._table.get(key.encode())
-        return default if value is None else value
+# -- agents -----------------------------------------------------------------------------------
 
-    def __getitem__(self, key: str):
-        return self._table[key.encode()]
 
-    def __setitem__(self, key: str, value) -> None:
-        self._table[key.encode()] = value
+def _incoming(event: faust.EventT) -> Incoming:
+    m = event.message
+    return Incoming(m.topic, m.partition, m.offset, m.key, m.value)
 
-    def __iter__(self):
-        for key in self._table.keys():  # noqa: SIM118 - a faust Table has no __iter__ of keys
-            yield key.decode() if isinstance(key, bytes) else key
 
-    def keys(self):
-        return iter(self)
+def _polls_agent(processor: Processor) -> Callable:
+    """Polls in batches (one message usually carries many stores' polls)."""
 
-    def values(self):
-        return self._table.values()
+    async def polls(stream: faust.StreamT) -> None:
+        save = lambda state, _msg: processor.cache.save(state)  # noqa: E731
+        async for events in stream.take_events(POLL_BATCH_MAX, within=POLL_BATCH_WITHIN):
+            owner = {_incoming(e): e for e in events}
 
-    def __len__(self) -> int:
-        return len(self._table)
+            def in_context(msg: Incoming, owner: dict = owner) -> None:
+                # Table writes go to the partition of the "current event"; after take() that
+                # is the last event of the batch, so point it at the message being applied.
+                faust_compat.set_current_event(stream, owner[msg])
+
+            processor.watermarks.context = in_context
+            processor.apply_polls(owner, save, focus=in_context)
+            processor.watermarks.context = None
+
+    return polls
+
+
+def _profile_agent(apply: Callable, processor: Processor) -> Callable:
+    """Hours or time zones: one store per message, taken in batches (Faust's per-event
+    overhead), each applied under its own event so the write lands in its partition."""
+
+    async def profiles(stream: faust.StreamT) -> None:
+        save = lambda state, _msg: processor.cache.save(state)  # noqa: E731
+        async for events in stream.take_events(PROFILE_BATCH_MAX, within=POLL_BATCH_WITHIN):
+            for event in events:
+                faust_compat.set_current_event(stream, event)
+                apply(_incoming(event), save)
+
+    return profiles

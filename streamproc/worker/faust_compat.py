@@ -1,4 +1,19 @@
-"""Faust's Kafka transport, with one fix: records dropped during a rebalance are read again.
+"""Every use of a Faust or aiokafka API that is private or undocumented, in one place.
+
+``tests/unit/test_faust_compat.py`` checks each name in :data:`PRIVATE_APIS` against the
+installed versions, so an upgrade that removes one fails loudly there, not in production.
+
+* :func:`set_current_event`: Faust writes a table key to the partition of the stream's
+  "current event"; after ``take_events`` that is the last event of the batch, so the agents
+  point it at the message being applied (``StreamT._set_current_event``).
+* :func:`assigned_partitions`, :func:`recovery_completed`: what the assignor gave this worker,
+  and whether table recovery finished (attributes of Faust's services, not documented API).
+* :func:`web_application`: the aiohttp ``Application`` Faust serves, so that the views of
+  ``streamproc.web`` are plain aiohttp handlers.
+* :func:`install_transport`: Faust's Kafka transport, with one fix: records dropped during a
+  rebalance are read again (below).
+
+The transport fix:
 
 While a rebalance recovers the tables, Faust pauses the flow of messages; records the fetcher
 returns in that window are thrown away, and Faust seeks every partition back to its committed
@@ -13,11 +28,55 @@ idempotent, so reading a record twice changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import contextvars
+from collections.abc import Coroutine, Mapping
 from typing import Any
 
 import faust
+from aiohttp import web
 from faust.transport.drivers import aiokafka as faust_kafka
+
+# (object, attribute) pairs this module relies on; see tests/unit/test_faust_compat.py.
+PRIVATE_APIS: tuple[tuple[Any, str], ...] = (
+    (faust.Stream, "_set_current_event"),
+    (faust_kafka.AIOKafkaConsumerThread, "seek_to_committed"),
+    (faust_kafka.AIOKafkaConsumerThread, "call_thread"),
+    (faust_kafka.AIOKafkaConsumerThread, "_ensure_consumer"),
+    (faust_kafka.Consumer, "_new_consumer_thread"),
+    (faust_kafka.Consumer, "_is_changelog_tp"),
+    (faust_kafka.Transport, "Consumer"),
+)
+
+
+def set_current_event(stream: faust.StreamT, event: faust.EventT) -> None:
+    """Make ``event`` the one whose partition the next table read or write uses."""
+    stream._set_current_event(event)
+
+
+def assigned_partitions(app: faust.App) -> set:
+    """Active topic-partitions assigned to this worker (input topics and tables alike)."""
+    return app.assignor.assigned_actives()
+
+
+def recovery_completed(app: faust.App) -> bool:
+    """Tables restored from their changelogs after the last (re)assignment."""
+    return app.tables.recovery.completed.is_set()
+
+
+def fresh_task(coro: Coroutine[Any, Any, Any]) -> asyncio.Task:
+    """A task that does not inherit Faust's "current event" (a context variable).
+
+    Started from an agent, a task would inherit the event being handled (a report message,
+    partition 0), and its table reads would look only in that partition: every store of the
+    other partitions would read as empty.
+    """
+    return asyncio.get_running_loop().create_task(coro, context=contextvars.Context())
+
+
+def web_application(app: faust.App) -> web.Application:
+    """The aiohttp application behind Faust's web server (routes added before it starts)."""
+    return app.web.web_app
 
 
 def uncommitted(committed: Mapping[Any, int | None], is_changelog) -> list:
@@ -48,6 +107,6 @@ class Transport(faust_kafka.Transport):
     Consumer = RewindingConsumer
 
 
-def install(app: faust.App) -> None:
+def install_transport(app: faust.App) -> None:
     """Make ``app`` consume through :class:`RewindingConsumer` (before the worker starts)."""
     app.transport = Transport(app.conf.broker_consumer, app)

@@ -3,11 +3,14 @@ the fleet figures. The rules are pure (:mod:`streamproc.core.outages`); this is 
 
 * :meth:`Monitor.on_status` is the Processor's ``on_status`` hook: a change of a store's
   latest observation may publish a ``down``/``up`` event to the outages topic.
-* A 1 s timer scans the stores that are down for outages that reached the alert threshold
-  (``sustained`` events).
-* With ``STREAMPROC_ALERT_WEBHOOK`` set, an agent consumes the outages topic (one partition,
-  so one worker runs it) and POSTs alerts; what was sent is kept per store in the
-  changelogged table ``outage-alerts``, so a restart never sends an alert twice.
+* :meth:`Monitor.scan` (a 1 s timer) looks at the stores that are down for outages that
+  reached the alert threshold (``sustained`` events).
+* With ``STREAMPROC_ALERT_WEBHOOK`` set, :meth:`Monitor.send_alerts` (an agent on the
+  outages topic: one partition, so one worker runs it) POSTs alerts; what was sent is kept
+  per store in the changelogged table ``outage-alerts``, so a restart never sends an alert
+  twice.
+
+The topic, table, agent and timer are declared by ``streamproc.worker.app``.
 * :class:`OutageFeed` reads the outages topic from its end with one aiokafka consumer per
   worker and fans it out to bounded per-client queues (slow clients are dropped).
 * :class:`Fleet` computes fleet figures from this worker's stores, cached for a moment.
@@ -29,6 +32,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
+from streamproc import metrics
 from streamproc.core.outages import (
     AlertRecord,
     SustainedTracker,
@@ -38,10 +42,9 @@ from streamproc.core.outages import (
 )
 from streamproc.core.records import US_PER_HOUR, US_PER_MINUTE
 from streamproc.core.state import StoreState
-from streamproc.worker import metrics
 
 if TYPE_CHECKING:
-    from streamproc.worker.app import Pipeline
+    from streamproc.worker.pipeline import Pipeline
 
 log = logging.getLogger("streamproc.worker.monitoring")
 
@@ -55,41 +58,28 @@ LIVE_QUEUE = 256  # events buffered per /live client before it counts as slow
 
 
 class Monitor:
-    """Attach to a pipeline with :func:`install`; see the module docstring."""
+    """Outage events and alerts of one worker; see the module docstring."""
 
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: Pipeline, outages: faust.TopicT,
+                 alerts_table: faust.Table | None) -> None:
         self.pipeline = pipeline
         settings = pipeline.settings
-        app = pipeline.app
-        self.outages = app.topic(
-            settings.topic_outages, partitions=1, key_serializer="raw", value_serializer="raw"
-        )
+        self.outages = outages
+        self.alerts_table = alerts_table  # None: no webhook configured
         self.tracker = SustainedTracker(int(settings.alert_after_min * US_PER_MINUTE))
         self.down: set[str] = set()  # stores whose latest observation is inactive
         self.feed = OutageFeed(settings.bootstrap, settings.topic_outages)
         self.fleet = Fleet(pipeline, self)
         self.webhook = settings.alert_webhook
-        self.alerts_table = None
-        previous = pipeline.processor.on_status
-        self._previous_hook = previous
-        pipeline.processor.on_status = self.on_status
-        app.timer(SCAN_INTERVAL_S)(self._scan)
-        if self.webhook:
-            self.alerts_table = app.Table(
-                "outage-alerts", partitions=1, key_type=bytes, value_type=bytes, default=None
-            )
-            app.agent(self.outages, name="outage-alerts")(self._alerts_agent)
 
-        @app.on_partitions_revoked.connect
-        async def _revoked(app: faust.App, revoked: set, **kwargs: object) -> None:
-            self.down.clear()
-            self.fleet.invalidate()
+    def forget_partitions(self) -> None:
+        """After a rebalance: which stores are down here is read again from the states."""
+        self.down.clear()
+        self.fleet.invalidate()
 
     # -- outage events (owner side) ----------------------------------------------------------
 
     def on_status(self, state: StoreState, before, after) -> None:
-        if self._previous_hook is not None:
-            self._previous_hook(state, before, after)
         if after is not None and not after[1]:
             self.down.add(state.store_id)
         else:
@@ -111,7 +101,7 @@ class Monitor:
         metrics.count_outage_event(event["kind"])
         self.outages.send_soon(key=event["store_id"].encode(), value=orjson.dumps(event))
 
-    async def _scan(self) -> None:
+    async def scan(self) -> None:
         processor = self.pipeline.processor
         now = processor.watermarks.now()
         if now is None or not self.down:
@@ -130,7 +120,7 @@ class Monitor:
 
     # -- alerts (the one worker that owns the outages partition) ----------------------------
 
-    async def _alerts_agent(self, stream: faust.StreamT) -> None:
+    async def send_alerts(self, stream: faust.StreamT) -> None:
         table = self.alerts_table
         async with aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=ALERT_TIMEOUT_S)
@@ -336,11 +326,3 @@ class Fleet:
         self._hourly = (time.monotonic(), now, result)
         return result
 
-
-def install(pipeline: Pipeline) -> Monitor:
-    """Create the monitor once per pipeline (idempotent)."""
-    monitor = getattr(pipeline, "_monitor", None)
-    if monitor is None:
-        monitor = Monitor(pipeline)
-        pipeline._monitor = monitor  # type: ignore[attr-defined]
-    return monitor

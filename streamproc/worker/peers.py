@@ -1,57 +1,44 @@
-"""Calls to the other workers of the same app, found through Faust's partition assignor.
+"""Calls to the other workers of the same app over HTTP.
 
-Each worker's web server is reachable at its canonical URL; the assignor's table metadata
-says which URL holds which ``store-state`` partitions.
+Each worker's web server is reachable at its canonical URL; Faust's partition assignor says
+which URL holds which partitions of a table (``app.router.table_metadata``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+import logging
+from typing import Any
 
+import faust
 import orjson
 
-if TYPE_CHECKING:
-    from streamproc.worker.app import Pipeline
-
-STATE_TABLE = "store-state"
+log = logging.getLogger("streamproc.worker.peers")
 
 
-class PeerError(RuntimeError):
+class PeerError(ConnectionError):
     """A peer worker could not answer; the caller decides whether that is fatal."""
 
 
-def own_url(pipeline: Pipeline) -> str:
-    return str(pipeline.app.conf.canonical_url).rstrip("/")
-
-
-def peer_urls(pipeline: Pipeline) -> list[str]:
-    """Canonical URLs of the other workers that hold store-state partitions."""
+def peer_urls(app: faust.App, table: str, me: str) -> list[str]:
+    """Canonical URLs of the workers other than ``me`` that hold partitions of ``table``."""
     try:
-        hosts = pipeline.app.router.table_metadata(STATE_TABLE)
+        hosts = app.router.table_metadata(table)
     except (KeyError, AttributeError):
         return []
-    me = own_url(pipeline)
     return sorted({str(h).rstrip("/") for h in hosts} - {me})
 
 
-def auth_headers(pipeline: Pipeline) -> dict[str, str]:
-    token = pipeline.settings.api_token
-    return {"Authorization": f"Bearer {token}"} if token else {}
-
-
-async def post_all(
-    pipeline: Pipeline, path: str, body: dict[str, Any], timeout: float
-) -> dict[str, dict]:
-    """POST ``body`` to ``path`` on every peer; all must answer 200 or PeerError is raised."""
-    client = pipeline.app.http_client
-    headers = {"Content-Type": "application/json", **auth_headers(pipeline)}
+async def post_all(app: faust.App, urls: list[str], path: str, body: dict[str, Any],
+                   timeout: float, headers: dict[str, str]) -> dict[str, dict]:
+    """POST ``body`` to ``path`` on every URL; all must answer 200 or PeerError is raised."""
     data = orjson.dumps(body)
+    headers = {"Content-Type": "application/json", **headers}
 
     async def one(url: str) -> tuple[str, dict]:
         try:
-            async with client.post(url + path, data=data, headers=headers,
-                                   timeout=timeout) as resp:
+            async with app.http_client.post(url + path, data=data, headers=headers,
+                                            timeout=timeout) as resp:
                 payload = await resp.read()
                 if resp.status != 200:
                     raise PeerError(f"{url}{path} answered {resp.status}: {payload[:200]!r}")
@@ -61,4 +48,34 @@ async def post_all(
         except Exception as exc:  # noqa: BLE001 - any transport failure is one kind for us
             raise PeerError(f"{url}{path} unreachable: {exc}") from exc
 
-    return dict(await asyncio.gather(*(one(u) for u in peer_urls(pipeline))))
+    return dict(await asyncio.gather(*(one(u) for u in urls)))
+
+
+async def get_each(app: faust.App, urls: list[str], path_qs: str, headers: dict[str, str],
+                   timeout: float) -> list[dict]:
+    """GET ``path_qs`` from every URL; the JSON answers of those that answered 200."""
+
+    async def one(url: str) -> dict | None:
+        try:
+            status, body, _ = await forward_get(app, url, path_qs, headers, timeout)
+        except PeerError as exc:  # a missing peer only narrows the figures
+            log.warning("%s", exc)
+            return None
+        if status != 200:
+            log.warning("peer %s answered %s for %s", url, status, path_qs)
+            return None
+        return orjson.loads(body)
+
+    results = await asyncio.gather(*(one(u) for u in urls))
+    return [r for r in results if r is not None]
+
+
+async def forward_get(app: faust.App, url: str, path_qs: str, headers: dict[str, str],
+                      timeout: float) -> tuple[int, bytes, str]:
+    """GET ``url + path_qs``: (status, body, content type); PeerError if unreachable."""
+    try:
+        async with app.http_client.get(url + path_qs, headers=headers,
+                                       timeout=timeout) as resp:
+            return resp.status, await resp.read(), resp.content_type
+    except Exception as exc:  # noqa: BLE001 - any transport failure is one kind for us
+        raise PeerError(f"{url}{path_qs} unreachable: {exc}") from exc

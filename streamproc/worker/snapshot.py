@@ -20,7 +20,7 @@ COMMITTED_REFRESH_S = 1.0
 YIELD_EVERY = 500  # stores between yields to the event loop, so the stream keeps flowing
 
 
-class SnapshotTimeout(RuntimeError):
+class SnapshotTimeout(TimeoutError):
     """The tables did not catch up with the broker in time."""
 
 

@@ -8,6 +8,7 @@ instead of rebuilding them. After a restart or rebalance the cache is refilled l
 from __future__ import annotations
 
 from collections.abc import Iterator, MutableMapping
+from typing import Any
 
 from streamproc.core.state import StoreState
 
@@ -60,3 +61,33 @@ class StateCache:
 
     def live_states(self) -> Iterator[StoreState]:
         return iter(self._live.values())
+
+
+class KeyedTable:
+    """A Faust table with raw ``bytes`` keys seen through ``str`` keys (store ids)."""
+
+    def __init__(self, table: MutableMapping[bytes, Any]) -> None:
+        self._table = table
+
+    def get(self, key: str, default=None):
+        value = self._table.get(key.encode())
+        return default if value is None else value
+
+    def __getitem__(self, key: str):
+        return self._table[key.encode()]
+
+    def __setitem__(self, key: str, value) -> None:
+        self._table[key.encode()] = value
+
+    def __iter__(self):
+        for key in self._table.keys():  # noqa: SIM118 - a faust Table has no __iter__ of keys
+            yield key.decode() if isinstance(key, bytes) else key
+
+    def keys(self):
+        return iter(self)
+
+    def values(self):
+        return self._table.values()
+
+    def __len__(self) -> int:
+        return len(self._table)

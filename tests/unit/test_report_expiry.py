@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from streamproc.worker.report_jobs import (
+from streamproc.core.report_lifecycle import (
     COMPLETE,
     EXPIRED,
     FAILED,

@@ -1,0 +1,161 @@
+"""The life of one report, as a pure function: ``(record, message) -> Step``.
+
+A report is a record (a dict kept in the worker's ``reports`` table) that moves through
+
+    Running --done--> Complete --expire--> Expired
+       |   --failed-> Failed   --expire--> Expired
+       +--resume (worker restarted mid-way) --> Running again, at most MAX_ATTEMPTS in all
+
+driven by messages on the ``report-requests`` topic:
+
+* ``request`` ``{created, as_of}``: a new report; record it Running and generate it;
+* ``resume``: a Running report whose generation died with its worker; generate it again,
+  or record it Failed once it was interrupted :data:`MAX_ATTEMPTS` times;
+* ``done`` ``{rows, now, seconds, completed}`` / ``failed`` ``{error, completed}``: the outcome;
+* ``expire``: a finished report past its retention; its file goes, the record says Expired.
+
+:func:`next_step` decides; the worker (``streamproc.worker.report_jobs``) only does what the
+returned :class:`Step` says (write the record, start a generation, delete the file). Every
+message may be delivered twice (after a crash), so a finished report never goes back to
+Running and a duplicate outcome changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from streamproc.core.report_rows import HEADER
+from streamproc.core.timeparse import to_iso
+
+RUNNING, COMPLETE, FAILED, EXPIRED = "Running", "Complete", "Failed", "Expired"
+FINISHED = (COMPLETE, FAILED)
+MAX_ATTEMPTS = 2  # a report interrupted by a restart is generated again once, then Failed
+REPORT_ID_RE = re.compile(r"\A[A-Za-z0-9_-]{22}\Z")  # secrets.token_urlsafe(16)
+
+# What the worker does after writing the record (if any).
+NOTHING, GENERATE, FORGET_LOCAL, DELETE_FILE, IGNORE = (
+    "nothing", "generate", "forget-local", "delete-file", "ignore",
+)
+
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Step:
+    """The decision for one message: the record to write (None: none) and one action."""
+
+    record: Record | None
+    action: str = NOTHING
+    as_of_us: int | None = None  # for GENERATE: the report's requested event time
+    reason: str = ""  # for IGNORE: why the message was not applied
+
+
+def new_report_id() -> str:
+    """A fresh, unguessable id (128 random bits) of the :data:`REPORT_ID_RE` form."""
+    return secrets.token_urlsafe(16)
+
+
+def is_report_id(text: object) -> bool:
+    return isinstance(text, str) and REPORT_ID_RE.match(text) is not None
+
+
+def next_step(report_id: str, record: Record | None, message: object, *,
+              running_here: bool, now_iso: str) -> Step:
+    """What a message about ``report_id`` does to its ``record`` (None: no record yet).
+
+    ``running_here`` says whether this process already runs the report's generation (then a
+    resume is a duplicate); ``now_iso`` stamps an expiry.
+    """
+    kind = message.get("type") if isinstance(message, dict) else None
+    if kind == "request" and record is None:
+        return _new(report_id, message)
+    if kind in ("request", "resume"):
+        if record is None or record.get("status") != RUNNING or running_here:
+            return Step(None)
+        return _resume(record, now_iso)
+    if kind in ("done", "failed"):
+        return _outcome(report_id, record, message)
+    if kind == "expire":
+        if record is None or record.get("status") not in FINISHED:
+            return Step(None)
+        return Step({**record, "status": EXPIRED, "expired": now_iso}, DELETE_FILE)
+    return Step(None, IGNORE, reason=f"unknown report message type {kind!r}")
+
+
+def _new(report_id: str, message: dict[str, Any]) -> Step:
+    as_of = message.get("as_of")
+    if as_of is not None and type(as_of) is not int:
+        return Step(None, IGNORE, reason=f"as_of must be microseconds, not {as_of!r}")
+    record = {
+        "id": report_id, "status": RUNNING, "created": message.get("created"), "as_of_us": as_of,
+        "as_of": to_iso(as_of) if as_of is not None else None, "attempts": 1,
+    }
+    return Step(record, GENERATE, as_of_us=as_of)
+
+
+def _resume(record: Record, now_iso: str) -> Step:
+    attempts = int(record.get("attempts", 1))
+    if attempts >= MAX_ATTEMPTS:
+        error = f"interrupted by worker restarts {attempts} times"
+        return Step({**record, "status": FAILED, "completed": now_iso, "error": error})
+    return Step({**record, "attempts": attempts + 1}, GENERATE,
+                as_of_us=record.get("as_of_us"))
+
+
+def _outcome(report_id: str, record: Record | None, message: dict[str, Any]) -> Step:
+    base = dict(record) if record is not None else {"id": report_id,
+                                                      "created": message.get("created")}
+    if base.get("status") in FINISHED:
+        return Step(None, FORGET_LOCAL)  # a duplicate outcome
+    if message["type"] == "done":
+        base.update(status=COMPLETE, rows=message.get("rows"), now=message.get("now"),
+                    seconds=message.get("seconds"), completed=message.get("completed"))
+        base.pop("error", None)
+    else:
+        base.update(status=FAILED, error=str(message.get("error") or "failed"),
+                    completed=message.get("completed"))
+    return Step(base, FORGET_LOCAL)
+
+
+def expired_ids(records: list[Record], now: datetime, retention_s: float) -> list[str]:
+    """Finished reports whose ``completed`` time is more than ``retention_s`` before ``now``."""
+    out = []
+    for record in records:
+        if record.get("status") not in FINISHED or not is_report_id(record.get("id")):
+            continue
+        try:
+            completed = datetime.fromisoformat(str(record.get("completed")))
+        except ValueError:
+            continue
+        if completed.tzinfo is None:
+            completed = completed.replace(tzinfo=UTC)
+        if (now - completed).total_seconds() > retention_s:
+            out.append(record["id"])
+    return out
+
+
+PUBLIC_FIELDS = ("id", "status", "created", "as_of", "now", "rows", "seconds", "completed",
+                 "error", "expired")
+
+
+def public(record: Record) -> Record:
+    """A record as the API shows it (internal fields dropped)."""
+    return {k: record[k] for k in PUBLIC_FIELDS if record.get(k) is not None}
+
+
+def csv_to_json_rows(text: str) -> list[dict[str, Any]]:
+    """A report CSV as row objects (``?format=json``)."""
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if header is None or ",".join(header) != HEADER:
+        raise ValueError("report file has an unexpected header")
+    return [
+        {"store_id": r[0], **{k: float(v) for k, v in zip(header[1:], r[1:], strict=True)}}
+        for r in reader
+    ]

@@ -1,0 +1,73 @@
+"""Building blocks every view shares: the runtime a view reads, JSON answers and errors.
+
+Views are plain aiohttp handlers (``async def view(request) -> Response``); the worker puts
+its :class:`~streamproc.worker.pipeline.Pipeline` on the aiohttp application under
+:data:`PIPELINE`, and :func:`pipeline_of` gives it back to a view.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from streamproc.worker.pipeline import Pipeline
+
+PIPELINE: web.AppKey = web.AppKey("streamproc.pipeline")
+MAX_BODY_BYTES = 64 * 1024
+
+
+class BadRequest(Exception):
+    """A request the API refuses with 400 (or 413 when ``too_large``)."""
+
+    def __init__(self, message: str, too_large: bool = False) -> None:
+        super().__init__(message)
+        self.status = 413 if too_large else 400
+
+
+def pipeline_of(request: web.Request) -> Pipeline:
+    return request.app[PIPELINE]
+
+
+def json_response(doc: Any, status: int = 200,
+                  headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(body=orjson.dumps(doc), status=status, content_type="application/json",
+                        charset="utf-8", headers=headers)
+
+
+def error_response(status: int, message: str, headers: dict[str, str] | None = None,
+                   **extra: object) -> web.Response:
+    """The one JSON error shape of the API."""
+    return json_response({"error": message, **extra}, status, headers)
+
+
+async def read_json_body(request: web.Request) -> dict[str, Any]:
+    """The body as a JSON object ({} when empty); BadRequest otherwise."""
+    raw = await request.content.read(MAX_BODY_BYTES + 1)
+    if len(raw) > MAX_BODY_BYTES:
+        raise BadRequest("request body too large", too_large=True)
+    if not raw.strip():
+        return {}
+    try:
+        doc = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise BadRequest("request body is not JSON") from None
+    if not isinstance(doc, dict):
+        raise BadRequest("request body must be a JSON object")
+    return doc
+
+
+def int_param(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
+    """A query integer clamped to ``lo..hi``; ``default`` when absent or not a number."""
+    try:
+        return min(max(int(request.query.get(name, default)), lo), hi)
+    except ValueError:
+        return default
+
+
+def auth_headers(request: web.Request) -> dict[str, str]:
+    """The caller's credentials, to pass on when a view asks another worker."""
+    auth = request.headers.get("Authorization")
+    return {"Authorization": auth} if auth else {}

@@ -1,0 +1,100 @@
+"""`GET /stores/{store_id}`: one store's live state, answered by the worker that holds it
+(a request to another worker is forwarded there)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from streamproc.core.records import DEFAULT_TIMEZONE, US_PER_HOUR, US_PER_MINUTE, is_valid_store_id
+from streamproc.core.report_rows import round_half_up
+from streamproc.core.timeparse import to_iso
+from streamproc.web.http import auth_headers, error_response, json_response, pipeline_of
+
+if TYPE_CHECKING:
+    from streamproc.worker.pipeline import Pipeline
+
+FIELDS = (
+    "uptime_last_hour", "uptime_last_day", "uptime_last_week",
+    "downtime_last_hour", "downtime_last_day", "downtime_last_week",
+)
+UNITS = (US_PER_MINUTE, US_PER_HOUR, US_PER_HOUR) * 2
+
+
+def _iso(ts: int | None) -> str | None:
+    return None if ts is None else to_iso(ts)
+
+
+def report_values(values) -> tuple[dict[str, float], dict[str, float]]:
+    """The six values as the report prints them (minutes / hours) and in raw seconds."""
+    shown = {f: float(round_half_up(v, u)) for f, v, u in zip(FIELDS, values, UNITS, strict=True)}
+    seconds = {f: v / 1e6 for f, v in zip(FIELDS, values, strict=True)}
+    return shown, seconds
+
+
+def store_json(pipeline: Pipeline, store_id: str) -> dict[str, Any] | None:
+    """The live state of one store held by this worker, or None if it does not know it."""
+    cache = pipeline.processor.cache
+    if cache.table.get(store_id) is None and not cache.is_unsaved(store_id):
+        return None
+    state = cache.get(store_id)
+    now = pipeline.processor.watermarks.now()
+    latest = run = None
+    values = (0,) * 6
+    open_now = None
+    if now is not None:
+        latest = state.latest_observation(now)
+        run = state.status_since(now)
+        values = state.values(now)
+        open_now = state.is_open(now)
+    shown, seconds = report_values(values)
+    return {
+        "store_id": store_id,
+        "status": None if latest is None else ("active" if latest[1] else "inactive"),
+        "since": _iso(run[0]) if run else None,
+        "since_us": run[0] if run else None,
+        "last_observation": _iso(latest[0]) if latest else None,
+        "last_poll": _iso(state.last_poll_us),
+        "last_poll_us": state.last_poll_us,
+        "timezone": state.tz or DEFAULT_TIMEZONE,
+        "timezone_is_default": state.tz is None,
+        "has_business_hours": state.hours is not None,
+        "open_now": open_now,
+        "watermark": _iso(now),
+        "watermark_us": now,
+        "report": shown,
+        "report_seconds": seconds,
+        "served_by": pipeline.own_url() + "/",
+    }
+
+
+async def store(request: web.Request) -> web.Response:
+    store_id = request.match_info["store_id"]
+    if not is_valid_store_id(store_id):
+        return error_response(400, f"invalid store id {store_id[:80]!r}")
+    pipeline = pipeline_of(request)
+    try:
+        owner = pipeline.store_owner(store_id)
+    except LookupError as exc:
+        return error_response(503, str(exc), {"Retry-After": "2"})
+    if owner is not None:
+        return await _forward(pipeline, owner, request)
+    doc = store_json(pipeline, store_id)
+    if doc is None:
+        return error_response(404, f"unknown store {store_id}")
+    return json_response(doc)
+
+
+async def _forward(pipeline: Pipeline, owner: str, request: web.Request) -> web.Response:
+    try:
+        status, body, content_type = await pipeline.forward(owner, request.path_qs,
+                                                            auth_headers(request))
+    except ConnectionError as exc:  # the worker.peers.PeerError
+        return error_response(503, f"the worker holding this store did not answer: {exc}",
+                              {"Retry-After": "2"})
+    return web.Response(body=body, status=status, content_type=content_type)
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    router.add_get("/stores/{store_id}", store)

@@ -1,0 +1,42 @@
+"""Settings from the environment: every field has one variable, defaults written once."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+
+from streamproc import config
+
+
+def test_every_setting_has_one_environment_variable() -> None:
+    assert set(config.ENV) == {f.name for f in fields(config.Settings)}
+    assert len(set(config.ENV.values())) == len(config.ENV)
+
+
+def test_unset_or_empty_variables_give_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in config.ENV.values():
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("STREAMPROC_API_TOKEN", "")
+    monkeypatch.delenv("BROKER_SESSION_TIMEOUT", raising=False)
+    assert config.load() == config.Settings()
+
+
+def test_values_are_converted_to_the_field_types(monkeypatch: pytest.MonkeyPatch,
+                                                 tmp_path: Path) -> None:
+    monkeypatch.setenv("STREAMPROC_WEB_PORT", "7001")
+    monkeypatch.setenv("STREAMPROC_ALERT_AFTER", "2.5")
+    monkeypatch.setenv("STREAMPROC_STATE_DIR", str(tmp_path / "s"))
+    monkeypatch.setenv("STREAMPROC_API_TOKEN", "t0k")
+    monkeypatch.delenv("STREAMPROC_SESSION_TIMEOUT", raising=False)
+    monkeypatch.setenv("BROKER_SESSION_TIMEOUT", "10")  # Faust's own name
+    s = config.load()
+    assert (s.web_port, s.alert_after_min, s.state_dir, s.api_token, s.session_timeout_s) == (
+        7001, 2.5, (tmp_path / "s").resolve(), "t0k", 10.0)
+
+
+def test_a_bad_number_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STREAMPROC_PARTITIONS", "eight")
+    with pytest.raises(ValueError):
+        config.load()

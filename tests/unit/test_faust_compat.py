@@ -1,0 +1,58 @@
+"""Every private Faust / aiokafka API the worker uses still exists in the installed versions.
+
+If this fails after an upgrade, the named attribute moved or went: adapt
+``streamproc/worker/faust_compat.py`` (the only module that touches them).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from streamproc.worker import faust_compat
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("owner", "name"), faust_compat.PRIVATE_APIS,
+    ids=[f"{o.__name__}.{n}" for o, n in faust_compat.PRIVATE_APIS],
+)
+def test_private_api_exists(owner: object, name: str) -> None:
+    assert hasattr(owner, name), f"{owner!r} has no {name}: see streamproc/worker/faust_compat.py"
+
+
+def test_the_rewinding_consumer_still_overrides_faust() -> None:
+    ours = faust_compat.RewindingConsumer._new_consumer_thread
+    assert ours is not faust_compat.faust_kafka.Consumer._new_consumer_thread
+
+
+def _own_private_names(paths: list[Path]) -> set[str]:
+    """Underscored names our own code defines (functions, classes, attributes, fields)."""
+    names = set()
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(node.name)
+            elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+                names.add(node.attr)
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+    return {n for n in names if n.startswith("_")}
+
+
+def test_no_private_api_of_a_dependency_outside_faust_compat() -> None:
+    """``x._name`` where ``_name`` is not ours can only be a dependency's private API."""
+    paths = [p for folder in ("streamproc", "producers", "bench")
+             for p in sorted((ROOT / folder).rglob("*.py"))]
+    ours = _own_private_names([p for p in paths if p.name != "faust_compat.py"])
+    uses = [
+        f"{path.relative_to(ROOT)}:{node.lineno} .{node.attr}"
+        for path in paths if path.name != "faust_compat.py"
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_")
+        and not node.attr.startswith("__") and node.attr not in ours
+    ]
+    assert uses == [], "private APIs of dependencies belong in streamproc/worker/faust_compat.py"
