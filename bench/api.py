@@ -23,17 +23,12 @@ from typing import Any
 import aiohttp
 
 from streamproc import config
+from streamproc.sandbox.stats import percentile
 
 
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[k]
-
-
-async def _one_report(session: aiohttp.ClientSession, base: str, poll_s: float) -> float:
+async def _one_report(session: aiohttp.ClientSession, base: str,
+                      poll_s: float) -> tuple[float, str, int]:
+    """Trigger a report and poll it until Complete: (seconds, report id, CSV bytes)."""
     started = time.perf_counter()
     async with session.post(base + "/trigger_report", json={}) as resp:
         resp.raise_for_status()
@@ -42,9 +37,9 @@ async def _one_report(session: aiohttp.ClientSession, base: str, poll_s: float) 
         async with session.get(f"{base}/get_report/{report_id}") as resp:
             resp.raise_for_status()
             status = resp.headers.get("X-Report-Status")
-            await resp.read()
+            body = await resp.read()
         if status == "Complete":
-            return time.perf_counter() - started
+            return time.perf_counter() - started, report_id, len(body)
         if status != "Running":
             raise RuntimeError(f"report {report_id} ended {status}")
         await asyncio.sleep(poll_s)
@@ -56,16 +51,9 @@ async def run_bench(base: str, reports: int = 50, gets: int = 5000, concurrency:
     connector = aiohttp.TCPConnector(limit=concurrency * 2)
     async with aiohttp.ClientSession(headers=headers, connector=connector) as session:
         await _one_report(session, base, poll_ms / 1000)  # warm up
-        latencies = [await _one_report(session, base, poll_ms / 1000) for _ in range(reports)]
-        async with session.post(base + "/trigger_report", json={}) as resp:
-            report_id = (await resp.json())["report_id"]
-        while True:
-            async with session.get(f"{base}/get_report/{report_id}") as resp:
-                body = await resp.read()
-                if resp.headers.get("X-Report-Status") == "Complete":
-                    size = len(body)
-                    break
-            await asyncio.sleep(0.05)
+        latencies = [(await _one_report(session, base, poll_ms / 1000))[0]
+                     for _ in range(reports)]
+        _, report_id, size = await _one_report(session, base, 0.05)
 
         errors = 0
         remaining = gets
@@ -88,7 +76,7 @@ async def run_bench(base: str, reports: int = 50, gets: int = 5000, concurrency:
     return {
         "reports": reports,
         "trigger_to_complete_p50_s": statistics.median(latencies),
-        "trigger_to_complete_p99_s": _percentile(latencies, 0.99),
+        "trigger_to_complete_p99_s": percentile(latencies, 0.99),
         "trigger_to_complete_max_s": max(latencies),
         "report_bytes": size,
         "gets": gets,

@@ -25,22 +25,16 @@ from aiokafka import AIOKafkaProducer
 
 from streamproc import config
 from streamproc.core import wire
-
-
-def _pct(values: list[float], p: float) -> float:
-    values = sorted(values)
-    if not values:
-        return float("nan")
-    k = min(len(values) - 1, max(0, round(p / 100 * (len(values) - 1))))
-    return values[k]
+from streamproc.sandbox.stats import percentile
 
 
 def _line(name: str, values: list[float]) -> str:
     ms = [v * 1000 for v in values]
     if not ms:
         return f"{name:<22} no samples"
-    return (f"{name:<22} n={len(ms):<4} p50={_pct(ms, 50):7.1f} ms  p90={_pct(ms, 90):7.1f} ms  "
-            f"p99={_pct(ms, 99):7.1f} ms  max={max(ms):7.1f} ms  mean={statistics.mean(ms):.1f}")
+    return (f"{name:<22} n={len(ms):<4} p50={percentile(ms, 0.5):7.1f} ms  "
+            f"p90={percentile(ms, 0.9):7.1f} ms  p99={percentile(ms, 0.99):7.1f} ms  "
+            f"max={max(ms):7.1f} ms  mean={statistics.mean(ms):.1f}")
 
 
 async def _background(producer: AIOKafkaProducer, topic: str, rate: int, stores: int,

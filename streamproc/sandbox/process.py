@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from streamproc.sandbox import cli, http
+import streamproc.sandbox.cli as cli
+import streamproc.sandbox.http as http
 from streamproc.sandbox.waiting import WaitTimeout, wait_for
 
 

@@ -17,18 +17,19 @@ import pytest
 
 from bench import harness
 from bench.run import shift_weeks, summarize_profile
+from streamproc.sandbox.stats import percentile
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_percentile_nearest_rank() -> None:
     values = [float(v) for v in range(1, 21)]  # 1..20
-    assert harness.percentile(values, 0.5) == 11.0  # round(0.5 * 19) = 10 -> 11
-    assert harness.percentile(values, 0.99) == 20.0
-    assert harness.percentile(values, 0.0) == 1.0
-    assert harness.percentile(list(reversed(values)), 1.0) == 20.0
-    assert harness.percentile([3.0], 0.99) == 3.0
-    assert math.isnan(harness.percentile([], 0.5))
+    assert percentile(values, 0.5) == 11.0  # round(0.5 * 19) = 10 -> 11
+    assert percentile(values, 0.99) == 20.0
+    assert percentile(values, 0.0) == 1.0
+    assert percentile(list(reversed(values)), 1.0) == 20.0
+    assert percentile([3.0], 0.99) == 3.0
+    assert math.isnan(percentile([], 0.5))
 
 
 README = """# proj
