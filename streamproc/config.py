@@ -36,6 +36,8 @@ class Settings:
     # A crashed worker keeps its partitions until its consumer-group session expires: this
     # bounds recovery after kill -9 (Faust's own default is 60 s).
     session_timeout_s: float = 20.0
+    # Copies of every topic the project creates (3 on `streamproc broker start --brokers 3`).
+    replication: int = 1
     # Finished reports (their CSV files and records) are deleted after this long.
     report_retention_h: float = 168.0
 
@@ -86,6 +88,7 @@ ENV = {
     # Faust's own name for it is accepted too (see ALIASES).
     "session_timeout_s": "STREAMPROC_SESSION_TIMEOUT",
     "report_retention_h": "STREAMPROC_REPORT_RETENTION_HOURS",
+    "replication": "STREAMPROC_REPLICATION",
 }
 ALIASES = {"session_timeout_s": ("BROKER_SESSION_TIMEOUT",)}
 

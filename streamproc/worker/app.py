@@ -92,7 +92,7 @@ def _faust_app(settings: Settings) -> faust.App:
         store="rocksdb://",
         datadir=str(settings.worker_dir),
         topic_partitions=settings.partitions,
-        topic_replication_factor=1,
+        topic_replication_factor=settings.replication,
         key_serializer="raw",
         value_serializer="raw",
         web_port=settings.web_port,
