@@ -11,8 +11,12 @@ driven by messages on the ``report-requests`` topic:
 * ``request`` ``{created, as_of}``: a new report; record it Running and generate it;
 * ``resume``: a Running report whose generation died with its worker; generate it again,
   or record it Failed once it was interrupted :data:`MAX_ATTEMPTS` times;
-* ``done`` ``{rows, now, seconds, completed}`` / ``failed`` ``{error, completed}``: the outcome;
-* ``expire``: a finished report past its retention; its file goes, the record says Expired.
+* ``chunk`` ``{n, data}``: a piece of the finished CSV, kept in Kafka (the ``report-files``
+  table) so that the report outlives the disk of the worker that made it;
+* ``done`` ``{rows, now, seconds, completed, chunks}`` / ``failed`` ``{error, completed}``: the
+  outcome;
+* ``expire``: a finished report past its retention; its file and chunks go, the record says
+  Expired.
 
 :func:`next_step` decides; the worker (``streamproc.worker.report_jobs``) only does what the
 returned :class:`Step` says (write the record, start a generation, delete the file). Every
@@ -39,9 +43,10 @@ MAX_ATTEMPTS = 2  # a report interrupted by a restart is generated again once, t
 REPORT_ID_RE = re.compile(r"\A[A-Za-z0-9_-]{22}\Z")  # secrets.token_urlsafe(16)
 
 # What the worker does after writing the record (if any).
-NOTHING, GENERATE, FORGET_LOCAL, DELETE_FILE, IGNORE = (
-    "nothing", "generate", "forget-local", "delete-file", "ignore",
+NOTHING, GENERATE, STORE_CHUNK, FORGET_LOCAL, DELETE_FILE, IGNORE = (
+    "nothing", "generate", "store-chunk", "forget-local", "delete-file", "ignore",
 )
+MAX_CHUNKS = 100_000
 
 Record = dict[str, Any]
 
@@ -79,6 +84,8 @@ def next_step(report_id: str, record: Record | None, message: object, *,
         if record is None or record.get("status") != RUNNING or running_here:
             return Step(None)
         return _resume(record, now_iso)
+    if kind == "chunk":
+        return _chunk(record, message)
     if kind in ("done", "failed"):
         return _outcome(report_id, record, message)
     if kind == "expire":
@@ -108,6 +115,17 @@ def _resume(record: Record, now_iso: str) -> Step:
                 as_of_us=record.get("as_of_us"))
 
 
+def _chunk(record: Record | None, message: dict[str, Any]) -> Step:
+    """Keep a piece of the CSV while the report runs (never after: an expired report's
+    chunks must not come back from a late duplicate)."""
+    n = message.get("n")
+    if type(n) is not int or not 0 <= n < MAX_CHUNKS or not isinstance(message.get("data"), str):
+        return Step(None, IGNORE, reason="chunk needs an index n and text data")
+    if record is not None and record.get("status") != RUNNING:
+        return Step(None)
+    return Step(None, STORE_CHUNK)
+
+
 def _outcome(report_id: str, record: Record | None, message: dict[str, Any]) -> Step:
     base = dict(record) if record is not None else {"id": report_id,
                                                       "created": message.get("created")}
@@ -115,7 +133,8 @@ def _outcome(report_id: str, record: Record | None, message: dict[str, Any]) -> 
         return Step(None, FORGET_LOCAL)  # a duplicate outcome
     if message["type"] == "done":
         base.update(status=COMPLETE, rows=message.get("rows"), now=message.get("now"),
-                    seconds=message.get("seconds"), completed=message.get("completed"))
+                    seconds=message.get("seconds"), completed=message.get("completed"),
+                    chunks=message.get("chunks", 0))
         base.pop("error", None)
     else:
         base.update(status=FAILED, error=str(message.get("error") or "failed"),

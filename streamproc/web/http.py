@@ -7,6 +7,7 @@ its :class:`~streamproc.worker.pipeline.Pipeline` on the aiohttp application und
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from streamproc.worker.pipeline import Pipeline
 
 PIPELINE: web.AppKey = web.AppKey("streamproc.pipeline")
+FORWARDED = "X-Streamproc-Forwarded"  # set on a request one worker passes on to another
 MAX_BODY_BYTES = 64 * 1024
 
 
@@ -71,3 +73,34 @@ def auth_headers(request: web.Request) -> dict[str, str]:
     """The caller's credentials, to pass on when a view asks another worker."""
     auth = request.headers.get("Authorization")
     return {"Authorization": auth} if auth else {}
+
+
+async def to_owner(request: web.Request, owner: Callable[[], str | None]) -> web.Response | None:
+    """None when this worker holds what the request is about (it answers); otherwise the
+    answer of the worker that does, so every worker gives the same answer.
+
+    ``owner()`` gives that worker's URL (None: this one) or raises LookupError while nobody
+    holds it. A request already forwarded once is never forwarded again (no loops while the
+    partitions move): it gets 503 and the client retries."""
+    try:
+        url = owner()
+    except LookupError as exc:
+        return error_response(503, str(exc), {"Retry-After": "2"})
+    if url is None:
+        return None
+    if request.headers.get(FORWARDED):
+        return error_response(503, "partitions are moving between workers; retry",
+                              {"Retry-After": "1"})
+    body = await request.content.read(MAX_BODY_BYTES + 1) if request.can_read_body else None
+    if body is not None and len(body) > MAX_BODY_BYTES:
+        return error_response(413, f"request body larger than {MAX_BODY_BYTES} bytes")
+    headers = {**auth_headers(request), FORWARDED: "1"}
+    if body is not None and request.content_type:
+        headers["Content-Type"] = request.content_type
+    try:
+        status, data, passed = await pipeline_of(request).forward(
+            request.method, url, request.path_qs, headers, body)
+    except ConnectionError as exc:  # the worker.peers.PeerError
+        return error_response(503, f"the worker at {url} did not answer: {exc}",
+                              {"Retry-After": "2"})
+    return web.Response(body=data, status=status, headers=passed)

@@ -41,8 +41,11 @@ async def rows(request: web.Request) -> web.Response:
             raise ValueError("'now' must be microseconds or null")
     except (ValueError, KeyError) as exc:
         return error_response(400, f"bad rows request: {exc}")
-    found = await pipeline_of(request).local_rows(now)
-    return json_response({"rows": [tuple(row) for row in found]})
+    try:
+        part = await pipeline_of(request).local_part(now)
+    except RuntimeError as exc:  # AssignmentChanged: the coordinator retries
+        return error_response(409, str(exc))
+    return json_response({**part, "rows": [tuple(row) for row in part["rows"]]})
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -71,5 +74,6 @@ add_path("/internal/rows", {"post": {
     "responses": {
         "200": {"description": "Rows", "content": json_content({"type": "object"})},
         "400": error("Bad request"),
+        "409": error("The partitions moved during the evaluation (retry)"),
     },
 }})

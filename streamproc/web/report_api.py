@@ -29,6 +29,7 @@ from streamproc.web.http import (
     json_response,
     pipeline_of,
     read_json_body,
+    to_owner,
 )
 
 LIST_DEFAULT, LIST_MAX = 100, 1000
@@ -45,8 +46,15 @@ def parse_as_of(value: object) -> int | None:
         raise BadRequest(f"bad as_of: {exc}") from None
 
 
+async def _to_report_owner(request: web.Request) -> web.Response | None:
+    """Reports live with the worker holding the report partition: others pass requests on."""
+    return await to_owner(request, pipeline_of(request).reports_owner)
+
+
 async def trigger_report(request: web.Request) -> web.Response:
     """GET or POST: record a report request; answer its id once the broker has it."""
+    if (forwarded := await _to_report_owner(request)) is not None:
+        return forwarded
     try:
         body = await read_json_body(request) if request.method == "POST" else {}
         as_of = parse_as_of(body["as_of"] if "as_of" in body else request.query.get("as_of"))
@@ -70,6 +78,8 @@ async def get_report(request: web.Request) -> web.StreamResponse:
     fmt = request.query.get("format", "csv")
     if fmt not in ("csv", "json"):
         return error_response(400, "format must be csv or json")
+    if (forwarded := await _to_report_owner(request)) is not None:
+        return forwarded
     jobs = pipeline_of(request).reports
     found = jobs.lookup(report_id)
     if found.record is None:
@@ -101,9 +111,9 @@ def _unfinished(record: dict[str, Any], report_id: str, retention_h: float) -> w
 
 
 def _finished(jobs, record: dict[str, Any], report_id: str, fmt: str) -> web.StreamResponse:
-    path = jobs.path(report_id)
-    if not path.is_file():
-        return error_response(404, "report file is missing on this worker")
+    path = jobs.csv_path(report_id, record)
+    if path is None:
+        return error_response(404, "report file is missing (not on disk, not in Kafka)")
     if fmt == "csv":
         return web.FileResponse(path, headers={
             "Content-Type": "text/csv; charset=utf-8",
@@ -125,6 +135,8 @@ async def list_reports(request: web.Request) -> web.Response:
     text = request.query.get("limit", str(LIST_DEFAULT))
     if not text.isdigit() or not 1 <= int(text) <= LIST_MAX:
         return error_response(400, f"limit must be an integer in 1..{LIST_MAX}")
+    if (forwarded := await _to_report_owner(request)) is not None:
+        return forwarded
     return json_response({"reports": pipeline_of(request).reports.listing(int(text))})
 
 

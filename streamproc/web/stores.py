@@ -10,7 +10,7 @@ from aiohttp import web
 from streamproc.core.records import DEFAULT_TIMEZONE, US_PER_HOUR, US_PER_MINUTE, is_valid_store_id
 from streamproc.core.report_rows import round_half_up
 from streamproc.core.timeparse import to_iso
-from streamproc.web.http import auth_headers, error_response, json_response, pipeline_of
+from streamproc.web.http import error_response, json_response, pipeline_of, to_owner
 
 if TYPE_CHECKING:
     from streamproc.worker.pipeline import Pipeline
@@ -74,26 +74,13 @@ async def store(request: web.Request) -> web.Response:
     if not is_valid_store_id(store_id):
         return error_response(400, f"invalid store id {store_id[:80]!r}")
     pipeline = pipeline_of(request)
-    try:
-        owner = pipeline.store_owner(store_id)
-    except LookupError as exc:
-        return error_response(503, str(exc), {"Retry-After": "2"})
-    if owner is not None:
-        return await _forward(pipeline, owner, request)
+    forwarded = await to_owner(request, lambda: pipeline.store_owner(store_id))
+    if forwarded is not None:
+        return forwarded
     doc = store_json(pipeline, store_id)
     if doc is None:
         return error_response(404, f"unknown store {store_id}")
     return json_response(doc)
-
-
-async def _forward(pipeline: Pipeline, owner: str, request: web.Request) -> web.Response:
-    try:
-        status, body, content_type = await pipeline.forward(owner, request.path_qs,
-                                                            auth_headers(request))
-    except ConnectionError as exc:  # the worker.peers.PeerError
-        return error_response(503, f"the worker holding this store did not answer: {exc}",
-                              {"Retry-After": "2"})
-    return web.Response(body=body, status=status, content_type=content_type)
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

@@ -8,7 +8,8 @@ Read :func:`create_app` top to bottom to see the whole worker:
   ``report-requests`` for the report lifecycle;
 * tables: ``store-state`` (each store's serialised state, RocksDB, changelogged, partitioned
   like the inputs), ``watermarks`` (a GlobalTable, so every worker agrees on ``now``),
-  ``reports`` (report records) and, with a webhook, ``outage-alerts``;
+  ``reports`` (report records), ``report-files`` (finished reports' CSV, in chunks) and,
+  with a webhook, ``outage-alerts``;
 * agents: ``polls``, ``hours``, ``timezones`` (apply input through the
   :class:`~streamproc.worker.processing.Processor`), ``reports``
   (:class:`~streamproc.worker.report_jobs.ReportJobs`), ``outage-alerts``
@@ -33,7 +34,7 @@ from streamproc.core.records import Rejection
 from streamproc.kafka.topics import all_topics, changelog_topics, ensure_topics
 from streamproc.worker import faust_compat
 from streamproc.worker.monitoring import SCAN_INTERVAL_S, Monitor
-from streamproc.worker.pipeline import STATE_TABLE, Pipeline
+from streamproc.worker.pipeline import REPORTS_TABLE, STATE_TABLE, Pipeline
 from streamproc.worker.processing import Incoming, Processor, Watermarks
 from streamproc.worker.report_jobs import ORPHAN_CHECK_S, ReportJobs
 from streamproc.worker.statestore import KeyedTable, StateCache
@@ -130,7 +131,8 @@ def _tables(app: faust.App, settings: Settings) -> dict[str, faust.Table | None]
         "states": app.Table(STATE_TABLE, partitions=n, options=dict(STATE_DB_OPTIONS), **raw),
         "watermarks": app.GlobalTable("watermarks", partitions=n, key_type=bytes,
                                       value_type=int, default=None),
-        "reports": app.Table("reports", partitions=1, **raw),
+        "reports": app.Table(REPORTS_TABLE, partitions=1, **raw),
+        "report-files": app.Table("report-files", partitions=1, **raw),
         "alerts": (app.Table("outage-alerts", partitions=1, **raw)
                    if settings.alert_webhook else None),
     }
@@ -148,7 +150,8 @@ def _pipeline(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT
                           partitions=settings.partitions)
     inputs = {name: topics[name] for name in ("polls", "hours", "timezones")}
     pipeline = Pipeline(settings, app, processor, inputs)
-    pipeline.reports = ReportJobs(pipeline, topics["reports"], tables["reports"])
+    pipeline.reports = ReportJobs(pipeline, topics["reports"], tables["reports"],
+                                  tables["report-files"])
     pipeline.monitor = Monitor(pipeline, topics["outages"], tables["alerts"])
     processor.on_status = pipeline.monitor.on_status
     return pipeline
@@ -179,8 +182,13 @@ def _signals(app: faust.App, pipeline: Pipeline) -> None:
 
     @app.on_partitions_revoked.connect
     async def _on_revoked(app: faust.App, revoked: set, **kwargs: object) -> None:
+        pipeline.epoch += 1  # a snapshot evaluated across this is not trusted
         pipeline.processor.cache.clear()  # partitions may have moved: re-read lazily
         pipeline.monitor.forget_partitions()
+
+    @app.on_partitions_assigned.connect
+    async def _on_assigned(app: faust.App, assigned: set, **kwargs: object) -> None:
+        pipeline.epoch += 1
 
 
 async def _quiet_libraries() -> None:

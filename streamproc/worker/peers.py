@@ -57,7 +57,7 @@ async def get_each(app: faust.App, urls: list[str], path_qs: str, headers: dict[
 
     async def one(url: str) -> dict | None:
         try:
-            status, body, _ = await forward_get(app, url, path_qs, headers, timeout)
+            status, body, _ = await request(app, "GET", url + path_qs, headers, None, timeout)
         except PeerError as exc:  # a missing peer only narrows the figures
             log.warning("%s", exc)
             return None
@@ -70,12 +70,12 @@ async def get_each(app: faust.App, urls: list[str], path_qs: str, headers: dict[
     return [r for r in results if r is not None]
 
 
-async def forward_get(app: faust.App, url: str, path_qs: str, headers: dict[str, str],
-                      timeout: float) -> tuple[int, bytes, str]:
-    """GET ``url + path_qs``: (status, body, content type); PeerError if unreachable."""
+async def request(app: faust.App, method: str, url: str, headers: dict[str, str],
+                  body: bytes | None, timeout: float) -> tuple[int, bytes, dict[str, str]]:
+    """One HTTP request to a peer: (status, body, headers); PeerError if unreachable."""
     try:
-        async with app.http_client.get(url + path_qs, headers=headers,
-                                       timeout=timeout) as resp:
-            return resp.status, await resp.read(), resp.content_type
+        async with app.http_client.request(method, url, headers=headers, data=body,
+                                           timeout=timeout) as resp:
+            return resp.status, await resp.read(), dict(resp.headers)
     except Exception as exc:  # noqa: BLE001 - any transport failure is one kind for us
-        raise PeerError(f"{url}{path_qs} unreachable: {exc}") from exc
+        raise PeerError(f"{method} {url} unreachable: {exc}") from exc

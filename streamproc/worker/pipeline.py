@@ -9,6 +9,7 @@ and a consistent snapshot of every store across all workers (``snapshot``).
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -18,7 +19,9 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
 from streamproc.config import Settings
+from streamproc.core.coverage import coverage_problem, duplicate_ids
 from streamproc.core.report_rows import ReportRow
+from streamproc.kafka.partitioning import partition_of
 from streamproc.worker import faust_compat, peers
 from streamproc.worker.processing import Processor
 from streamproc.worker.snapshot import TP, Snapshot, SnapshotTimeout, local_rows, wait_caught_up
@@ -27,7 +30,13 @@ if TYPE_CHECKING:
     from streamproc.worker.monitoring import Monitor
     from streamproc.worker.report_jobs import ReportJobs
 
+log = logging.getLogger("streamproc.worker.pipeline")
+
 STATE_TABLE = "store-state"
+SNAPSHOT_ATTEMPTS = 5
+REPORTS_TABLE = "reports"
+FORWARD_HEADERS = ("content-type", "content-disposition", "x-report-status", "retry-after",
+                   "www-authenticate", "allow")
 PEER_TIMEOUT_S = 10.0
 
 
@@ -41,6 +50,7 @@ class Pipeline:
     topics: dict[str, faust.TopicT] = field(default_factory=dict)  # the input topics
     reports: ReportJobs | None = None  # set by create_app
     monitor: Monitor | None = None  # set by create_app
+    epoch: int = 0  # +1 on every partition revocation and assignment (snapshot guard)
     _offsets_client: AIOKafkaConsumer | None = None
 
     # -- who owns what ---------------------------------------------------------------------
@@ -57,10 +67,17 @@ class Pipeline:
         """The web address of the worker holding ``store_id``; None when it is this one.
 
         Raises LookupError while no worker holds the store's partition (a rebalance)."""
+        return self._owner(STATE_TABLE, store_id, f"store {store_id}")
+
+    def reports_owner(self) -> str | None:
+        """The worker holding the (one) report partition; None when it is this one."""
+        return self._owner(REPORTS_TABLE, "reports", "the reports")
+
+    def _owner(self, table: str, key: str, what: str) -> str | None:
         try:
-            url = str(self.app.router.key_store(STATE_TABLE, store_id)).rstrip("/")
+            url = str(self.app.router.key_store(table, key)).rstrip("/")
         except KeyError as exc:
-            raise LookupError(f"no worker holds store {store_id} right now") from exc
+            raise LookupError(f"no worker holds {what} right now (a rebalance?)") from exc
         return None if url == self.own_url() else url
 
     async def ask_peers(self, path_qs: str, headers: dict[str, str],
@@ -68,10 +85,13 @@ class Pipeline:
         """GET ``path_qs`` from every other worker: the JSON of those that answered."""
         return await peers.get_each(self.app, self.peer_urls(), path_qs, headers, timeout)
 
-    async def forward(self, url: str, path_qs: str, headers: dict[str, str],
-                      timeout: float = PEER_TIMEOUT_S) -> tuple[int, bytes, str]:
-        """GET ``path_qs`` from the worker at ``url``: (status, body, content type)."""
-        return await peers.forward_get(self.app, url, path_qs, headers, timeout)
+    async def forward(self, method: str, url: str, path_qs: str, headers: dict[str, str],
+                      body: bytes | None = None,
+                      timeout: float = PEER_TIMEOUT_S) -> tuple[int, bytes, dict[str, str]]:
+        """Send a request on to the worker at ``url``: (status, body, headers to pass back)."""
+        status, data, got = await peers.request(self.app, method, url + path_qs, headers, body,
+                                                timeout)
+        return status, data, {k: v for k, v in got.items() if k.lower() in FORWARD_HEADERS}
 
     def assigned(self) -> set:
         """Topic-partitions this worker processes now (inputs, tables, report requests)."""
@@ -148,7 +168,8 @@ class Pipeline:
         )
 
     async def catch_up(self, targets: dict[TP, int], timeout: float) -> dict:
-        """Wait until this worker's partitions reach ``targets``; say which and the watermark."""
+        """Wait until this worker's partitions reach ``targets``; say which, the watermark and
+        the assignment epoch (so the coordinator can tell if it changes before the rows)."""
         await self.wait_ready(timeout)
         own = {(tp.topic, tp.partition) for tp in self._input_tps()}
         mine = {tp: off for tp, off in targets.items() if tp in own}
@@ -156,44 +177,66 @@ class Pipeline:
         return {
             "watermark": self.processor.watermarks.refresh(),
             "partitions": self.owned_partitions(),
+            "epoch": self.epoch,
             "waited_s": waited,
         }
 
+    async def local_part(self, now: int | None) -> dict:
+        """This worker's rows at ``now`` with the partitions they cover, evaluated against one
+        assignment (AssignmentChanged if partitions moved meanwhile)."""
+        epoch, partitions = self.epoch, self.owned_partitions()
+        rows = await local_rows(self.processor, now)
+        if self.epoch != epoch or self.owned_partitions() != partitions:
+            raise AssignmentChanged("partitions were reassigned during the evaluation")
+        n = self.settings.partitions
+        stray = [r.store_id for r in rows if partition_of(r.store_id, n) not in partitions]
+        if stray:
+            raise AssignmentChanged(f"stores {stray[:3]} are not in partitions {partitions}")
+        return {"rows": rows, "partitions": partitions, "epoch": epoch}
+
     async def snapshot(self, as_of: int | None = None, timeout: float = 60.0) -> Snapshot:
-        """All stores of all workers, including every event acknowledged before the call."""
+        """All stores of all workers, including every event acknowledged before the call,
+        each evaluated exactly once; retried while the assignment moves."""
+        deadline = time.monotonic() + timeout
+        for attempt in range(1, SNAPSHOT_ATTEMPTS + 1):
+            try:
+                return await self._snapshot_once(as_of, max(deadline - time.monotonic(), 1.0))
+            except AssignmentChanged as exc:
+                if attempt == SNAPSHOT_ATTEMPTS or time.monotonic() + attempt > deadline:
+                    raise SnapshotTimeout(f"no stable assignment after {attempt} attempts: "
+                                          f"{exc}") from exc
+                log.info("snapshot attempt %d: %s; retrying", attempt, exc)
+                await asyncio.sleep(min(attempt, 5))
+        raise AssertionError("unreachable")
+
+    async def _snapshot_once(self, as_of: int | None, timeout: float) -> Snapshot:
         await self.wait_ready(timeout)
         targets = await self.all_end_offsets()
+        urls = self.peer_urls()
         body = {"targets": [[t, p, o] for (t, p), o in targets.items()], "timeout": timeout}
-        try:
-            mine, theirs = await asyncio.gather(
-                self.catch_up(targets, timeout),
-                peers.post_all(self.app, self.peer_urls(), "/internal/catch-up", body,
-                               timeout + 5, self.peer_headers()),
-            )
-        except peers.PeerError as exc:
-            raise SnapshotTimeout(f"another worker did not catch up: {exc}") from exc
-        parts = [mine, *theirs.values()]
-        covered = {p for part in parts for p in part["partitions"]}
-        missing = sorted(set(range(self.settings.partitions)) - covered)
-        if missing:
-            raise SnapshotTimeout(
-                f"partitions {missing} have no worker right now (a rebalance is in progress)"
-            )
-        marks = [part["watermark"] for part in parts if part["watermark"] is not None]
+        mine, theirs = await asyncio.gather(
+            self.catch_up(targets, timeout),
+            self._ask_all(urls, "/internal/catch-up", body, timeout + 5))
+        caught = {"": mine, **theirs}
+        problem = coverage_problem({k: v["partitions"] for k, v in caught.items()},
+                                   self.settings.partitions)
+        if problem:
+            raise AssignmentChanged(problem)
+        marks = [part["watermark"] for part in caught.values() if part["watermark"] is not None]
         now = as_of if as_of is not None else (max(marks) if marks else None)
         started = time.monotonic()
-        rows = await self.local_rows(now)
-        if theirs:
-            try:
-                answers = await peers.post_all(self.app, self.peer_urls(), "/internal/rows",
-                                               {"now": now}, timeout, self.peer_headers())
-            except peers.PeerError as exc:
-                raise SnapshotTimeout(f"another worker did not send its rows: {exc}") from exc
-            for answer in answers.values():
-                rows.extend(ReportRow(*row) for row in answer["rows"])
-            rows.sort(key=lambda row: row.store_id)
-        waited = max(part["waited_s"] for part in parts)
+        local, answers = await asyncio.gather(
+            self.local_part(now), self._ask_all(urls, "/internal/rows", {"now": now}, timeout))
+        rows = _merge_parts(caught, {"": local, **answers})
+        waited = max(part["waited_s"] for part in caught.values())
         return Snapshot(rows, now, waited, time.monotonic() - started)
+
+    async def _ask_all(self, urls: list[str], path: str, body: dict, timeout: float) -> dict:
+        """POST to every peer; a peer that fails means the group is changing (retry)."""
+        try:
+            return await peers.post_all(self.app, urls, path, body, timeout, self.peer_headers())
+        except peers.PeerError as exc:
+            raise AssignmentChanged(f"another worker did not answer: {exc}") from exc
 
     async def local_rows(self, now: int | None) -> list[ReportRow]:
         """Report rows of the stores this worker holds, at ``now``."""
@@ -208,3 +251,24 @@ class Pipeline:
         if self._offsets_client is not None:
             await self._offsets_client.stop()
             self._offsets_client = None
+
+
+class AssignmentChanged(RuntimeError):
+    """The partitions moved while a snapshot was assembled: its rows cannot be trusted."""
+
+
+def _merge_parts(caught: dict[str, dict], parts: dict[str, dict]) -> list[ReportRow]:
+    """Every worker's rows, once each, after checking each answered for the partitions and
+    the assignment it caught up with."""
+    for key, part in parts.items():
+        before = caught[key]
+        if part["epoch"] != before["epoch"] or list(part["partitions"]) != before["partitions"]:
+            who = key or "this worker"
+            raise AssignmentChanged(f"the partitions of {who} changed during the snapshot")
+    rows = [row if isinstance(row, ReportRow) else ReportRow(*row)
+            for part in parts.values() for row in part["rows"]]
+    twice = duplicate_ids([row.store_id for row in rows])
+    if twice:
+        raise AssignmentChanged(f"stores {twice[:3]} were evaluated twice")
+    rows.sort(key=lambda row: row.store_id)
+    return rows

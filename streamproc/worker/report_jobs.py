@@ -10,12 +10,16 @@ generation task, forgets a local outcome, deletes an expired file). Two timers s
 ``streamproc.worker.app``.
 
 The CSV goes to ``Settings.reports_dir/<id>.csv`` through a temp file and an atomic rename,
-so a file that exists is complete.
+so a file that exists is complete. Its text is also sent in ``chunk`` messages and kept in
+the changelogged ``report-files`` table: when the worker that made it dies, the one that
+takes the report partition over writes the file again from there. Only the worker holding
+that partition (the "report owner") answers the report API; the views forward requests to it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import os
 import time
@@ -55,6 +59,7 @@ __all__ = ["ReportJobs", "Lookup", "public", "is_report_id", "COMPLETE", "FAILED
 ORPHAN_CHECK_S = 3.0  # how often Running reports without a live task are looked for
 RESUME_AGAIN_S = 30.0  # a resume message not acted on is re-sent after this long
 SNAPSHOT_TIMEOUT_S = 120.0
+CHUNK_CHARS = 256 * 1024  # CSV text per chunk message (Kafka's default limit is 1 MB)
 JSON_CACHE = 16  # finished reports kept parsed for ?format=json
 EXPIRE_CHECK_MAX_S = 60.0  # how often finished reports are checked against the retention
 
@@ -69,19 +74,26 @@ def utc_now_iso() -> str:
 
 
 
-def write_report_file(directory: Path, report_id: str, rows: list[ReportRow]) -> int:
-    """Write ``<id>.csv`` atomically; return the row count."""
+def csv_text(rows: list[ReportRow]) -> str:
+    buf = io.StringIO()
+    write_csv(rows, buf)
+    return buf.getvalue()
+
+
+def write_text_file(directory: Path, report_id: str, text: str) -> None:
+    """Write ``<id>.csv`` atomically (a temp file, fsync, rename)."""
     directory.mkdir(parents=True, exist_ok=True)
     final = directory / f"{report_id}.csv"
     tmp = directory / f".{report_id}.csv.tmp"
     with tmp.open("w", encoding="utf-8", newline="") as f:
-        n = write_csv(rows, f)
+        f.write(text)
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, final)
-    return n
 
 
+def _chunk_key(report_id: str, n: int) -> bytes:
+    return f"{report_id}/{n}".encode()
 
 
 @dataclass
@@ -95,8 +107,10 @@ class Lookup:
 class ReportJobs:
     """Report records (a Faust table), their generation tasks and the report files."""
 
-    def __init__(self, pipeline: Pipeline, topic: faust.TopicT, table: faust.Table) -> None:
+    def __init__(self, pipeline: Pipeline, topic: faust.TopicT, table: faust.Table,
+                 files: faust.Table) -> None:
         self.pipeline = pipeline
+        self.files = files  # "<id>/<n>" -> a chunk of the report's CSV text
         self.settings = pipeline.settings
         self.directory = pipeline.settings.reports_dir
         self.topic = topic
@@ -178,6 +192,18 @@ class ReportJobs:
             raise ValueError("bad report id")
         return self.directory / f"{report_id}.csv"
 
+    def csv_path(self, report_id: str, record: dict[str, Any]) -> Path | None:
+        """The finished report's file, written again from its chunks if this worker lacks it
+        (it took the report partition over); None if neither exists."""
+        path = self.path(report_id)
+        if path.is_file():
+            return path
+        chunks = [self.files.get(_chunk_key(report_id, n)) for n in range(record.get("chunks", 0))]
+        if not chunks or any(c is None for c in chunks):
+            return None
+        write_text_file(self.directory, report_id, b"".join(chunks).decode("utf-8"))
+        return path
+
     def json_rows(self, report_id: str) -> bytes:
         """The report as a JSON array of row objects (parsed once, then cached)."""
         cached = self._json_cache.get(report_id)
@@ -225,9 +251,9 @@ class ReportJobs:
                                    running_here=report_id in self.tasks, now_iso=utc_now_iso())
         if step.record is not None:
             self._put(step.record)
-        self._act(report_id, step)
+        self._act(report_id, step, message)
 
-    def _act(self, report_id: str, step: lifecycle.Step) -> None:
+    def _act(self, report_id: str, step: lifecycle.Step, message: Any) -> None:
         if step.action == lifecycle.GENERATE:
             if step.record.get("attempts", 1) > 1:
                 log.warning("report %s: resuming (attempt %d)", report_id, step.record["attempts"])
@@ -235,9 +261,13 @@ class ReportJobs:
         elif step.action == lifecycle.FORGET_LOCAL:
             self.local.pop(report_id, None)
             self._resumed_at.pop(report_id, None)
+        elif step.action == lifecycle.STORE_CHUNK:
+            self.files[_chunk_key(report_id, message["n"])] = message["data"].encode("utf-8")
         elif step.action == lifecycle.DELETE_FILE:
             self.path(report_id).unlink(missing_ok=True)
             self._json_cache.pop(report_id, None)
+            for n in range(step.record.get("chunks") or 0):
+                self.files.pop(_chunk_key(report_id, n), None)  # a tombstone in the changelog
         elif step.action == lifecycle.IGNORE:
             log.warning("report %s: %s", report_id, step.reason)
 
@@ -271,8 +301,11 @@ class ReportJobs:
             if self.delay_s:
                 await asyncio.sleep(self.delay_s)
             snap = await self.pipeline.snapshot(as_of=as_of, timeout=SNAPSHOT_TIMEOUT_S)
-            rows = await asyncio.to_thread(write_report_file, self.directory, report_id,
-                                           snap.rows)
+            text = await asyncio.to_thread(csv_text, snap.rows)
+            await asyncio.to_thread(write_text_file, self.directory, report_id, text)
+            chunks = [text[i:i + CHUNK_CHARS] for i in range(0, len(text), CHUNK_CHARS)]
+            for n, data in enumerate(chunks):
+                await self._send(report_id, {"type": "chunk", "n": n, "data": data})
         except SnapshotTimeout as exc:
             return {"type": "failed", "error": str(exc), "completed": utc_now_iso()}
         except asyncio.CancelledError:
@@ -282,7 +315,7 @@ class ReportJobs:
             return {"type": "failed", "error": f"{type(exc).__name__}: {exc}",
                     "completed": utc_now_iso()}
         return {
-            "type": "done", "rows": rows,
+            "type": "done", "rows": len(snap.rows), "chunks": len(chunks),
             "now": to_iso(snap.now_us) if snap.now_us is not None else None,
             "seconds": round(time.monotonic() - started, 3), "completed": utc_now_iso(),
         }

@@ -13,6 +13,7 @@ from streamproc.core.report_lifecycle import (
     FORGET_LOCAL,
     GENERATE,
     IGNORE,
+    STORE_CHUNK,
     MAX_ATTEMPTS,
     NOTHING,
     RUNNING,
@@ -22,7 +23,8 @@ from streamproc.core.report_lifecycle import (
 RID = "A" * 22
 NOW = "2026-12-01T00:00:00.000Z"
 DONE = {"type": "done", "rows": 3, "now": "2023-01-25T18:00:00Z", "seconds": 0.2,
-        "completed": "2026-12-01T00:00:01.000Z"}
+        "completed": "2026-12-01T00:00:01.000Z", "chunks": 2}
+CHUNK = {"type": "chunk", "n": 0, "data": "store_id,..."}
 
 
 def step(record, message, running_here=False):
@@ -68,6 +70,22 @@ def test_done_completes_and_a_duplicate_changes_nothing() -> None:
     assert again.record is None and again.action == FORGET_LOCAL
 
 
+def test_chunks_are_kept_while_running_only() -> None:
+    assert step(_new_record(), CHUNK).action == STORE_CHUNK
+    done = step(_new_record(), DONE).record
+    assert done["chunks"] == 2
+    late = step(done, CHUNK)
+    assert late.record is None and late.action == NOTHING
+    expired = step(done, {"type": "expire"}).record
+    assert step(expired, CHUNK).action == NOTHING
+
+
+def test_malformed_chunks_are_ignored() -> None:
+    for bad in ({"type": "chunk", "n": -1, "data": ""}, {"type": "chunk", "n": "0", "data": ""},
+                {"type": "chunk", "n": 0, "data": b"x"}, {"type": "chunk"}):
+        assert step(_new_record(), bad).action == IGNORE
+
+
 def test_failed_records_the_error() -> None:
     s = step(_new_record(), {"type": "failed", "error": "boom", "completed": "t"})
     assert (s.record["status"], s.record["error"], s.record["completed"]) == (FAILED, "boom", "t")
@@ -94,7 +112,7 @@ def test_unknown_and_malformed_messages_are_ignored_with_a_reason() -> None:
 
 
 MESSAGES = st.sampled_from([
-    {"type": "request", "created": "c", "as_of": None}, {"type": "resume"}, DONE,
+    {"type": "request", "created": "c", "as_of": None}, {"type": "resume"}, DONE, CHUNK,
     {"type": "failed", "error": "e", "completed": "t"}, {"type": "expire"},
 ])
 
@@ -109,5 +127,5 @@ def test_a_finished_report_never_runs_again(messages: list[dict]) -> None:
             record = s.record
         if finished:
             assert record["status"] in (COMPLETE, FAILED, EXPIRED)
-            assert s.action != GENERATE
+            assert s.action not in (GENERATE, STORE_CHUNK)
         finished = finished or (record is not None and record["status"] != RUNNING)
