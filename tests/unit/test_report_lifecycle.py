@@ -13,10 +13,10 @@ from streamproc.core.report_lifecycle import (
     FORGET_LOCAL,
     GENERATE,
     IGNORE,
-    STORE_CHUNK,
     MAX_ATTEMPTS,
     NOTHING,
     RUNNING,
+    STORE_CHUNK,
     next_step,
 )
 
