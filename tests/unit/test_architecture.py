@@ -33,7 +33,8 @@ def modules() -> dict[str, Path]:
 
 
 def imports(path: Path, module: str, type_only: bool = True) -> set[str]:
-    """Modules ``path`` imports (``from a import b`` counts as ``a.b`` when that is one)."""
+    """Modules ``path`` imports (``from a import b`` counts as ``a.b`` when that is a module,
+    else as ``a``)."""
     tree = ast.parse(path.read_text())
     skip = set() if type_only else _type_checking_nodes(tree)
     found = set()
@@ -46,8 +47,10 @@ def imports(path: Path, module: str, type_only: bool = True) -> set[str]:
             base = node.module or ""
             if node.level:  # relative import
                 base = ".".join(module.split(".")[: -node.level] + ([base] if base else []))
-            found.add(base)
-            found.update(f"{base}.{alias.name}" for alias in node.names)
+            subs = {f"{base}.{alias.name}" for alias in node.names}
+            found.update(subs)
+            if not subs <= set(MODULES):  # `from package import module` imports the module
+                found.add(base)
     return found
 
 
