@@ -1,0 +1,90 @@
+"""20 reports triggered while a worker joins and another leaves: every report that comes out
+Complete equals the batch report (no missing, zero or doubled rows); the others say why."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import time
+
+from streamproc.sandbox import wait_for
+from streamproc.sandbox.http import JSON, request
+from tests.support.data import replay
+from tests.support.worker_fixture import peer_worker
+
+FAST = {"BROKER_SESSION_TIMEOUT": "8", "BROKER_HEARTBEAT_INTERVAL": "1"}
+REPORTS = 20
+
+
+def _trigger(bases: list[str], k: int) -> str:
+    """Trigger through the k-th live worker, retrying while partitions move (503)."""
+
+    def once() -> str | None:
+        base = bases[k % len(bases)]
+        try:
+            status, _, body = request(base, "/trigger_report", "POST", b"{}", JSON, timeout=30)
+        except OSError:
+            return None  # that worker is stopping
+        return json.loads(body)["report_id"] if status == 200 else None
+
+    return wait_for(once, 120, f"report {k} to be accepted", every=0.5)
+
+
+def _outcome(bases: list[str], report_id: str) -> tuple[str, bytes]:
+    def done() -> tuple[str, bytes] | None:
+        for base in bases:
+            try:
+                status, headers, body = request(base, f"/get_report/{report_id}", timeout=30)
+            except OSError:
+                continue
+            state = headers.get("X-Report-Status")
+            if status == 200 and state in ("Complete", "Failed"):
+                return state, body
+        return None
+
+    return wait_for(done, 240, f"report {report_id} to finish", every=1.0)
+
+
+def test_reports_during_a_join_and_a_leave(worker_env, tmp_path, dataset, expected, say):
+    env = dict(worker_env, **FAST)
+    a, b, c = (peer_worker(env, tmp_path, name) for name in "abc")
+    try:
+        a.start()
+        b.start()
+        replay(a.env, dataset)
+        ids: list[str] = []
+        churn = threading.Thread(target=_join_and_leave, args=(a, c), daemon=True)
+        churn.start()
+        for k in range(REPORTS):
+            live = [h.base_url for h in (a, b, c) if h.process and h.process.poll() is None]
+            ids.append(_trigger(live, k))
+            time.sleep(0.7)
+        churn.join(timeout=120)
+        bases = [b.base_url, c.base_url]
+        split = wait_for(lambda: _settled(b, c), 90, "b and c to share the partitions")
+        outcomes = [_outcome(bases, rid) for rid in ids]
+    finally:
+        for handle in (a, b, c):
+            handle.kill()
+    complete = [body for state, body in outcomes if state == "Complete"]
+    failed = [json.loads(body)["error"] for state, body in outcomes if state == "Failed"]
+    say(f"{len(complete)} Complete, {len(failed)} Failed: {sorted(set(failed))[:3]}; "
+        f"partitions after the churn (b, c): {split}")
+    assert all(body.decode() == expected for body in complete)
+    assert all(reason for reason in failed)
+    assert len(complete) >= REPORTS // 2, failed
+
+
+def _join_and_leave(leaving, joining) -> None:
+    time.sleep(2)
+    joining.start(timeout=120)
+    time.sleep(3)
+    leaving.kill(signal.SIGTERM)
+
+
+def _settled(*handles) -> list[int] | None:
+    docs = [h.try_health() for h in handles]
+    if any(d is None or d["recovering"] or not d["assigned_partitions"] for d in docs):
+        return None
+    return [d["assigned_partitions"] for d in docs]
