@@ -14,7 +14,8 @@ Read :func:`create_app` top to bottom to see the whole worker:
   :class:`~streamproc.worker.processing.Processor`), ``reports``
   (:class:`~streamproc.worker.report_jobs.ReportJobs`), ``outage-alerts``
   (:class:`~streamproc.worker.monitoring.Monitor`);
-* timers: orphaned reports, report expiry, the outage scan;
+* timers: orphaned reports, report expiry, the outage scan; a task tailing the watermarks
+  changelog (:class:`~streamproc.worker.cluster_watermark.ClusterWatermark`);
 * the web views of :mod:`streamproc.web`, added to Faust's aiohttp server.
 """
 
@@ -33,6 +34,7 @@ from streamproc.core import wire
 from streamproc.core.records import Rejection
 from streamproc.kafka.topics import all_topics, changelog_topics, ensure_topics
 from streamproc.worker import faust_compat
+from streamproc.worker.cluster_watermark import ClusterWatermark
 from streamproc.worker.monitoring import SCAN_INTERVAL_S, Monitor
 from streamproc.worker.pipeline import REPORTS_TABLE, STATE_TABLE, Pipeline
 from streamproc.worker.processing import Incoming, Processor, Watermarks
@@ -66,6 +68,7 @@ def create_app(settings: Settings) -> Pipeline:
     _agents(app, pipeline, topics)
     _timers(app, pipeline)
     app.task(_quiet_libraries)
+    app.task(pipeline.cluster_watermark.run)
     _signals(app, pipeline)
     web.install(faust_compat.web_application(app), pipeline)
     return pipeline
@@ -145,11 +148,14 @@ def _pipeline(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT
     def send_dead_letter(rejection: Rejection) -> None:
         deadletter.send_soon(key=rejection.source.encode(), value=wire.encode_rejection(rejection))
 
+    marks = tables["watermarks"]
+    shared = ClusterWatermark(settings.bootstrap, marks.changelog_topic.get_topic_name(),
+                              settings.partitions)
     processor = Processor(StateCache(KeyedTable(tables["states"])),
-                          Watermarks(KeyedTable(tables["watermarks"])), send_dead_letter,
-                          partitions=settings.partitions)
+                          Watermarks(KeyedTable(marks), shared=lambda: shared.now),
+                          send_dead_letter, partitions=settings.partitions)
     inputs = {name: topics[name] for name in ("polls", "hours", "timezones")}
-    pipeline = Pipeline(settings, app, processor, inputs)
+    pipeline = Pipeline(settings, app, processor, inputs, cluster_watermark=shared)
     pipeline.reports = ReportJobs(pipeline, topics["reports"], tables["reports"],
                                   tables["report-files"])
     pipeline.monitor = Monitor(pipeline, topics["outages"], tables["alerts"])

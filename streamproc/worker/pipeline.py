@@ -27,6 +27,7 @@ from streamproc.worker.processing import Processor
 from streamproc.worker.snapshot import TP, Snapshot, SnapshotTimeout, local_rows, wait_caught_up
 
 if TYPE_CHECKING:
+    from streamproc.worker.cluster_watermark import ClusterWatermark
     from streamproc.worker.monitoring import Monitor
     from streamproc.worker.report_jobs import ReportJobs
 
@@ -50,6 +51,7 @@ class Pipeline:
     topics: dict[str, faust.TopicT] = field(default_factory=dict)  # the input topics
     reports: ReportJobs | None = None  # set by create_app
     monitor: Monitor | None = None  # set by create_app
+    cluster_watermark: ClusterWatermark | None = None
     epoch: int = 0  # +1 on every partition revocation and assignment (snapshot guard)
     _offsets_client: AIOKafkaConsumer | None = None
 

@@ -44,8 +44,10 @@ class Watermarks:
 
     REFRESH_S = 1.0
 
-    def __init__(self, table: MutableMapping[str, int], clock=time.monotonic) -> None:
+    def __init__(self, table: MutableMapping[str, int], clock=time.monotonic,
+                 shared: Callable[[], int | None] | None = None) -> None:
         self.table = table
+        self.shared = shared  # the cluster's watermark as other workers wrote it, if known
         self.context: Callable[[Incoming], None] | None = None  # set by the Faust shell
         self._clock = clock
         self._now: int | None = None
@@ -72,6 +74,8 @@ class Watermarks:
         """Re-read every partition's watermark (other workers', after a rebalance)."""
         self._read_at = self._clock()
         values = [v for v in self.table.values() if v]
+        if self.shared is not None and self.shared() is not None:
+            values.append(self.shared())
         if values:
             top = max(values)
             if self._now is None or top > self._now:

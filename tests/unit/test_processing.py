@@ -169,3 +169,16 @@ def test_old_polls_are_evicted_and_state_stays_bounded():
     # a poll older than the retention is dropped, not applied
     proc.apply_polls([msg("polls", "7", wire.encode_polls([(T0, False)]))], lambda s, m: None)
     assert proc.stats.late_dropped == 1
+
+
+def test_the_watermark_includes_what_other_workers_wrote() -> None:
+    from streamproc.worker.cluster_watermark import ClusterWatermark
+
+    shared = ClusterWatermark("unused:9092", "wm-changelog", 4)
+    for key, value in ((b"0", b"100"), (b"3", b"250"), (b"0", b"90"), (b"x", b"7"), (b"1", None)):
+        shared.apply(key, value)
+    assert shared.by_partition == {0: 100, 3: 250} and shared.now == 250
+    marks = Watermarks({}, clock=lambda: 0.0, shared=lambda: shared.now)
+    assert marks.refresh() == 250
+    shared.apply(b"2", b"400")
+    assert marks.refresh() == 400
