@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures_worker import run_cli
-from tests.live_support import get_json, open_active_store, produce_polls
-
-pytestmark = [pytest.mark.browser, pytest.mark.integration]
+from streamproc.sandbox.http import get_json
+from tests.support.data import generate, replay
+from tests.support.live import open_active_store, produce_polls
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -42,29 +41,24 @@ def _pct(text: str) -> float:
     return float(text.strip().rstrip("%")) / 100
 
 
-def test_dashboard(worker, browser, tmp_path):
-    data = tmp_path / "data"
-    run_cli(worker.env, "generate", "--stores", "40", "--days", "8", "--seed", "5",
-            "--out", str(data))
-    run_cli(worker.env, "replay", "--polls", str(data / "store_status.csv"),
-            "--hours", str(data / "menu_hours.csv"), "--timezones", str(data / "timezones.csv"))
-    report = list(csv.DictReader(io.StringIO(worker.snapshot_csv())))
-    assert len(report) == 40
-
+def _open(browser, base_url: str, problems: list[str]):
+    """The dashboard in a new page, once its table, chart and live feed are up; console
+    errors and page errors go to ``problems``."""
     page = browser.new_page(viewport={"width": 1300, "height": 1000})
-    problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
-    page.goto(worker.base_url + "/")
+    page.goto(base_url + "/")
     page.wait_for_function("document.querySelectorAll('#worst tbody tr').length >= 40",
                            timeout=20_000)
     page.wait_for_function("Number(document.getElementById('chart').dataset.hours) === 168",
                            timeout=20_000)
     page.wait_for_function("document.getElementById('conn').classList.contains('on')",
                            timeout=20_000)
+    return page
 
-    # the figures shown are /fleet's, and /fleet's are the report's values summed
-    fleet = get_json(worker.base_url, "/fleet?limit=1000")
+
+def _check_figures(page, fleet: dict, report: list[dict]) -> None:
+    """The figures shown are /fleet's, and /fleet's are the report's values summed."""
     assert fleet["stores"] == 40
     up_week_h = sum(float(r["uptime_last_week"]) for r in report)
     down_week_h = sum(float(r["downtime_last_week"]) for r in report)
@@ -81,20 +75,26 @@ def test_dashboard(worker, browser, tmp_path):
     cells = [c.inner_text() for c in first.query_selector_all("td")]
     assert cells[5] == row["downtime_last_week"] and cells[6] == row["uptime_last_week"]
 
-    # searching narrows the table to the matching store
-    page.fill("#search", worst["store_id"])
+
+def _check_search(page, store_id: str) -> None:
+    """Searching narrows the table to the matching store."""
+    page.fill("#search", store_id)
     page.wait_for_function("document.querySelectorAll('#worst tbody tr').length === 1",
                            timeout=10_000)
     page.fill("#search", "")
 
-    # an outage produced now appears in the live feed, and the figures move
+
+def _check_live_outage(page, worker) -> None:
+    """An outage produced now appears in the live feed, and the figures move."""
     store_id, now = open_active_store(worker.base_url)
     produce_polls(worker.env, [(store_id, [(now + 1_000_000, False)])])
     page.wait_for_selector(f"#feed li.down[data-store='{store_id}']", timeout=15_000)
     page.wait_for_function("document.getElementById('down-now').textContent !== '0'",
                            timeout=15_000)
 
-    # the report button yields a CSV link
+
+def _check_report_download(page) -> None:
+    """The report button yields a CSV link."""
     page.click("#report-btn")
     link = page.wait_for_selector("#report-link", timeout=120_000)
     href = link.get_attribute("href")
@@ -103,6 +103,20 @@ def test_dashboard(worker, browser, tmp_path):
     body = Path(download_info.value.path()).read_text()
     assert body.splitlines()[0].startswith("store_id,uptime_last_hour")
     assert len(body.splitlines()) == 41, href
+
+
+def test_dashboard(worker, browser, tmp_path):
+    replay(worker.env, generate(tmp_path / "data", 40, 8, 5))
+    report = list(csv.DictReader(io.StringIO(worker.snapshot_csv())))
+    assert len(report) == 40
+
+    problems: list[str] = []
+    page = _open(browser, worker.base_url, problems)
+    fleet = get_json(worker.base_url, "/fleet?limit=1000")
+    _check_figures(page, fleet, report)
+    _check_search(page, fleet["worst"][0]["store_id"])
+    _check_live_outage(page, worker)
+    _check_report_download(page)
 
     ARTIFACTS.mkdir(exist_ok=True)
     time.sleep(0.3)

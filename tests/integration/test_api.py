@@ -7,18 +7,18 @@ compared, byte for byte, with `streamproc report` (the batch command) on the sam
 from __future__ import annotations
 
 import json
-import os
 import signal
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from tests.fixtures_worker import WorkerHandle, isolated_env, run_cli
+from streamproc.sandbox import WorkerProcess, run_cli
+from streamproc.sandbox.http import request
+from tests.support.data import batch_report, generate, replay
+from tests.support.worker_fixture import isolated_worker
 
 HEADER = ("store_id,uptime_last_hour,uptime_last_day,uptime_last_week,"
           "downtime_last_hour,downtime_last_day,downtime_last_week")
@@ -27,15 +27,7 @@ AS_OF = "2023-01-24T10:30:00Z"
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("api-data")
-    run_cli(dict(os.environ), "generate", "--stores", "60", "--days", "8", "--seed", "7",
-            "--out", str(out))
-    return out
-
-
-def _files(data: Path) -> dict[str, Path]:
-    return {"polls": data / "store_status.csv", "hours": data / "menu_hours.csv",
-            "timezones": data / "timezones.csv"}
+    return generate(tmp_path_factory.mktemp("api-data"), 60, 8, 7)
 
 
 @pytest.fixture(scope="module")
@@ -47,22 +39,10 @@ def batch(dataset, tmp_path_factory):
     def run(as_of: str | None = None) -> str:
         if as_of not in cache:
             out = tmp / f"batch-{len(cache)}.csv"
-            f = _files(dataset)
-            args = ["report", "--polls", str(f["polls"]), "--hours", str(f["hours"]),
-                    "--timezones", str(f["timezones"]), "--out", str(out)]
-            if as_of:
-                args += ["--as-of", as_of]
-            run_cli(dict(os.environ), *args)
-            cache[as_of] = out.read_text()
+            cache[as_of] = batch_report(dataset, out, *(["--as-of", as_of] if as_of else []))
         return cache[as_of]
 
     return run
-
-
-def replay(env: dict[str, str], data: Path) -> None:
-    f = _files(data)
-    run_cli(env, "replay", "--polls", str(f["polls"]), "--hours", str(f["hours"]),
-            "--timezones", str(f["timezones"]))
 
 
 class Http:
@@ -73,17 +53,9 @@ class Http:
     def call(self, path: str, method: str = "GET", body: bytes | None = None,
              token: str | None = None, headers: dict[str, str] | None = None):
         """(status, headers, body bytes) without raising on 4xx/5xx."""
-        req = urllib.request.Request(self.base + path, data=body, method=method)
         tok = token if token is not None else self.token
-        if tok:
-            req.add_header("Authorization", f"Bearer {tok}")
-        for k, v in (headers or {}).items():
-            req.add_header(k, v)
-        try:
-            with urllib.request.urlopen(req, timeout=60) as resp:
-                return resp.status, resp.headers, resp.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.headers, exc.read()
+        auth = {"Authorization": f"Bearer {tok}"} if tok else {}
+        return request(self.base, path, method, body, {**auth, **(headers or {})}, timeout=60)
 
     def json(self, path: str, **kw):
         status, _, body = self.call(path, **kw)
@@ -117,34 +89,20 @@ class Http:
             time.sleep(0.1)
 
 
-def _start(env: dict[str, str], tmp_path: Path, name: str = "worker.log") -> WorkerHandle:
-    handle = WorkerHandle(env, tmp_path / name)
-    handle.start()
-    return handle
-
-
 @contextmanager
 def _replayed_worker(broker: str, tmp_path: Path, dataset: Path,
-                     **env_extra: str) -> Iterator[tuple[dict[str, str], WorkerHandle]]:
+                     **env_extra: str) -> Iterator[WorkerProcess]:
     """A worker of its own (settings from ``env_extra``) with the data set replayed."""
-    env = isolated_env(broker, tmp_path / "state", **env_extra)
-    handle = _start(env, tmp_path)
-    try:
-        replay(env, dataset)
-        yield env, handle
-    finally:
-        handle.kill(signal.SIGTERM)
+    with isolated_worker(broker, tmp_path, **env_extra) as handle:
+        replay(handle.env, dataset)
+        yield handle
 
 
 @pytest.fixture
 def slow_worker(kafka_broker, tmp_path):
     """A worker whose reports take 2 s more, so that Running can be observed."""
-    env = isolated_env(kafka_broker, tmp_path / "state", STREAMPROC_REPORT_DELAY="2")
-    handle = _start(env, tmp_path)
-    try:
+    with isolated_worker(kafka_broker, tmp_path, STREAMPROC_REPORT_DELAY="2") as handle:
         yield handle
-    finally:
-        handle.kill(signal.SIGTERM)
 
 
 def test_trigger_running_then_complete_equals_batch(slow_worker, dataset, batch):
@@ -248,9 +206,7 @@ def test_openapi_and_docs(worker):
 
 def test_token_required_when_configured(kafka_broker, tmp_path, dataset, batch):
     token = "s3cret-token-for-tests"
-    env = isolated_env(kafka_broker, tmp_path / "state", STREAMPROC_API_TOKEN=token)
-    handle = _start(env, tmp_path)
-    try:
+    with isolated_worker(kafka_broker, tmp_path, STREAMPROC_API_TOKEN=token) as handle:
         anonymous = Http(handle.base_url)
         assert anonymous.call("/health")[0] == 200
         for path in ("/reports", "/openapi.json", "/docs", "/snapshot.csv", "/trigger_report",
@@ -267,23 +223,19 @@ def test_token_required_when_configured(kafka_broker, tmp_path, dataset, batch):
         assert anonymous.call("/reports?access_token=wrong")[0] == 401
         assert anonymous.call(f"/reports?access_token={token}")[0] == 200
         api = Http(handle.base_url, token)
-        replay(env, dataset)
+        replay(handle.env, dataset)
         _, body = api.wait(api.trigger())
         assert body.decode() == batch()
         out = tmp_path / "cli.csv"  # the CLI sends the token from STREAMPROC_API_TOKEN
-        run_cli(env, "snapshot", "--out", str(out))
+        run_cli(handle.env, "snapshot", "--out", str(out))
         assert out.read_text() == batch()
-    finally:
-        handle.kill(signal.SIGTERM)
 
 
 @pytest.mark.parametrize("pause", [0.0, 1.5])
 def test_report_survives_a_worker_kill(kafka_broker, tmp_path, dataset, batch, pause):
     """kill -9 while a report runs: after a restart it ends Complete (or Failed), not Running,
     and reports finished before the kill are still served."""
-    with _replayed_worker(kafka_broker, tmp_path, dataset, STREAMPROC_REPORT_DELAY="3") as (
-        _env, handle
-    ):
+    with _replayed_worker(kafka_broker, tmp_path, dataset, STREAMPROC_REPORT_DELAY="3") as handle:
         api = Http(handle.base_url)
         done_id = api.trigger()
         _, done_body = api.wait(done_id)
@@ -310,12 +262,12 @@ def test_report_survives_a_worker_kill(kafka_broker, tmp_path, dataset, batch, p
 def test_finished_reports_expire_and_their_files_go(kafka_broker, tmp_path, dataset):
     """With a 2 s retention, a Complete report becomes Expired (410) and its CSV is deleted."""
     retention = {"STREAMPROC_REPORT_RETENTION_HOURS": repr(2 / 3600)}
-    with _replayed_worker(kafka_broker, tmp_path, dataset, **retention) as (env, handle):
+    with _replayed_worker(kafka_broker, tmp_path, dataset, **retention) as handle:
         api = Http(handle.base_url)
         report_id = api.trigger()
         headers, _ = api.wait(report_id)
         assert headers["X-Report-Status"] == "Complete"
-        path = Path(env["STREAMPROC_STATE_DIR"]) / "reports" / f"{report_id}.csv"
+        path = handle.state_dir / "reports" / f"{report_id}.csv"
         assert path.is_file()
         deadline = time.monotonic() + 30
         while True:

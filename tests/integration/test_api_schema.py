@@ -12,18 +12,22 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from tests.fixtures_worker import WorkerHandle, isolated_env, run_cli
+from tests.support.data import generate, replay
+from tests.support.worker_fixture import isolated_worker
 
 TOKEN = "schemathesis-token"
 
 
 def _schemathesis() -> list[str]:
-    exe = shutil.which("schemathesis") or shutil.which("st")
+    # The venv's own script first: CI runs `.venv/bin/python -m pytest` without activating it.
+    here = Path(sys.executable).parent / "schemathesis"
+    exe = str(here) if here.exists() else shutil.which("schemathesis") or shutil.which("st")
     if exe is None:
         pytest.skip("schemathesis is not installed (pip install -e '.[test]')")
     return [exe]
@@ -31,16 +35,9 @@ def _schemathesis() -> list[str]:
 
 def test_schemathesis_finds_no_server_errors_or_schema_violations(kafka_broker, tmp_path):
     cmd = _schemathesis()
-    data = tmp_path / "data"
-    run_cli(dict(os.environ), "generate", "--stores", "30", "--days", "8", "--seed", "3",
-            "--out", str(data))
-    env = isolated_env(kafka_broker, tmp_path / "state", STREAMPROC_API_TOKEN=TOKEN)
-    handle = WorkerHandle(env, tmp_path / "worker.log")
-    handle.start()
-    try:
-        run_cli(env, "replay", "--polls", str(data / "store_status.csv"),
-                "--hours", str(data / "menu_hours.csv"),
-                "--timezones", str(data / "timezones.csv"))
+    data = generate(tmp_path / "data", 30, 8, 3)
+    with isolated_worker(kafka_broker, tmp_path, STREAMPROC_API_TOKEN=TOKEN) as handle:
+        replay(handle.env, data)
         proc = subprocess.run(
             [*cmd, "run", f"{handle.base_url}/openapi.json",
              "--header", f"Authorization: Bearer {TOKEN}",
@@ -54,7 +51,3 @@ def test_schemathesis_finds_no_server_errors_or_schema_violations(kafka_broker, 
         assert proc.returncode == 0, f"{proc.stdout[-6000:]}\n{proc.stderr[-2000:]}"
         health = handle.get_json("/health")
         assert health["status"] == "ok"
-    finally:
-        handle.kill(signal.SIGTERM)
-
-

@@ -1,4 +1,5 @@
-"""`streamproc bench`: its pure pieces, and a tiny `--quick` run against the real broker.
+"""`streamproc bench`: a tiny `--quick` run against the real broker (its pure pieces are in
+tests/unit/test_bench_pieces.py).
 
 No timing assertions: the figures depend on the machine; only that the bench runs and writes
 a well-formed table.
@@ -6,105 +7,15 @@ a well-formed table.
 
 from __future__ import annotations
 
-import gzip
-import math
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from bench import harness
-from bench.run import shift_weeks, summarize_profile
-from streamproc.sandbox.stats import percentile
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_percentile_nearest_rank() -> None:
-    values = [float(v) for v in range(1, 21)]  # 1..20
-    assert percentile(values, 0.5) == 11.0  # round(0.5 * 19) = 10 -> 11
-    assert percentile(values, 0.99) == 20.0
-    assert percentile(values, 0.0) == 1.0
-    assert percentile(list(reversed(values)), 1.0) == 20.0
-    assert percentile([3.0], 0.99) == 3.0
-    assert math.isnan(percentile([], 0.5))
-
-
-README = """# proj
-
-intro
-
-## Performance
-
-old table
-| a | b |
-
-### detail
-old detail
-
-## Next
-
-keep me
-"""
-
-
-def test_replace_section_up_to_next_heading() -> None:
-    out = harness.replace_section(README, "## Performance", "| new |\n")
-    assert out == "# proj\n\nintro\n\n## Performance\n\n| new |\n\n## Next\n\nkeep me\n"
-    assert harness.replace_section(out, "## Performance", "| new |") == out  # idempotent
-
-
-def test_replace_section_at_end_and_missing() -> None:
-    text = "# p\n\n## Performance\n\n(filled later)\n"
-    assert harness.replace_section(text, "## Performance", "x") == "# p\n\n## Performance\n\nx\n"
-    assert harness.replace_section("# p\n", "## Performance", "x") == (
-        "# p\n\n## Performance\n\nx\n")
-
-
-def test_shift_weeks_moves_dates_only(tmp_path: Path) -> None:
-    src = tmp_path / "polls.csv.gz"
-    with gzip.open(src, "wt") as f:
-        f.write("store_id,status,timestamp_utc\n"
-                "a1,active,2023-01-25 23:59:59.5 UTC\n"
-                "b2,inactive,2023-01-31 00:00:00 UTC\n"
-                "c3,active,not a time\n")
-    one, three = shift_weeks(src, tmp_path / "out", [1, 3])
-    assert one.read_text().splitlines() == [
-        "store_id,status,timestamp_utc",
-        "a1,active,2023-02-01 23:59:59.5 UTC",
-        "b2,inactive,2023-02-07 00:00:00 UTC",
-        "c3,active,not a time",
-    ]
-    assert three.read_text().splitlines()[1] == "a1,active,2023-02-15 23:59:59.5 UTC"
-
-
-def test_summarize_profile() -> None:
-    raw = ("process 1:\"python\";thread (0x1);main (a/b/app.py:10);work (a/b/core.py:5) 30\n"
-           "process 1:\"python\";thread (0x1);main (a/b/app.py:11);idle (a/b/app.py:20) 10\n")
-    text = summarize_profile(raw)
-    assert "samples: 40" in text
-    assert "75.0%  work (b/core.py)" in text
-    assert "100.0%  main (b/app.py)" in text  # lines of one function merged
-    assert summarize_profile("") == "no samples\n"
-
-
-def test_proc_readers() -> None:
-    pid = os.getpid()
-    assert harness.proc_cpu_seconds(pid) > 0
-    assert harness.proc_status_kib(pid, "VmHWM") > 0
-    assert harness.du_bytes(ROOT / "bench") > 0
-    assert len(harness.loadavg().split()) == 3
-
-
-def test_parse_replay_summary() -> None:
-    line = ("replay: 1,993,029 polls sent in 13,900 messages; hours 13,900 stores; timezones "
-            "13,900 stores; rejected 0; 38.4 s; 51,902 polls/s\n")
-    assert harness.parse_replay_summary(line) == (1_993_029, 38.4)
-
-
-@pytest.mark.integration
 @pytest.mark.timeout(240)
 def test_bench_quick_runs(kafka_broker: str, tmp_path: Path) -> None:
     out = tmp_path / "results.md"

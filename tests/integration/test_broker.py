@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from tests.fixtures_broker import unique_name
-
-pytestmark = pytest.mark.integration
+from streamproc.sandbox import unique_name
 
 PARTITIONS = 8
 

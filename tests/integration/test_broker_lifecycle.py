@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 from pathlib import Path
 
 import pytest
@@ -16,25 +15,13 @@ from streamproc import config
 from streamproc.cli import broker as broker_cli
 from streamproc.config import Settings
 from streamproc.kafka import broker
-
-pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.support.broker_fixture import private_broker_settings
 
 
 @pytest.fixture
 def private_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    shared = broker.ensure_jars(config.load(), quiet=True)
-    state = tmp_path / "state"
-    state.mkdir()
-    (state / "jars").symlink_to(shared, target_is_directory=True)
-    monkeypatch.setenv("STREAMPROC_STATE_DIR", str(state))
-    monkeypatch.setenv("STREAMPROC_BROKER", f"kafka://127.0.0.1:{_free_port()}")
-    monkeypatch.setenv("STREAMPROC_CONTROLLER_PORT", str(_free_port()))
+    for name, value in private_broker_settings(tmp_path / "state").items():
+        monkeypatch.setenv(name, value)
     settings = config.load()
     yield settings
     broker.stop(settings, timeout=10)

@@ -9,20 +9,20 @@ import json
 import signal
 import threading
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 from aiohttp import web
-from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
 from streamproc.core.records import US_PER_MINUTE
-from tests.fixtures_worker import WorkerHandle, free_port, run_cli
-from tests.live_support import SseReader, get_json, open_active_store, produce_polls
-
-pytestmark = pytest.mark.integration
+from streamproc.sandbox import WorkerProcess, free_port
+from streamproc.sandbox.http import get_json, request
+from tests.support.data import generate, replay
+from tests.support.kafka import send_raw
+from tests.support.live import SseReader, open_active_store, produce_polls
+from tests.support.worker_fixture import peer_worker
 
 FIELDS = ("uptime_last_hour", "uptime_last_day", "uptime_last_week",
           "downtime_last_hour", "downtime_last_day", "downtime_last_week")
@@ -30,26 +30,11 @@ FIELDS = ("uptime_last_hour", "uptime_last_day", "uptime_last_week",
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("live-data")
-    run_cli({}, "generate", "--stores", "40", "--days", "8", "--seed", "5", "--out", str(out))
-    return out
+    return generate(tmp_path_factory.mktemp("live-data"), 40, 8, 5)
 
 
-def replay(env: dict[str, str], data: Path) -> None:
-    run_cli(env, "replay", "--polls", str(data / "store_status.csv"),
-            "--hours", str(data / "menu_hours.csv"), "--timezones", str(data / "timezones.csv"))
-
-
-def snapshot_rows(worker: WorkerHandle) -> dict[str, dict[str, str]]:
+def snapshot_rows(worker: WorkerProcess) -> dict[str, dict[str, str]]:
     return {r["store_id"]: r for r in csv.DictReader(io.StringIO(worker.snapshot_csv()))}
-
-
-def http_status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as resp:
-            return resp.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
 
 
 def fleet_when(base_url: str, predicate, timeout: float = 10.0) -> dict:
@@ -89,8 +74,8 @@ def test_store_fleet_metrics_and_live(worker, dataset):
             assert doc["status"] in ("active", "inactive")
             assert doc["since_us"] <= doc["watermark_us"]
             assert doc["last_poll_us"] is not None
-    assert http_status(worker.base_url + "/stores/no-such-store") == 404
-    assert http_status(worker.base_url + "/stores/bad%20id") == 400
+    assert request(worker.base_url, "/stores/no-such-store", timeout=10)[0] == 404
+    assert request(worker.base_url, "/stores/bad%20id", timeout=10)[0] == 400
 
     # /fleet sums the same values
     fleet = fleet_when(worker.base_url, lambda f: f["stores"] == 40)
@@ -141,12 +126,8 @@ def _owners(base_url: str, table: str) -> dict[str, list[int]]:
 
 
 def test_store_owned_by_another_worker(worker, dataset, tmp_path):
-    env2 = dict(worker.env, STREAMPROC_WEB_PORT=str(free_port()),
-                STREAMPROC_STATE_DIR=str(tmp_path / "state2"))
-    second = WorkerHandle(env2, tmp_path / "worker2.log")
-    second.start()
     table = f"{worker.env['STREAMPROC_APP_ID']}-store-state-changelog"
-    try:
+    with peer_worker(worker.env, tmp_path, "2").running() as second:
         deadline = time.monotonic() + 120
         while True:  # until both workers agree that each holds part of the store states
             worker.wait_ready()
@@ -180,8 +161,6 @@ def test_store_owned_by_another_worker(worker, dataset, tmp_path):
         assert set(owners) == {worker.base_url, second.base_url}, owners
         fleet = fleet_when(worker.base_url, lambda f: f["stores"] == 40)
         assert fleet["workers"] == 2
-    finally:
-        second.kill(signal.SIGTERM)
 
 
 # -- alerts ----------------------------------------------------------------------------------
@@ -231,21 +210,10 @@ class Receiver:
         return list(self.received)
 
 
-async def _send_raw(bootstrap: str, topic: str, key: bytes, value: bytes) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
-    await producer.start()
-    try:
-        await producer.send_and_wait(topic, key=key, value=value)
-    finally:
-        await producer.stop()
-
-
 def test_alerts_once_per_outage_and_recovery_even_after_restart(worker_env, tmp_path):
     receiver = Receiver(fail_first=1)
     env = dict(worker_env, STREAMPROC_ALERT_WEBHOOK=receiver.url, STREAMPROC_ALERT_AFTER="2")
-    handle = WorkerHandle(env, tmp_path / "alerts.log")
-    handle.start()
-    try:
+    with WorkerProcess(env, tmp_path / "alerts.log").running() as handle:
         t = 1_674_000_000_000_000
         m = US_PER_MINUTE
         store = "alert-store-1"  # no hours row: open 24x7
@@ -270,9 +238,9 @@ def test_alerts_once_per_outage_and_recovery_even_after_restart(worker_env, tmp_
         # a restart, then the same events delivered again: nothing is sent twice
         handle.kill(signal.SIGTERM)
         handle.start()
-        bootstrap = env["STREAMPROC_BROKER"].split("://", 1)[-1]
-        asyncio.run(_send_raw(bootstrap, env["STREAMPROC_TOPIC_OUTAGES"], store.encode(),
-                              json.dumps(sustained).encode()))
+        [sent] = send_raw(env, [(env["STREAMPROC_TOPIC_OUTAGES"], store.encode(),
+                                 json.dumps(sustained).encode())])
+        assert isinstance(sent, tuple), sent
         time.sleep(4)
         assert [a["type"] for a in receiver.received] == ["outage", "recovery"]
 
@@ -282,5 +250,3 @@ def test_alerts_once_per_outage_and_recovery_even_after_restart(worker_env, tmp_
         got = receiver.wait(3)
         assert [a["type"] for a in got] == ["outage", "recovery", "outage"]
         assert got[2]["alert_id"] == f"{store}:{t + 10 * m}:outage"
-    finally:
-        handle.kill(signal.SIGTERM)

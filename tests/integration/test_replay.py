@@ -7,7 +7,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,7 +14,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.partitioner import DefaultPartitioner
@@ -24,9 +22,9 @@ from producers.kafka_io import replay_topics
 from streamproc import config
 from streamproc.cli import replay as replay_cli
 from streamproc.core import wire
-from tests.fixtures_broker import unique_name
-
-pytestmark = pytest.mark.integration
+from streamproc.sandbox import unique_name
+from streamproc.sandbox.cli import command
+from tests.support.kafka import read_topic
 
 T0 = 1_674_000_000  # 2023-01-18 00:00:00 UTC, seconds
 STORES = [str(7_000_000_000_000_000_000 + i * 104_729) for i in range(40)]
@@ -90,36 +88,6 @@ async def delete_topics(bootstrap: str, names: list[str]) -> None:
         await admin.close()
 
 
-async def consume(bootstrap: str, topic: str, idle_ms: int = 2000) -> list:
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=unique_name("replay-test"),
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    out: list = []
-    try:
-        async with asyncio.timeout(60):
-            while True:
-                batch = await consumer.getmany(timeout_ms=idle_ms)
-                if not batch and out:
-                    break
-                for records in batch.values():
-                    out.extend(records)
-                if not batch and not out:
-                    await asyncio.sleep(0.1)
-                    if consumer.assignment() and all(
-                        (await consumer.end_offsets(list(consumer.assignment()))).get(tp, 0) == 0
-                        for tp in consumer.assignment()
-                    ):
-                        break
-    finally:
-        await consumer.stop()
-    return out
-
-
 async def topic_layout(bootstrap: str, names: list[str]) -> tuple[dict, dict]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -154,7 +122,7 @@ def test_fast_replay_roundtrip(
     assert "rejected 4 (hours 1, polls 2, timezones 1)" in out
 
     s = topics
-    polls = asyncio.run(consume(kafka_broker, s.topic_polls))
+    polls = read_topic(kafka_broker, s.topic_polls)
     got: dict[str, list] = {}
     for r in polls:
         got.setdefault(r.key.decode(), []).extend(wire.decode_polls(r.value))
@@ -163,17 +131,17 @@ def test_fast_replay_roundtrip(
     assert len(STORES) <= len(polls) <= len(STORES) * chunks
     check_partitions(polls, s.partitions)
 
-    hours = asyncio.run(consume(kafka_broker, s.topic_hours))
+    hours = read_topic(kafka_broker, s.topic_hours)
     assert len(hours) == 30
     assert all(len(wire.decode_hours(r.value)) == 5 for r in hours)
     check_partitions(hours, s.partitions)
 
-    zones = asyncio.run(consume(kafka_broker, s.topic_timezones))
+    zones = read_topic(kafka_broker, s.topic_timezones)
     decoded = {r.key.decode(): wire.decode_timezone(r.value) for r in zones}
     assert len(zones) == 20 and decoded[STORES[0]] == "Asia/Tokyo"
     check_partitions(zones, s.partitions)
 
-    dead = asyncio.run(consume(kafka_broker, s.topic_deadletter))
+    dead = read_topic(kafka_broker, s.topic_deadletter)
     letters = sorted((r.key.decode(), orjson.loads(r.value)["line"]) for r in dead)
     assert letters == [("hours", 152), ("polls", 12), ("polls", 22), ("timezones", 23)]
 
@@ -195,7 +163,7 @@ def test_speed_replay(tmp_path: Path, topics: config.Settings, kafka_broker: str
     out = capsys.readouterr().out
     seconds = float(out.split(" s;")[0].rsplit(" ", 1)[1])
     assert 0.9 <= seconds < 10  # one event hour at x3600 takes about a second
-    records = asyncio.run(consume(kafka_broker, topics.topic_polls))
+    records = read_topic(kafka_broker, topics.topic_polls)
     # Live modes pack the stores of a partition into one keyless message per time slice.
     assert all(r.key is None for r in records)
     sent: dict[str, list] = {}
@@ -215,7 +183,7 @@ def test_follow_stops_cleanly_on_sigint(tmp_path: Path, topics: config.Settings)
     live = tmp_path / "live.csv"
     live.write_text(f"store_id,status,timestamp_utc\n{STORES[0]},active,{ts(0)}\n")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "producers.replay", "--polls", str(live), "--follow"],
+        command("replay", "--polls", str(live), "--follow"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -7,35 +7,22 @@ worker's snapshot with `streamproc report` on the same files, byte for byte.
 
 from __future__ import annotations
 
-import asyncio
-import os
 import random
 from pathlib import Path
 
-import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer
 
-from tests.fixtures_worker import run_cli
+from streamproc.sandbox import run_cli
+from tests.support.data import batch_report, generate
+from tests.support.kafka import dead_letters
 
 BAD_ROWS = 12
 
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("data")
-    run_cli(dict(os.environ), "generate", "--stores", "250", "--days", "8",
-            "--seed", "11", "--dst", "--bad-rows", str(BAD_ROWS), "--out", str(out))
-    return out
-
-
-def batch_report(data: Path, tmp: Path, polls: Path | None = None) -> str:
-    out = tmp / "batch.csv"
-    run_cli(dict(os.environ), "report",
-            "--polls", str(polls or data / "store_status.csv"),
-            "--hours", str(data / "menu_hours.csv"),
-            "--timezones", str(data / "timezones.csv"), "--out", str(out))
-    return out.read_text()
+    return generate(tmp_path_factory.mktemp("data"), 250, 8, 11, "--dst", "--bad-rows",
+                    str(BAD_ROWS))
 
 
 def replay(env, polls: Path | None = None, hours: Path | None = None, tz: Path | None = None):
@@ -49,7 +36,7 @@ def replay(env, polls: Path | None = None, hours: Path | None = None, tz: Path |
 def test_snapshot_equals_batch_report(worker, dataset, tmp_path):
     replay(worker.env, dataset / "store_status.csv", dataset / "menu_hours.csv",
            dataset / "timezones.csv")
-    assert worker.snapshot_csv() == batch_report(dataset, tmp_path)
+    assert worker.snapshot_csv() == batch_report(dataset, tmp_path / "batch.csv")
 
 
 def test_shuffled_polls_with_hours_and_zones_after_them(worker, dataset, tmp_path):
@@ -60,7 +47,7 @@ def test_shuffled_polls_with_hours_and_zones_after_them(worker, dataset, tmp_pat
     shuffled.write_text("\n".join([lines[0], *body]) + "\n")
     replay(worker.env, polls=shuffled)
     replay(worker.env, hours=dataset / "menu_hours.csv", tz=dataset / "timezones.csv")
-    assert worker.snapshot_csv() == batch_report(dataset, tmp_path)
+    assert worker.snapshot_csv() == batch_report(dataset, tmp_path / "batch.csv")
 
 
 def test_replaying_twice_gives_the_same_report(worker, dataset, tmp_path):
@@ -68,31 +55,13 @@ def test_replaying_twice_gives_the_same_report(worker, dataset, tmp_path):
     replay(worker.env, *files)
     first = worker.snapshot_csv()
     replay(worker.env, *files)
-    assert worker.snapshot_csv() == first == batch_report(dataset, tmp_path)
+    assert worker.snapshot_csv() == first == batch_report(dataset, tmp_path / "batch.csv")
 
 
-async def _drain(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) -> list[dict]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
-    await consumer.start()
-    records: list[dict] = []
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while loop.time() < deadline:
-            batch = await consumer.getmany(timeout_ms=500)
-            for msgs in batch.values():
-                records += [orjson.loads(m.value) for m in msgs]
-            if len(records) >= expected and not batch:
-                break
-    finally:
-        await consumer.stop()
-    return records
-
-
-def test_dead_letter_topic_holds_exactly_the_bad_rows(worker, dataset, kafka_broker):
+def test_dead_letter_topic_holds_exactly_the_bad_rows(worker, dataset):
     replay(worker.env, dataset / "store_status.csv", dataset / "menu_hours.csv",
            dataset / "timezones.csv")
-    dead = asyncio.run(_drain(kafka_broker, worker.env["STREAMPROC_TOPIC_DEADLETTER"], BAD_ROWS))
+    dead = dead_letters(worker.env)
     assert len(dead) == BAD_ROWS
     assert all(r["reason"] and r["line"] > 1 for r in dead)
     assert {r["source"] for r in dead} <= {"polls", "hours", "timezones"}

@@ -12,15 +12,12 @@ from __future__ import annotations
 import asyncio
 from types import SimpleNamespace
 
-import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import OffsetAndMetadata, TopicPartition
 
 from streamproc.kafka.topics import TopicSpec, ensure_topics
+from streamproc.sandbox import unique_name
 from streamproc.worker.faust_compat import RewindingConsumerThread
-from tests.fixtures_broker import unique_name
-
-pytestmark = pytest.mark.integration
 
 RECORDS = 5
 

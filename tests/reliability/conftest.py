@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.support import batch_report, generate
+from tests.support.data import batch_report, generate
 
 _FINDINGS: list[tuple[str, str]] = []
 

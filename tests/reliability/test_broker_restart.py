@@ -10,40 +10,23 @@ the final report must equal the batch command's.
 from __future__ import annotations
 
 import os
-import signal
 import time
 from pathlib import Path
 
 import pytest
 
-from streamproc import config
-from streamproc.kafka import broker
-from tests.fixtures_worker import WorkerHandle, free_port, isolated_env, run_cli
-from tests.reliability.support import (
-    Background,
-    PrivateBroker,
-    first_diff,
-    health,
-    replay_args,
-    snapshot,
-    wait_for,
-)
-
-pytestmark = pytest.mark.reliability
+from streamproc.sandbox import run_cli, wait_for
+from tests.support.broker_fixture import PrivateBroker, private_broker_settings
+from tests.support.data import replay_args
+from tests.support.reliability import Background, first_diff, snapshot
+from tests.support.worker_fixture import isolated_worker
 
 OUTAGE_S = 8.0
 
 
 @pytest.fixture
 def private_broker(tmp_path: Path):
-    shared_jars = broker.ensure_jars(config.load(), quiet=True)
-    state = tmp_path / "broker-state"
-    state.mkdir()
-    (state / "jars").symlink_to(shared_jars, target_is_directory=True)
-    env = dict(os.environ)
-    env.update(STREAMPROC_STATE_DIR=str(state),
-               STREAMPROC_BROKER=f"kafka://127.0.0.1:{free_port()}",
-               STREAMPROC_CONTROLLER_PORT=str(free_port()))
+    env = dict(os.environ, **private_broker_settings(tmp_path / "broker-state"))
     b = PrivateBroker(env)
     b.run("start")
     try:
@@ -54,40 +37,37 @@ def private_broker(tmp_path: Path):
 
 @pytest.mark.timeout(240)
 def test_broker_restart_during_replay(private_broker, dataset, expected, tmp_path, say):
-    env = isolated_env(private_broker.bootstrap, tmp_path / "state")
-    handle = WorkerHandle(env, tmp_path / "worker.log")
-    handle.start()
-    replay = Background(env, replay_args(dataset, None, "--speed", "21600"),
-                        tmp_path / "replay.log")
-    try:
-        time.sleep(6)
-        before = health(handle)["polls_applied"]
-        stopped = private_broker.run("stop")
-        down_at = time.monotonic()
-        during = []
-        while time.monotonic() - down_at < OUTAGE_S:
-            during.append(health(handle)["status"])  # the worker keeps answering
-            time.sleep(1)
-        up = private_broker.run("start")
-        back_at = time.monotonic()
-        say(f"broker stopped 6 s into the replay ({before} polls applied; stop took "
-            f"{stopped:.1f}s), down {back_at - down_at - up:.1f}s, start took {up:.1f}s; "
-            f"worker /health during the outage: {set(during)}")
-        code = replay.wait(180)
-        out = replay.output().strip().splitlines()
-        say(f"replay exit {code}: {out[-1] if out else ''}")
-        if code != 0:
-            again = time.monotonic()
-            proc = run_cli(env, *replay_args(dataset, None, "--chunk-rows", "5000"))
-            say(f"replayed again after the broker came back (at-least-once) in "
-                f"{time.monotonic() - again:.1f}s: {proc.stdout.strip()}")
-        wait_for(lambda: health(handle)["assigned_partitions"], 120, "worker reassigned")
-        report = snapshot(handle, timeout=180)
-        say(f"worker reconnected by itself; report {time.monotonic() - back_at:.1f}s after the "
-            f"broker was back; equals batch: {report == expected}; worker alive: "
-            f"{handle.process is not None and handle.process.poll() is None}")
-        assert handle.process is not None and handle.process.poll() is None
-        assert report == expected, first_diff(report, expected)
-    finally:
-        replay.stop()
-        handle.kill(signal.SIGTERM)
+    with isolated_worker(private_broker.bootstrap, tmp_path) as handle:
+        replay = Background(handle.env, replay_args(dataset, None, "--speed", "21600"),
+                            tmp_path / "replay.log")
+        try:
+            time.sleep(6)
+            before = handle.health()["polls_applied"]
+            stopped = private_broker.run("stop")
+            down_at = time.monotonic()
+            during = []
+            while time.monotonic() - down_at < OUTAGE_S:
+                during.append(handle.health()["status"])  # the worker keeps answering
+                time.sleep(1)
+            up = private_broker.run("start")
+            back_at = time.monotonic()
+            say(f"broker stopped 6 s into the replay ({before} polls applied; stop took "
+                f"{stopped:.1f}s), down {back_at - down_at - up:.1f}s, start took {up:.1f}s; "
+                f"worker /health during the outage: {set(during)}")
+            code = replay.wait(180)
+            out = replay.output().strip().splitlines()
+            say(f"replay exit {code}: {out[-1] if out else ''}")
+            if code != 0:
+                again = time.monotonic()
+                proc = run_cli(handle.env, *replay_args(dataset, None, "--chunk-rows", "5000"))
+                say(f"replayed again after the broker came back (at-least-once) in "
+                    f"{time.monotonic() - again:.1f}s: {proc.stdout.strip()}")
+            wait_for(lambda: handle.health()["assigned_partitions"], 120, "worker reassigned")
+            report = snapshot(handle, timeout=180)
+            say(f"worker reconnected by itself; report {time.monotonic() - back_at:.1f}s after the "
+                f"broker was back; equals batch: {report == expected}; worker alive: "
+                f"{handle.process is not None and handle.process.poll() is None}")
+            assert handle.process is not None and handle.process.poll() is None
+            assert report == expected, first_diff(report, expected)
+        finally:
+            replay.stop()

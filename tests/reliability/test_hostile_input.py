@@ -15,30 +15,19 @@ from __future__ import annotations
 
 import csv
 import io
-import json
-import os
 import random
-import signal
 import time
 from pathlib import Path
 
 import orjson
 import pytest
 
-from tests.fixtures_worker import WorkerHandle, isolated_env, run_cli
-from tests.reliability.support import (
-    SOURCES,
-    dead_letters,
-    first_diff,
-    health,
-    http,
-    replay_args,
-    send_raw,
-    snapshot,
-    wait_for,
-)
-
-pytestmark = pytest.mark.reliability
+from streamproc.sandbox import WorkerProcess, run_cli, wait_for
+from streamproc.sandbox.http import trigger_report, wait_report
+from tests.support.data import SOURCES, batch_report, replay_args
+from tests.support.kafka import dead_letters, send_raw
+from tests.support.reliability import first_diff, snapshot
+from tests.support.worker_fixture import isolated_worker
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 TS = "2023-03-10 12:00:00.000000 UTC"
@@ -147,19 +136,15 @@ def test_malformed_csv_rows_rejected_nothing_good_lost(kafka_broker, dataset, ex
 
     # the batch command on the hostile files: same report as on the clean ones
     rejects = tmp_path / "rejects.csv"
-    run_cli(dict(os.environ), "report", "--polls", str(hostile / SOURCES[0]), "--hours",
-            str(hostile / SOURCES[1]), "--timezones", str(hostile / SOURCES[2]), "--out",
-            str(tmp_path / "batch-hostile.csv"), "--rejects", str(rejects))
-    batch_hostile = (tmp_path / "batch-hostile.csv").read_text()
+    batch_hostile = batch_report(hostile, tmp_path / "batch-hostile.csv", "--rejects",
+                                 str(rejects))
     assert batch_hostile == expected, first_diff(batch_hostile, expected)
     reject_rows = list(csv.reader(io.StringIO(rejects.read_text())))[1:]
     assert {(r[0], int(r[1])) for r in reject_rows} == set(injected)
     assert not _unsafe_cells(rejects.read_text()), _unsafe_cells(rejects.read_text())
 
-    env = isolated_env(kafka_broker, tmp_path / "state")
-    handle = WorkerHandle(env, tmp_path / "worker.log")
-    handle.start()
-    try:
+    with isolated_worker(kafka_broker, tmp_path) as handle:
+        env = handle.env
         started = time.monotonic()
         proc = run_cli(env, *replay_args(hostile, None, "--chunk-rows", "4000"))
         say(f"{len(injected)} bad rows injected ({sum(s == 'polls' for s, _ in injected)} "
@@ -186,23 +171,13 @@ def test_malformed_csv_rows_rejected_nothing_good_lost(kafka_broker, dataset, ex
         say(f"report equals batch of the clean files: {report == expected}; /get_report CSV "
             f"identical: {api_csv == report}; cells starting with = + - @ in the report CSVs "
             f"and the batch --rejects CSV: {len(unsafe)}; worker alive, health "
-            f"{health(handle)['status']}")
+            f"{handle.health()['status']}")
         assert api_csv == report and not unsafe
-    finally:
-        handle.kill(signal.SIGTERM)
 
 
-def _api_report(handle: WorkerHandle) -> str:
-    status, _, body = http(handle.base_url, "/trigger_report", "POST", b"{}")
-    assert status == 200, body
-    rid = json.loads(body)["report_id"]
-
-    def done():
-        st, headers, raw = http(handle.base_url, f"/get_report/{rid}")
-        assert st == 200, raw
-        return raw.decode() if headers.get("X-Report-Status") == "Complete" else None
-
-    return wait_for(done, 120, "the report to complete", every=0.2)
+def _api_report(handle: WorkerProcess) -> str:
+    rid = trigger_report(handle.base_url)
+    return wait_report(handle.base_url, rid, 120, every=0.2).decode()
 
 
 # -- raw messages ------------------------------------------------------------------------
@@ -253,11 +228,9 @@ def _raw_messages(env: dict[str, str], known: str) -> list[tuple[str, bytes | No
 
 @pytest.mark.timeout(180)
 def test_malformed_messages_on_the_topics(kafka_broker, dataset, expected, tmp_path, say):
-    env = isolated_env(kafka_broker, tmp_path / "state")
-    handle = WorkerHandle(env, tmp_path / "worker.log")
-    handle.start()
     known = (dataset / SOURCES[2]).read_text().splitlines()[1].split(",")[0]
-    try:
+    with isolated_worker(kafka_broker, tmp_path) as handle:
+        env = handle.env
         bad = _raw_messages(env, known)
         where = send_raw(env, [(topic, key, value) for topic, key, value, _ in bad])
         refused = [(w, type(r).__name__) for r, (*_, w) in zip(where, bad, strict=True)
@@ -266,8 +239,8 @@ def test_malformed_messages_on_the_topics(kafka_broker, dataset, expected, tmp_p
                 if isinstance(r, tuple)}
         say(f"refused by the broker itself (never reach the worker): {refused}")
         assert all(w == "zone without key" for w, _ in refused), refused
-        wait_for(lambda: health(handle)["rejected"] >= len(what), 60, "the bad messages")
-        doc = health(handle)
+        wait_for(lambda: handle.health()["rejected"] >= len(what), 60, "the bad messages")
+        doc = handle.health()
         say(f"{len(what)} malformed messages written to the input topics; worker rejected "
             f"{doc['rejected']}, health {doc['status']}")
         dead = dead_letters(env)
@@ -286,5 +259,3 @@ def test_malformed_messages_on_the_topics(kafka_broker, dataset, expected, tmp_p
         say(f"good data replayed afterwards: report equals batch: {report == expected}")
         assert report == expected, first_diff(report, expected)
         assert handle.process is not None and handle.process.poll() is None
-    finally:
-        handle.kill(signal.SIGTERM)

@@ -10,17 +10,15 @@ route and method of ``/openapi.json`` plus Faust's own routes and the dashboard 
 from __future__ import annotations
 
 import json
-import signal
 import socket
 import threading
 import time
 
 import pytest
 
-from tests.fixtures_worker import WorkerHandle, isolated_env
-from tests.reliability.support import http
-
-pytestmark = pytest.mark.reliability
+from streamproc.sandbox import WorkerProcess
+from streamproc.sandbox.http import request
+from tests.support.worker_fixture import isolated_worker
 
 TOKEN = "reliability-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -41,22 +39,17 @@ EXTRA_ROUTES = ["/router/", "/router/store-state/1/", "/table/",
 
 @pytest.fixture
 def guarded(kafka_broker, tmp_path):
-    env = isolated_env(kafka_broker, tmp_path / "state", STREAMPROC_API_TOKEN=TOKEN)
-    handle = WorkerHandle(env, tmp_path / "worker.log")
-    handle.start()
-    try:
+    with isolated_worker(kafka_broker, tmp_path, STREAMPROC_API_TOKEN=TOKEN) as handle:
         yield handle
-    finally:
-        handle.kill(signal.SIGTERM)
 
 
-def _call(handle: WorkerHandle, path: str, method: str = "GET", body: bytes | None = None,
+def _call(handle: WorkerProcess, path: str, method: str = "GET", body: bytes | None = None,
           headers: dict[str, str] | None = None, auth: bool = True):
-    return http(handle.base_url, path, method, body, {**(AUTH if auth else {}),
-                                                      **(headers or {})}, timeout=30)
+    return request(handle.base_url, path, method, body, {**(AUTH if auth else {}),
+                                                         **(headers or {})}, timeout=30)
 
 
-def _raw(handle: WorkerHandle, request: bytes, timeout: float = 10.0) -> bytes:
+def _raw(handle: WorkerProcess, request: bytes, timeout: float = 10.0) -> bytes:
     """Send bytes as they are (no client-side normalisation) and read the answer."""
     port = int(handle.env["STREAMPROC_WEB_PORT"])
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
@@ -77,18 +70,23 @@ def _status(raw: bytes) -> int:
     return int(raw.split(b" ", 2)[1]) if raw.startswith(b"HTTP/") else 0
 
 
-@pytest.mark.timeout(150)
-def test_hostile_requests_get_clean_4xx(guarded, say):
-    h = guarded
-    seen: dict[int, int] = {}
+class _Clean4xx:
+    """Asserts that an answer is a clean 4xx with a JSON error; counts the statuses seen."""
 
-    def check(label: str, status: int, body: bytes, allowed=(400, 404, 405, 413)) -> None:
-        seen[status] = seen.get(status, 0) + 1
+    def __init__(self) -> None:
+        self.seen: dict[int, int] = {}
+
+    def __call__(self, label: str, status: int, body: bytes,
+                 allowed: tuple[int, ...] = (400, 404, 405, 413)) -> None:
+        self.seen[status] = self.seen.get(status, 0) + 1
         assert status in allowed, (label, status, body[:200])
         assert b"root:" not in body, label
         assert "error" in json.loads(body), (label, body[:200])
 
-    # path traversal, through the path and the query, as urllib sends it and raw on the wire
+
+def _traversal(h: WorkerProcess, check: _Clean4xx, say) -> None:
+    """Path traversal, through the path and the query, as urllib sends it and raw on the
+    wire."""
     for rid in TRAVERSAL:
         for path in (f"/get_report/{rid}", f"/get_report?report_id={rid}"):
             status, _, body = _call(h, path)
@@ -100,7 +98,9 @@ def test_hostile_requests_get_clean_4xx(guarded, say):
     say(f"{len(TRAVERSAL)} traversal ids x path/query x urllib/raw socket: all 4xx, no file "
         "content leaked")
 
-    # huge bodies: declared, chunked (no length), and to the worker-to-worker routes
+
+def _huge_bodies(h: WorkerProcess, check: _Clean4xx, say) -> None:
+    """Huge bodies: declared, chunked (no length), and to the worker-to-worker routes."""
     big = b"{" + b" " * (10 * 1024 * 1024) + b"}"
     for path in ("/trigger_report", "/internal/catch-up", "/internal/rows"):
         status, _, body = _call(h, path, "POST", big, {"Content-Type": "application/json"})
@@ -117,56 +117,63 @@ def test_hostile_requests_get_clean_4xx(guarded, say):
     say("10 MB bodies (declared, to /trigger_report and /internal/*) and a 2.5 MB chunked "
         "body: 413")
 
-    # bad methods and bad query values
-    cases = [
-        ("/trigger_report", "DELETE", None), ("/trigger_report", "PUT", b"{}"),
-        ("/get_report", "POST", b"{}"), ("/reports", "PATCH", b"{}"),
-        ("/health", "DELETE", None), ("/snapshot.csv", "POST", b""),
-        ("/reports?limit=-1", "GET", None), ("/reports?limit=1e9", "GET", None),
-        ("/reports?limit=99999999999999999999999", "GET", None),
-        ("/reports?limit=%00", "GET", None), ("/reports?limit=", "GET", None),
-        ("/get_report/AAAAAAAAAAAAAAAAAAAAAA?format=xml", "GET", None),
-        ("/get_report/AAAAAAAAAAAAAAAAAAAAAA?format=" + "x" * 3000, "GET", None),
-        ("/trigger_report?as_of=yesterday", "GET", None),
-        ("/trigger_report?as_of=" + "9" * 5000, "GET", None),
-        ("/trigger_report?as_of=10000-01-01T00:00:00Z", "GET", None),
-        ("/trigger_report?as_of=1969-12-31T23:59:59Z", "GET", None),
-        ("/trigger_report?as_of=2023-01-01T00:00:00%2B99:00", "GET", None),
-        ("/trigger_report", "POST", b'{"as_of": ["2023-01-01"]}'),
-        ("/trigger_report", "POST", b'{"as_of": 1e400}'),
-        ("/trigger_report", "POST", b"\xff\xfe\x00"),
-        ("/trigger_report", "POST", b"[" * 100_00 + b"]" * 100_00),
-        ("/snapshot.csv?as_of=not-a-time", "GET", None),
-        ("/internal/catch-up", "POST", b'{"targets": [["t", "x", 1]]}'),
-        ("/internal/catch-up", "POST", b'{"targets": 5}'),
-        ("/internal/rows", "POST", b'{"now": "soon"}'),
-        ("/internal/rows", "POST", b"null"),
-        ("/stores/%3Dcmd", "GET", None), ("/stores/" + "a" * 3000, "GET", None),
-        ("/fleet?limit=-5", "GET", None), ("/fleet?limit=abc", "GET", None),
-        ("/fleet?sort=%00", "GET", None),
-    ]
-    for path, method, body in cases:
+
+# bad methods and bad query values: (path, method, body)
+BAD_REQUESTS = [
+    ("/trigger_report", "DELETE", None), ("/trigger_report", "PUT", b"{}"),
+    ("/get_report", "POST", b"{}"), ("/reports", "PATCH", b"{}"),
+    ("/health", "DELETE", None), ("/snapshot.csv", "POST", b""),
+    ("/reports?limit=-1", "GET", None), ("/reports?limit=1e9", "GET", None),
+    ("/reports?limit=99999999999999999999999", "GET", None),
+    ("/reports?limit=%00", "GET", None), ("/reports?limit=", "GET", None),
+    ("/get_report/AAAAAAAAAAAAAAAAAAAAAA?format=xml", "GET", None),
+    ("/get_report/AAAAAAAAAAAAAAAAAAAAAA?format=" + "x" * 3000, "GET", None),
+    ("/trigger_report?as_of=yesterday", "GET", None),
+    ("/trigger_report?as_of=" + "9" * 5000, "GET", None),
+    ("/trigger_report?as_of=10000-01-01T00:00:00Z", "GET", None),
+    ("/trigger_report?as_of=1969-12-31T23:59:59Z", "GET", None),
+    ("/trigger_report?as_of=2023-01-01T00:00:00%2B99:00", "GET", None),
+    ("/trigger_report", "POST", b'{"as_of": ["2023-01-01"]}'),
+    ("/trigger_report", "POST", b'{"as_of": 1e400}'),
+    ("/trigger_report", "POST", b"\xff\xfe\x00"),
+    ("/trigger_report", "POST", b"[" * 100_00 + b"]" * 100_00),
+    ("/snapshot.csv?as_of=not-a-time", "GET", None),
+    ("/internal/catch-up", "POST", b'{"targets": [["t", "x", 1]]}'),
+    ("/internal/catch-up", "POST", b'{"targets": 5}'),
+    ("/internal/rows", "POST", b'{"now": "soon"}'),
+    ("/internal/rows", "POST", b"null"),
+    ("/stores/%3Dcmd", "GET", None), ("/stores/" + "a" * 3000, "GET", None),
+    ("/fleet?limit=-5", "GET", None), ("/fleet?limit=abc", "GET", None),
+    ("/fleet?sort=%00", "GET", None),
+]
+
+
+def _bad_requests(h: WorkerProcess, check: _Clean4xx, say) -> None:
+    for path, method, body in BAD_REQUESTS:
         status, _, raw_body = _call(h, path, method, body, {"Content-Type": "application/json"})
         assert status < 500, (path, method, status, raw_body[:300])
         if status >= 400:
             check(f"{method} {path[:60]}", status, raw_body)
-    say(f"{len(cases)} bad methods / query values / bodies: statuses {dict(sorted(seen.items()))}"
-        ", none 5xx")
+    say(f"{len(BAD_REQUESTS)} bad methods / query values / bodies: statuses "
+        f"{dict(sorted(check.seen.items()))}, none 5xx")
 
-    # slow clients: 20 connections dribbling their headers a byte every 0.2 s for ~4 s
+
+def _slow_clients(h: WorkerProcess, say) -> None:
+    """20 connections dribbling their headers a byte every 0.2 s for ~4 s; the server keeps
+    serving others meanwhile."""
     port = int(h.env["STREAMPROC_WEB_PORT"])
-    request = (f"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n"
-               "X-Padding: " + "a" * 8 + "\r\n\r\n").encode()
+    head = (f"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n"
+            "X-Padding: " + "a" * 8 + "\r\n\r\n").encode()
     answers: list[bytes] = []
     errors: list[str] = []
 
     def slow_client(i: int) -> None:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
-                for byte in request[:20]:
+                for byte in head[:20]:
                     s.send(bytes([byte]))
                     time.sleep(0.2)
-                s.sendall(request[20:])
+                s.sendall(head[20:])
                 answers.append(s.recv(4096))
         except OSError as exc:
             errors.append(f"{i}: {exc}")
@@ -188,6 +195,16 @@ def test_hostile_requests_get_clean_4xx(guarded, say):
         f"requests meanwhile, slowest {worst * 1000:.0f} ms; slow clients answered "
         f"{sum(a.startswith(b'HTTP/1.1 200') for a in answers)}/20 (errors: {errors or 'none'})")
     assert worst < 2.0
+
+
+@pytest.mark.timeout(150)
+def test_hostile_requests_get_clean_4xx(guarded, say):
+    h = guarded
+    check = _Clean4xx()
+    _traversal(h, check, say)
+    _huge_bodies(h, check, say)
+    _bad_requests(h, check, say)
+    _slow_clients(h, say)
     assert h.process is not None and h.process.poll() is None
     assert _call(h, "/health")[0] == 200
 

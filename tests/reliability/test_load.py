@@ -10,27 +10,18 @@ request may fail, and p50/p99 latencies are printed. Requests and time are bound
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import signal
-import statistics
 import time
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from tests.fixtures_worker import WorkerHandle, isolated_env, run_cli
-from tests.reliability.support import (
-    SOURCES,
-    Background,
-    generate,
-    health,
-    http,
-    wait_for,
-)
-
-pytestmark = pytest.mark.reliability
+from streamproc.sandbox import WorkerProcess, isolated_env, percentile, run_cli
+from streamproc.sandbox.http import trigger_report, wait_report
+from tests.support.data import SOURCES, generate
+from tests.support.reliability import Background
 
 CLIENTS = 200
 INTERVAL_S = 1.0  # a dashboard-like polling pace per client
@@ -49,22 +40,20 @@ def _total_polls(data: Path) -> int:
         return sum(1 for _ in f) - 1
 
 
-def _prepare(kafka_broker: str, tmp: Path, data: Path, name: str) -> tuple[WorkerHandle, str]:
+def _prepare(kafka_broker: str, tmp: Path, data: Path,
+             name: str) -> tuple[WorkerProcess, str]:
     """A fresh worker with hours and zones loaded and a finished report of every store."""
     env = isolated_env(kafka_broker, tmp / f"state-{name}")
-    handle = WorkerHandle(env, tmp / f"worker-{name}.log")
+    handle = WorkerProcess(env, tmp / f"worker-{name}.log")
     handle.start()
     run_cli(env, "replay", "--hours", str(data / SOURCES[1]), "--timezones",
             str(data / SOURCES[2]))
-    status, _, body = http(handle.base_url, "/trigger_report", "POST", b"{}")
-    assert status == 200, body
-    rid = json.loads(body)["report_id"]
-    wait_for(lambda: http(handle.base_url, f"/get_report/{rid}")[1].get("X-Report-Status")
-             == "Complete", 60, "the first report")
+    rid = trigger_report(handle.base_url)
+    wait_report(handle.base_url, rid, 60, every=0.3)
     return handle, rid
 
 
-def _stream(handle: WorkerHandle, data: Path, tmp: Path, name: str, total: int
+def _stream(handle: WorkerProcess, data: Path, tmp: Path, name: str, total: int
             ) -> tuple[float, list[tuple[float, int]]]:
     """Replay the polls; sample polls_applied until all are applied; return the stream's
     rate (polls/s from the first applied poll to the last) and the samples."""
@@ -74,7 +63,7 @@ def _stream(handle: WorkerHandle, data: Path, tmp: Path, name: str, total: int
     try:
         deadline = time.monotonic() + 150
         while time.monotonic() < deadline:
-            applied = health(handle)["polls_applied"]
+            applied = handle.health()["polls_applied"]
             samples.append((time.monotonic(), applied))
             if applied >= total:
                 break
@@ -121,13 +110,6 @@ async def _clients(base: str, rid: str, store_ids: list[str], stop: asyncio.Even
     return {"latencies": latencies, "errors": errors, "sent": sent}
 
 
-def _pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 \
-        else values[0]
-
-
 @pytest.mark.timeout(300)
 def test_two_hundred_clients_during_a_full_replay(kafka_broker, big, tmp_path, say):
     total = _total_polls(big)
@@ -159,8 +141,8 @@ def test_two_hundred_clients_during_a_full_replay(kafka_broker, big, tmp_path, s
         asyncio.run(main())
         lat = result["latencies"]
         lines = ", ".join(
-            f"{k} n={len(v)} p50={_pct(v, 50) * 1000:.0f}ms p99={_pct(v, 99) * 1000:.0f}ms"
-            for k, v in lat.items())
+            f"{k} n={len(v)} p50={percentile(v, 0.5) * 1000:.0f}ms "
+            f"p99={percentile(v, 0.99) * 1000:.0f}ms" for k, v in lat.items())
         say(f"with {CLIENTS} clients polling every {INTERVAL_S}s: {result['sent']} requests "
             f"in {result['elapsed']:.0f}s ({result['sent'] / result['elapsed']:.0f}/s), "
             f"{len(result['errors'])} errors; {lines}")

@@ -10,15 +10,14 @@ replayed twice more, concurrently.
 from __future__ import annotations
 
 import random
-import signal
 from pathlib import Path
 
 import pytest
 
-from tests.fixtures_worker import WorkerHandle, isolated_env, run_cli
-from tests.reliability.support import SOURCES, Background, first_diff, health, snapshot
-
-pytestmark = pytest.mark.reliability
+from streamproc.sandbox import run_cli
+from tests.support.data import SOURCES, replay_args
+from tests.support.reliability import Background, first_diff, snapshot
+from tests.support.worker_fixture import isolated_worker
 
 
 def _write(path: Path, header: str, rows: list[str]) -> Path:
@@ -42,11 +41,9 @@ def _slices(data: Path, tmp: Path) -> list[Path]:
 @pytest.mark.timeout(180)
 def test_overlapping_out_of_order_and_repeated_replays(kafka_broker, dataset, expected, tmp_path,
                                                        say):
-    env = isolated_env(kafka_broker, tmp_path / "state")
-    handle = WorkerHandle(env, tmp_path / "worker.log")
-    handle.start()
     a, b, c = _slices(dataset, tmp_path)
-    try:
+    with isolated_worker(kafka_broker, tmp_path) as handle:
+        env = handle.env
         # b and c at the same time (polls only), then hours and zones, then a
         jobs = [Background(env, ["replay", "--polls", str(p), "--chunk-rows", "1000"],
                            tmp_path / f"replay-{p.stem}.log") for p in (b, c)]
@@ -56,22 +53,19 @@ def test_overlapping_out_of_order_and_repeated_replays(kafka_broker, dataset, ex
                 "--timezones", str(dataset / SOURCES[2]))
         run_cli(env, "replay", "--polls", str(a), "--chunk-rows", "777")
         first = snapshot(handle)
-        polls = health(handle)["polls_applied"]
+        polls = handle.health()["polls_applied"]
         say(f"slices 60% reversed / 60% shuffled / 60% newest-first (1.8x the polls, two "
             f"replays concurrent, hours and zones after the polls): {polls} polls applied; "
             f"report equals batch: {first == expected}")
         assert first == expected, first_diff(first, expected)
 
-        full = ["replay", "--polls", str(dataset / SOURCES[0]), "--hours",
-                str(dataset / SOURCES[1]), "--timezones", str(dataset / SOURCES[2])]
+        full = replay_args(dataset)
         jobs = [Background(env, [*full, "--chunk-rows", rows], tmp_path / f"full-{rows}.log")
                 for rows in ("3000", "50000")]
         for job in jobs:
             assert job.wait(120) == 0, job.output()
         again = snapshot(handle)
         say(f"whole data set replayed twice more, concurrently: "
-            f"{health(handle)['polls_applied']} polls applied in all; report identical: "
+            f"{handle.health()['polls_applied']} polls applied in all; report identical: "
             f"{again == first}")
         assert again == first
-    finally:
-        handle.kill(signal.SIGTERM)

@@ -16,42 +16,28 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures_worker import WorkerHandle, free_port, isolated_env, run_cli
-from tests.reliability.support import (
-    FAST_FAILOVER,
-    first_diff,
-    health,
-    http,
-    replay_args,
-    snapshot,
-    wait_for,
-)
-
-pytestmark = pytest.mark.reliability
+from streamproc.sandbox import WorkerProcess, isolated_env, run_cli, wait_for
+from streamproc.sandbox.http import request
+from tests.support.data import SOURCES, replay_args
+from tests.support.reliability import FAST_FAILOVER, first_diff, snapshot
+from tests.support.worker_fixture import peer_worker
 
 
-def _worker(base: dict[str, str], tmp_path: Path, name: str) -> WorkerHandle:
-    env = dict(base)
-    env["STREAMPROC_WEB_PORT"] = str(free_port())
-    env["STREAMPROC_STATE_DIR"] = str(tmp_path / f"state-{name}")
-    return WorkerHandle(env, tmp_path / f"worker-{name}.log")
-
-
-def _owned(handle: WorkerHandle) -> list[int]:
+def _owned(handle: WorkerProcess) -> list[int]:
     """Polls partitions this worker processes (its answer to the peers' catch-up call)."""
-    status, _, body = http(handle.base_url, "/internal/catch-up", "POST",
-                           json.dumps({"targets": [], "timeout": 5}).encode())
+    status, _, body = request(handle.base_url, "/internal/catch-up", "POST",
+                              json.dumps({"targets": [], "timeout": 5}).encode())
     assert status == 200, body
     return json.loads(body)["partitions"]
 
 
-def _spread(handles: list[WorkerHandle], partitions: int, timeout: float = 90.0):
+def _spread(handles: list[WorkerProcess], partitions: int, timeout: float = 90.0):
     """Wait until every worker holds partitions (/health assigned_partitions > 0, none
     recovering) and the polls partitions are split between them, each owned exactly once."""
     seen: list = []
 
     def settled():
-        docs = [health(h) for h in handles]
+        docs = [h.health() for h in handles]
         counts = [d["assigned_partitions"] for d in docs]
         owned = [_owned(h) for h in handles]
         flat = sorted(p for o in owned for p in o)
@@ -67,7 +53,7 @@ def _spread(handles: list[WorkerHandle], partitions: int, timeout: float = 90.0)
 
 
 def _split_polls(data: Path, tmp: Path) -> tuple[Path, Path]:
-    lines = (data / "store_status.csv").read_text().splitlines(keepends=True)
+    lines = (data / SOURCES[0]).read_text().splitlines(keepends=True)
     header, body = lines[0], lines[1:]
     half = len(body) // 2
     first, second = tmp / "polls-1.csv", tmp / "polls-2.csv"
@@ -76,7 +62,7 @@ def _split_polls(data: Path, tmp: Path) -> tuple[Path, Path]:
     return first, second
 
 
-def _state_partitions(handle: WorkerHandle) -> set[int]:
+def _state_partitions(handle: WorkerProcess) -> set[int]:
     """store-state partitions with a RocksDB folder in this worker's state dir."""
     root = Path(handle.env["STREAMPROC_STATE_DIR"]) / "worker"
     found = set()
@@ -90,11 +76,11 @@ def _state_partitions(handle: WorkerHandle) -> set[int]:
 @pytest.mark.timeout(240)
 def test_takeover_and_spread(kafka_broker, dataset, expected, tmp_path, say):
     base = isolated_env(kafka_broker, tmp_path / "unused", **FAST_FAILOVER)
-    a, b, c = (_worker(base, tmp_path, n) for n in "abc")
+    a, b, c = (peer_worker(base, tmp_path, n) for n in "abc")
     first, second = _split_polls(dataset, tmp_path)
     try:
         a.start()
-        total = health(a)["assigned_partitions"]
+        total = a.health()["assigned_partitions"]
         n = int(a.env.get("STREAMPROC_PARTITIONS", "8"))
         b.start()
         counts, owned = _spread([a, b], n)
@@ -104,7 +90,7 @@ def test_takeover_and_spread(kafka_broker, dataset, expected, tmp_path, say):
 
         run_cli(a.env, *replay_args(dataset, first, "--chunk-rows", "2000"))
         snaps = [snapshot(h) for h in (a, b)]
-        stats = [health(h) for h in (a, b)]
+        stats = [h.health() for h in (a, b)]
         say(f"first half replayed: polls applied a={stats[0]['polls_applied']} "
             f"b={stats[1]['polls_applied']}, stores a={stats[0]['stores_live']} "
             f"b={stats[1]['stores_live']}; reports from a and b identical: "
@@ -118,8 +104,8 @@ def test_takeover_and_spread(kafka_broker, dataset, expected, tmp_path, say):
 
         killed = time.monotonic()
         b.kill(signal.SIGKILL)
-        wait_for(lambda: health(a)["assigned_partitions"] == total
-                 and not health(a)["recovering"] and _owned(a) == list(range(n)), 120,
+        wait_for(lambda: a.health()["assigned_partitions"] == total
+                 and not a.health()["recovering"] and _owned(a) == list(range(n)), 120,
                  "a to take over every partition")
         took_over = time.monotonic() - killed
         run_cli(a.env, *replay_args(dataset, second, "--chunk-rows", "2000"))
@@ -131,7 +117,7 @@ def test_takeover_and_spread(kafka_broker, dataset, expected, tmp_path, say):
         c.start()
         counts, owned = _spread([a, c], n)
         reports = {name: snapshot(h) for name, h in (("a", a), ("c", c))}
-        stats = [health(h) for h in (a, c)]
+        stats = [h.health() for h in (a, c)]
         say(f"c joined: assigned a={counts[0]} c={counts[1]}, polls partitions a={owned[0]} "
             f"c={owned[1]}; stores a="
             f"{stats[0]['stores_live']} c={stats[1]['stores_live']}; reports from a and c "

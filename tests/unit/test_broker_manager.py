@@ -12,6 +12,7 @@ import pytest
 from streamproc.cli import broker as broker_cli
 from streamproc.config import Settings
 from streamproc.kafka import broker
+from streamproc.sandbox import free_port
 
 
 def _settings(tmp_path: Path, port: int = 19092, controller: int = 19093) -> Settings:
@@ -125,7 +126,7 @@ def busy_port():
 def test_taken_port_fails_clearly_without_launching(
     tmp_path: Path, busy_port: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    s = _settings(tmp_path, port=busy_port, controller=_free_port())
+    s = _settings(tmp_path, port=busy_port, controller=free_port())
     assert broker.port_in_use("127.0.0.1", busy_port)
     launched = []
     monkeypatch.setattr(broker.subprocess, "Popen", lambda *a, **k: launched.append(a))
@@ -140,7 +141,7 @@ def test_cli_reports_taken_port_in_one_line(
     tmp_path: Path, busy_port: int, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
     monkeypatch.setenv("STREAMPROC_BROKER", f"kafka://127.0.0.1:{busy_port}")
-    monkeypatch.setenv("STREAMPROC_CONTROLLER_PORT", str(_free_port()))
+    monkeypatch.setenv("STREAMPROC_CONTROLLER_PORT", str(free_port()))
     monkeypatch.setenv("STREAMPROC_STATE_DIR", str(tmp_path / "state"))
     rc = broker_cli.run(argparse.Namespace(action="start", timeout=5.0))
     err = capsys.readouterr().err
@@ -169,7 +170,7 @@ def test_missing_maven_only_matters_without_cached_jars(
 
 
 def test_stop_and_status_when_never_started(tmp_path: Path) -> None:
-    s = _settings(tmp_path, port=_free_port(), controller=_free_port())
+    s = _settings(tmp_path, port=free_port(), controller=free_port())
     assert broker.stop(s) is False
     st = broker.status(s)
     assert not st.running and st.pid is None and not st.ready
@@ -188,10 +189,4 @@ def test_stale_pid_file_is_not_running(tmp_path: Path) -> None:
 
 
 def test_wait_until_ready_times_out_on_closed_port() -> None:
-    assert broker.wait_until_ready(f"127.0.0.1:{_free_port()}", timeout=0.5) is False
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    assert broker.wait_until_ready(f"127.0.0.1:{free_port()}", timeout=0.5) is False

@@ -1,7 +1,7 @@
 """Hand-computed cases pinning every rule of /work/shared/report-semantics.md.
 
 Each expected number is worked out by hand in the comments (UTC offsets written out, not looked
-up), then checked against BOTH the slow reference (tests/oracle.py) and the real core
+up), then checked against BOTH the slow reference (tests/support/oracle.py) and the real core
 (streamproc.core.report_rows.compute_report). Values are microseconds of business time.
 """
 
@@ -16,7 +16,7 @@ import pytest
 from streamproc.core.hours import business_intervals
 from streamproc.core.records import US_PER_DAY, US_PER_HOUR, US_PER_MINUTE, US_PER_SECOND
 from streamproc.core.report_rows import HEADER, ReportRow, compute_report, format_row, write_csv
-from tests import oracle
+from tests.support import oracle
 
 S = US_PER_SECOND
 M = US_PER_MINUTE

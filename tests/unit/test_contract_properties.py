@@ -18,7 +18,7 @@ from streamproc.core.hours import business_intervals
 from streamproc.core.records import DEFAULT_TIMEZONE, US_PER_DAY, US_PER_HOUR, US_PER_MINUTE
 from streamproc.core.report_rows import compute_report
 from streamproc.core.state import StoreState
-from tests import oracle
+from tests.support import oracle
 
 D = US_PER_DAY
 H = US_PER_HOUR

@@ -1,7 +1,7 @@
 """Realism check on the real data set beside the checkout (skipped when it is absent).
 
 The batch report over the synthesized real week must agree with the slow, independent
-oracle (tests/oracle.py) on a random sample of stores, within 0.01 of the report unit.
+oracle (tests/support/oracle.py) on a random sample of stores, within 0.01 of the report unit.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from streamproc.core import parsing
 from streamproc.core.records import US_PER_HOUR, US_PER_MINUTE, Rejection
 from streamproc.core.report_rows import compute_report
-from tests import oracle
+from tests.support import oracle
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 UNITS = (US_PER_MINUTE, US_PER_HOUR, US_PER_HOUR) * 2

@@ -2,51 +2,37 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import time
 import urllib.request
 from collections.abc import Iterable
 
-from aiokafka import AIOKafkaProducer
-
 from streamproc.core import wire
-
-
-async def _produce(bootstrap: str, topic: str, batches: Iterable[tuple[str, list]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
-    await producer.start()
-    try:
-        futures = [await producer.send(topic, key=store_id.encode(),
-                                       value=wire.encode_polls(polls))
-                   for store_id, polls in batches]
-        await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
+from streamproc.sandbox.http import get_json
+from tests.support.kafka import send_raw
 
 
 def produce_polls(env: dict[str, str], batches: Iterable[tuple[str, list]]) -> None:
     """Send ``[(store_id, [(ts_us, active), ...]), ...]`` to the worker's polls topic."""
-    bootstrap = env["STREAMPROC_BROKER"].split("://", 1)[-1]
+    topic = env["STREAMPROC_TOPIC_POLLS"]
+    messages = [(topic, store_id.encode(), wire.encode_polls(polls))
+                for store_id, polls in batches]
+    results: list = []
     errors: list[BaseException] = []
 
     def run() -> None:  # own thread: the caller may be inside an event loop (Playwright)
         try:
-            asyncio.run(_produce(bootstrap, env["STREAMPROC_TOPIC_POLLS"], list(batches)))
+            results.extend(send_raw(env, messages))
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
             errors.append(exc)
 
     thread = threading.Thread(target=run)
     thread.start()
     thread.join(60)
+    errors += [r for r in results if isinstance(r, BaseException)]
     if errors:
         raise errors[0]
-
-
-def get_json(base_url: str, path: str, timeout: float = 30.0) -> dict:
-    with urllib.request.urlopen(base_url + path, timeout=timeout) as resp:
-        return json.loads(resp.read())
 
 
 class SseReader:
