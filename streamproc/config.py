@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -22,6 +23,9 @@ class Settings:
     state_dir: Path = field(default_factory=lambda: _project_root() / ".streamproc")
     web_host: str = "127.0.0.1"
     web_port: int = 6066
+    # The URL other workers reach this one at (default from web_host/web_port; required
+    # when web_host is 0.0.0.0, e.g. http://worker1:6066 in docker-compose).
+    web_url: str | None = None
     partitions: int = 8
     app_id: str = "streamproc"
     topic_polls: str = "store-polls"
@@ -45,6 +49,17 @@ class Settings:
     def bootstrap(self) -> str:
         """host:port form of the broker URL, for aiokafka and the Kafka CLI."""
         return self.broker_url.split("://", 1)[-1]
+
+    @property
+    def advertised_url(self) -> str:
+        """Where peers reach this worker: ``web_url``, else the bind address (the host name
+        when it binds every interface, since 0.0.0.0 is no address to call)."""
+        if self.web_url:
+            return self.web_url.rstrip("/")
+        host = self.web_host
+        if host in ("0.0.0.0", "::", ""):
+            host = socket.gethostname()
+        return f"http://{host}:{self.web_port}"
 
     @property
     def broker_port(self) -> int:
@@ -74,6 +89,7 @@ ENV = {
     "state_dir": "STREAMPROC_STATE_DIR",
     "web_host": "STREAMPROC_WEB_HOST",
     "web_port": "STREAMPROC_WEB_PORT",
+    "web_url": "STREAMPROC_WEB_URL",
     "partitions": "STREAMPROC_PARTITIONS",
     "app_id": "STREAMPROC_APP_ID",
     "topic_polls": "STREAMPROC_TOPIC_POLLS",

@@ -102,6 +102,7 @@ def _faust_app(settings: Settings) -> faust.App:
         web_port=settings.web_port,
         web_bind=settings.web_host,
         web_host=settings.web_host,
+        canonical_url=settings.advertised_url,
         table_standby_replicas=1,
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=max(settings.session_timeout_s / 10, 0.5),

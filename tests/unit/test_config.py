@@ -40,3 +40,10 @@ def test_a_bad_number_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STREAMPROC_PARTITIONS", "eight")
     with pytest.raises(ValueError):
         config.load()
+
+
+def test_the_advertised_url_is_callable_by_peers() -> None:
+    assert config.Settings(web_host="127.0.0.1", web_port=7).advertised_url == "http://127.0.0.1:7"
+    assert config.Settings(web_url="http://worker1:6066/").advertised_url == "http://worker1:6066"
+    anywhere = config.Settings(web_host="0.0.0.0", web_port=6066).advertised_url
+    assert "0.0.0.0" not in anywhere and anywhere.endswith(":6066")
