@@ -45,10 +45,25 @@ class Settings:
     # Finished reports (their CSV files and records) are deleted after this long.
     report_retention_h: float = 168.0
 
+    def __post_init__(self) -> None:
+        # Several brokers: Faust's form, one URL per broker separated by ';' (faust's urllist
+        # also splits on ',', but only this form carries a scheme on every entry).
+        servers = parse_brokers(self.broker_url)
+        if len(servers) > 1:
+            scheme = _scheme_of(self.broker_url)
+            object.__setattr__(
+                self, "broker_url", ";".join(f"{scheme}://{s}" for s in servers))
+
     @property
     def bootstrap(self) -> str:
-        """host:port form of the broker URL, for aiokafka and the Kafka CLI."""
-        return self.broker_url.split("://", 1)[-1]
+        """host:port of every broker, comma-separated: the form of aiokafka's
+        ``bootstrap_servers`` and of the Kafka CLI's ``--bootstrap-server``."""
+        return ",".join(self.bootstrap_servers)
+
+    @property
+    def bootstrap_servers(self) -> list[str]:
+        """host:port of each broker of ``broker_url``, in order."""
+        return parse_brokers(self.broker_url)
 
     @property
     def advertised_url(self) -> str:
@@ -63,7 +78,8 @@ class Settings:
 
     @property
     def broker_port(self) -> int:
-        return int(self.bootstrap.rsplit(":", 1)[1])
+        """The client port of the (first) broker."""
+        return int(self.bootstrap_servers[0].rsplit(":", 1)[1])
 
     @property
     def broker_dir(self) -> Path:
@@ -80,6 +96,39 @@ class Settings:
     @property
     def reports_dir(self) -> Path:
         return self.state_dir / "reports"
+
+
+DEFAULT_KAFKA_PORT = 9092
+
+
+def parse_brokers(url: str) -> list[str]:
+    """``host:port`` of each broker in a broker URL list.
+
+    Accepts one URL (``kafka://127.0.0.1:9092``) or several separated by ``,`` or ``;``, with
+    or without a scheme each (``kafka://127.0.0.1:9092,127.0.0.1:9094`` or
+    ``kafka://127.0.0.1:9092;kafka://127.0.0.1:9094``), like Faust's ``broker`` setting. A
+    missing port is Kafka's 9092.
+    """
+    servers = []
+    for item in url.replace(";", ",").split(","):
+        address = item.strip().split("://", 1)[-1].strip().rstrip("/")
+        if not address:
+            continue
+        if not address.rsplit("]", 1)[-1].count(":"):
+            address = f"{address}:{DEFAULT_KAFKA_PORT}"
+        servers.append(address)
+    if not servers:
+        raise ValueError(f"no broker in the broker URL {url!r}")
+    return servers
+
+
+def _scheme_of(url: str) -> str:
+    """The first scheme written in a URL list (Faust applies it to entries without one)."""
+    for item in url.replace(";", ",").split(","):
+        scheme, sep, _ = item.strip().partition("://")
+        if sep and scheme:
+            return scheme
+    return "kafka"
 
 
 # Environment variable of each setting (its default is the field's default above).
