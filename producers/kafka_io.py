@@ -16,14 +16,15 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
+from streamproc import config
 from streamproc.config import Settings
+from streamproc.kafka import topics
 from streamproc.kafka.partitioning import partition_of_key
 from streamproc.kafka.topics import (
     CONNECT_TIMEOUT,
     BrokerUnavailable,
     TopicSpec,
     connect,
-    ensure_topics,
     input_topics,
 )
 
@@ -31,6 +32,20 @@ __all__ = ["BrokerUnavailable", "KafkaSink", "ensure_topics", "replay_topics", "
 
 BATCH_BYTES = 512 * 1024  # record batch size; a poll message is at most ~340 KB
 LINGER_MS = 10
+
+
+async def ensure_topics(
+    bootstrap: str,
+    specs: list[TopicSpec],
+    timeout: float = CONNECT_TIMEOUT,
+    replication: int | None = None,
+) -> list[str]:
+    """:func:`streamproc.kafka.topics.ensure_topics` with, unless given, the replication
+    factor of the settings (``STREAMPROC_REPLICATION``, as the worker's topics): the replay
+    creates the input topics when it runs first, so they get as many copies as the rest."""
+    if replication is None:
+        replication = config.load().replication
+    return await topics.ensure_topics(bootstrap, specs, timeout, replication)
 
 
 def replay_topics(settings: Settings) -> list[TopicSpec]:

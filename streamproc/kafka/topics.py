@@ -67,10 +67,15 @@ def failure_reason(exc: BaseException) -> str:
 
 
 async def ensure_topics(
-    bootstrap: str, specs: Iterable[TopicSpec], timeout: float = CONNECT_TIMEOUT
+    bootstrap: str,
+    specs: Iterable[TopicSpec],
+    timeout: float = CONNECT_TIMEOUT,
+    replication: int = 1,
 ) -> list[str]:
-    """Create the missing topics; returns warnings (e.g. an existing topic's partition count
-    differs from the layout). Raises BrokerUnavailable when the broker cannot be reached."""
+    """Create the missing topics with ``replication`` copies of each partition (callers pass
+    ``Settings.replication``); returns warnings (e.g. an existing topic's partition count or
+    replication factor differs from the layout). Raises BrokerUnavailable when the broker
+    cannot be reached or refuses (e.g. fewer brokers than ``replication``)."""
     specs = list(specs)
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
     await connect(admin.start, admin.close, bootstrap, timeout)
@@ -80,7 +85,7 @@ async def ensure_topics(
             NewTopic(
                 name=s.name,
                 num_partitions=s.partitions,
-                replication_factor=1,
+                replication_factor=replication,
                 topic_configs={"cleanup.policy": "compact"} if s.compacted else {},
             )
             for s in specs
@@ -91,12 +96,18 @@ async def ensure_topics(
             if code and code != TopicAlreadyExistsError.errno:
                 message = item[2] if len(item) > 2 and item[2] else for_code(code).__name__
                 raise BrokerUnavailable(f"cannot create topic {name}: {message}")
-        found = await _wait_for_leaders(admin, [s.name for s in specs], timeout)
+        found, copies = await _wait_for_leaders(admin, [s.name for s in specs], timeout)
         for s in specs:
             if s.name in found and found[s.name] != s.partitions:
                 warnings.append(
                     f"topic {s.name} has {found[s.name]} partitions, the layout wants "
                     f"{s.partitions} (stores may not be co-partitioned)"
+                )
+            if copies.get(s.name, replication) < replication:
+                warnings.append(
+                    f"topic {s.name} has replication factor {copies[s.name]}, "
+                    f"STREAMPROC_REPLICATION is {replication} (Kafka does not change it "
+                    "for an existing topic)"
                 )
     except (TimeoutError, KafkaError, OSError) as exc:
         raise BrokerUnavailable(f"Kafka at {bootstrap} failed: {failure_reason(exc)}") from None
@@ -107,18 +118,23 @@ async def ensure_topics(
 
 async def _wait_for_leaders(
     admin: AIOKafkaAdminClient, names: list[str], timeout: float
-) -> dict[str, int]:
+) -> tuple[dict[str, int], dict[str, int]]:
     """Wait until every partition of the topics has a leader (a new topic takes a moment;
-    producing before that only earns retries). Returns the partition count per topic."""
+    producing before that only earns retries). Returns the partition count and the smallest
+    replication factor per topic."""
     deadline = time.monotonic() + timeout
     while True:
         described = await asyncio.wait_for(admin.describe_topics(names), 30)
         found = {t["topic"]: len(t["partitions"]) for t in described if not t["error_code"]}
+        copies = {
+            t["topic"]: min((len(p["replicas"]) for p in t["partitions"]), default=0)
+            for t in described if not t["error_code"]
+        }
         ready = len(found) == len(set(names)) and all(
             p["leader"] >= 0 and not p["error_code"] for t in described for p in t["partitions"]
         )
         if ready or time.monotonic() >= deadline:
-            return found
+            return found, copies
         await asyncio.sleep(0.1)
 
 
