@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from streamproc import config
 from streamproc.cli import broker as broker_cli
 from streamproc.config import Settings
 from streamproc.kafka import broker
@@ -190,3 +191,216 @@ def test_stale_pid_file_is_not_running(tmp_path: Path) -> None:
 
 def test_wait_until_ready_times_out_on_closed_port() -> None:
     assert broker.wait_until_ready(f"127.0.0.1:{free_port()}", timeout=0.5) is False
+
+
+# --------------------------------------------------------------------------- cluster
+
+
+def test_cluster_nodes_ports_and_dirs_follow_the_configured_ports(tmp_path: Path) -> None:
+    s = Settings(state_dir=tmp_path / "state")
+    nodes = broker.cluster_nodes(s, 3)
+    assert [(n.node_id, n.port, n.controller_port) for n in nodes] == [
+        (1, 9092, 9093), (2, 9094, 9095), (3, 9096, 9097)]
+    assert [n.dir for n in nodes] == [tmp_path / "state" / f"kafka-{i}" for i in (1, 2, 3)]
+    assert [n.bootstrap for n in nodes] == ["127.0.0.1:9092", "127.0.0.1:9094", "127.0.0.1:9096"]
+    assert nodes[1].pid_file == tmp_path / "state" / "kafka-2" / "broker.pid"
+    assert nodes[1].data_dir == tmp_path / "state" / "kafka-2" / "data"
+    derived = broker.cluster_nodes(_settings(tmp_path), 3)
+    assert [(n.port, n.controller_port) for n in derived] == [
+        (19092, 19093), (19094, 19095), (19096, 19097)]
+
+
+def test_one_broker_is_the_single_node_layout(tmp_path: Path) -> None:
+    s = _settings(tmp_path)
+    [node] = broker.cluster_nodes(s, 1)
+    assert node == broker.single_node(s)
+    assert (node.dir, node.pid_file) == (s.broker_dir, broker.pid_file(s))
+    assert broker.cluster_properties(s, 1) == {1: broker.server_properties(s)}
+
+
+def test_cluster_properties_of_three_nodes(tmp_path: Path) -> None:
+    s = _settings(tmp_path)
+    props = {
+        i: _parse(broker.render_properties(p))
+        for i, p in broker.cluster_properties(s, 3).items()
+    }
+    assert sorted(props) == [1, 2, 3]
+    voters = "1@127.0.0.1:19093,2@127.0.0.1:19095,3@127.0.0.1:19097"
+    for i, port, cport in ((1, 19092, 19093), (2, 19094, 19095), (3, 19096, 19097)):
+        p = props[i]
+        assert p["node.id"] == str(i)
+        assert p["process.roles"] == "broker,controller"
+        assert p["controller.quorum.voters"] == voters
+        assert p["listeners"] == f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}"
+        assert p["advertised.listeners"] == f"PLAINTEXT://127.0.0.1:{port}"
+        assert p["log.dirs"] == str(tmp_path / "state" / f"kafka-{i}" / "data")
+        assert p["default.replication.factor"] == "3"
+        assert p["min.insync.replicas"] == "2"
+        assert p["offsets.topic.replication.factor"] == "3"
+        assert p["transaction.state.log.replication.factor"] == "3"
+        assert p["transaction.state.log.min.isr"] == "2"
+        assert p["share.coordinator.state.topic.replication.factor"] == "3"
+        assert p["num.partitions"] == "8"
+    # Apart from what makes a node itself, the three configurations are the same.
+    own = {"node.id", "listeners", "advertised.listeners", "log.dirs"}
+    assert len({tuple(sorted((k, v) for k, v in p.items() if k not in own))
+                for p in props.values()}) == 1
+
+
+def test_replication_by_cluster_size() -> None:
+    assert [broker.replication_of(n) for n in (1, 2, 3, 5)] == [(1, 1), (2, 1), (3, 2), (3, 2)]
+
+
+def test_a_broker_url_listing_every_node_gives_their_ports(tmp_path: Path) -> None:
+    s = Settings(broker_url="kafka://127.0.0.1:9200,127.0.0.1:9300,localhost:9400",
+                 controller_port=9500, state_dir=tmp_path)
+    assert [n.port for n in broker.cluster_nodes(s, 3)] == [9200, 9300, 9400]
+    assert [n.controller_port for n in broker.cluster_nodes(s, 3)] == [9500, 9502, 9504]
+    with pytest.raises(broker.BrokerError, match="lists 3 brokers but the cluster has 2"):
+        broker.cluster_nodes(s, 2)
+
+
+def test_cluster_ports_must_not_overlap_and_size_is_bounded(tmp_path: Path) -> None:
+    with pytest.raises(broker.BrokerError, match="overlap"):
+        broker.cluster_nodes(_settings(tmp_path, 19092, 19094), 3)
+    for bad in (0, broker.MAX_BROKERS + 1):
+        with pytest.raises(broker.BrokerError, match="between 1 and"):
+            broker.cluster_nodes(_settings(tmp_path), bad)
+    with pytest.raises(broker.BrokerError, match="not local"):
+        broker.cluster_nodes(Settings(broker_url="kafka://127.0.0.1:1,kafka:2"), 2)
+
+
+def test_node_commands_use_the_node_dir(tmp_path: Path) -> None:
+    s = _settings(tmp_path)
+    node = broker.cluster_nodes(s, 3)[1]
+    cmd = broker.java_command(s, "/usr/bin/java", node)
+    assert cmd[-2:] == ["kafka.Kafka", str(tmp_path / "state" / "kafka-2" / "server.properties")]
+    assert f"-Dstreamproc.broker.dir={node.dir}" in cmd
+    assert f"-Dkafka.logs.dir={node.dir / 'logs'}" in cmd
+    assert str(s.jars_dir / "*") in cmd  # one shared jars dir
+    fmt = broker.format_command(s, "shared-id", "/usr/bin/java", node)
+    assert fmt[fmt.index("--cluster-id") + 1] == "shared-id"
+    assert fmt[fmt.index("--config") + 1] == str(node.properties_file)
+
+
+def test_broker_url_of_several_brokers_for_faust_and_aiokafka() -> None:
+    from faust.transport.drivers.aiokafka import server_list
+    from faust.utils.urls import urllist
+
+    servers = ["127.0.0.1:9092", "127.0.0.1:9094", "127.0.0.1:9096"]
+    for url in ("kafka://127.0.0.1:9092,127.0.0.1:9094,127.0.0.1:9096",
+                "kafka://127.0.0.1:9092;kafka://127.0.0.1:9094;kafka://127.0.0.1:9096",
+                " kafka://127.0.0.1:9092 , 127.0.0.1:9094;127.0.0.1:9096 "):
+        s = Settings(broker_url=url)
+        assert s.bootstrap_servers == servers
+        assert s.bootstrap == ",".join(servers)  # aiokafka's bootstrap_servers
+        assert s.broker_url == ";".join(f"kafka://{x}" for x in servers)  # Faust's broker
+        assert server_list(urllist(s.broker_url, default_scheme="kafka"), 9092) == servers
+        assert s.broker_port == 9092
+    single = Settings()
+    assert (single.broker_url, single.bootstrap, single.broker_port) == (
+        "kafka://127.0.0.1:9092", "127.0.0.1:9092", 9092)
+    assert Settings(broker_url="kafka://127.0.0.1").bootstrap == "127.0.0.1:9092"
+
+
+def test_describe_quorum_wire_format() -> None:
+    request = broker.describe_quorum_request(7)
+    assert request[:8] == bytes.fromhex("0037 0000 00000007".replace(" ", ""))
+    assert b"__cluster_metadata" in request
+    body = bytearray()
+    body += (7).to_bytes(4, "big") + b"\0"  # correlation id, header tags
+    body += (0).to_bytes(2, "big")  # error
+    body += b"\x02" + bytes([len(b"__cluster_metadata") + 1]) + b"__cluster_metadata"
+    body += b"\x02" + (0).to_bytes(4, "big") + (0).to_bytes(2, "big")  # partition 0, no error
+    body += (2).to_bytes(4, "big") + (5).to_bytes(4, "big") + (100).to_bytes(8, "big")
+    body += b"\x04"  # three voters
+    for node, offset in ((1, 100), (2, 97), (3, 100)):
+        body += node.to_bytes(4, "big") + offset.to_bytes(8, "big") + b"\0"
+    body += b"\x01" + b"\0" + b"\0" + b"\0"  # no observers; partition, topic, body tags
+    quorum = broker.parse_describe_quorum(bytes(body), 7)
+    assert (quorum.leader_id, quorum.leader_epoch, quorum.high_watermark) == (2, 5, 100)
+    assert quorum.voters == {1: 100, 2: 97, 3: 100} and quorum.observers == {}
+    assert [quorum.lag(i) for i in (1, 2, 3, 4)] == [0, 3, 0, None]
+    assert quorum.describe() == "leader 2 (epoch 5), voters 1 2 3, metadata lag 0 3 0"
+    with pytest.raises(ValueError):
+        broker.parse_describe_quorum(bytes(body[:30]), 7)
+    assert broker.describe_quorum(f"127.0.0.1:{free_port()}", timeout=0.5) is None
+
+
+def _cli_args(action: str, **extra) -> argparse.Namespace:
+    values = {"brokers": None, "node": None, "kill": False, "timeout": 5.0, **extra}
+    return argparse.Namespace(action=action, **values)
+
+
+def test_cluster_with_a_taken_port_fails_without_launching(
+    tmp_path: Path, busy_port: int, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    # Node 2's client port is taken: nothing starts, not even node 1.
+    monkeypatch.setenv("STREAMPROC_BROKER", f"kafka://127.0.0.1:{busy_port - 2}")
+    monkeypatch.setenv("STREAMPROC_CONTROLLER_PORT", str(free_port()))
+    monkeypatch.setenv("STREAMPROC_STATE_DIR", str(tmp_path / "state"))
+    s = config.load()
+    s.jars_dir.mkdir(parents=True)
+    (s.jars_dir / ".complete").write_text(broker.pom_hash() + "\n")
+    launched = []
+    monkeypatch.setattr(broker.subprocess, "Popen", lambda *a, **k: launched.append(a))
+    monkeypatch.setattr(broker.subprocess, "run", lambda *a, **k: launched.append(a))
+    rc = broker_cli.run(_cli_args("start", brokers=3))
+    err = capsys.readouterr().err
+    assert rc == 1 and err.count("\n") == 1
+    assert f"port {busy_port} on 127.0.0.1 (node 2 client) is already in use" in err
+    assert launched == []
+    assert not any(n.pid_file.exists() for n in broker.cluster_nodes(s, 3))
+
+
+def test_cluster_commands_before_any_cluster(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.setenv("STREAMPROC_BROKER", f"kafka://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("STREAMPROC_CONTROLLER_PORT", str(free_port()))
+    monkeypatch.setenv("STREAMPROC_STATE_DIR", str(tmp_path / "state"))
+    s = config.load()
+    assert broker.recorded_cluster(s) is None and broker.running_cluster(s) is None
+    assert broker_cli.run(_cli_args("start", node=2)) == 1
+    assert "no cluster was started" in capsys.readouterr().err
+    assert broker_cli.run(_cli_args("stop", node=2)) == 1
+    assert broker_cli.run(_cli_args("stop", kill=True)) == 1
+    assert "--kill goes with stop --node" in capsys.readouterr().err.splitlines()[-1]
+    assert broker_cli.run(_cli_args("start", brokers=0)) == 1
+    assert "between 1 and" in capsys.readouterr().err
+    assert broker_cli.run(_cli_args("stop", brokers=3)) == 0
+    assert "not running" in capsys.readouterr().out
+    assert broker_cli.run(_cli_args("status", brokers=3)) == 0
+    out = capsys.readouterr().out
+    assert "3 nodes, 0 running, 0 answering" in out and "node 3:    stopped" in out
+    assert broker_cli.run(_cli_args("status")) == 0  # nothing recorded: the single broker
+    assert capsys.readouterr().out.startswith("broker:    stopped")
+    assert broker.stop(s) is False
+
+
+def test_recorded_cluster_drives_node_commands_and_refusals(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = _settings(tmp_path, port=free_port(), controller=free_port())
+    nodes = broker.cluster_nodes(s, 3)
+    s.state_dir.mkdir(parents=True)
+    broker._record_cluster(s, nodes, "cid")
+    assert broker.recorded_cluster(s) == nodes
+    assert broker._cluster_id(s, nodes) == "cid"
+    assert broker.node_pid(s, 2) is None and broker.stop_node(s, 2) is False
+    with pytest.raises(broker.BrokerError, match="nodes 1, 2, 3, not 4"):
+        broker.node_pid(s, 4)
+    # A node whose storage is formatted wins over the record (it cannot change any more).
+    nodes[2].data_dir.mkdir(parents=True)
+    (nodes[2].data_dir / "meta.properties").write_text("cluster.id=formatted\nnode.id=3\n")
+    assert broker._cluster_id(s, nodes) == "formatted"
+    # Another size on formatted storage is refused; the running single broker blocks a cluster.
+    with pytest.raises(broker.BrokerError, match="has 3 nodes; start it with --brokers 3"):
+        broker.start_cluster(s, 5, timeout=1)
+    monkeypatch.setattr(broker, "running_pid", lambda settings: 4242)
+    with pytest.raises(broker.BrokerError, match="single-node broker is running"):
+        broker.start_cluster(s, 3, timeout=1)
+    # ... and a running cluster blocks the single broker.
+    monkeypatch.setattr(broker, "_node_pid", lambda node: 4243 if node.node_id == 2 else None)
+    with pytest.raises(broker.BrokerError, match="3-node cluster is running"):
+        broker.start(s, timeout=1)
