@@ -115,7 +115,7 @@ def git_commit(repo: Path) -> str:
 # ------------------------------------------------------------------ commands
 
 
-def run_cli(env: dict[str, str], *args: str, timeout: float = 900.0) -> tuple[float, str]:
+def timed_cli(env: dict[str, str], *args: str, timeout: float = 900.0) -> tuple[float, str]:
     """Run a ``streamproc`` subcommand; (wall seconds, stdout). Raises on failure."""
     started = time.monotonic()
     proc = cli.run_cli(env, *args, timeout=timeout)

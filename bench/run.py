@@ -173,8 +173,8 @@ def find_data(args: argparse.Namespace, tmp: Path) -> Data:
     stores = args.stores or (1000 if args.quick else 13_900)
     out = tmp / "data"
     print(f"bench: generating {stores:,} stores x 7 days into {out}", flush=True)
-    harness.run_cli(dict(os.environ), "generate", "--stores", str(stores), "--days", "7",
-                    "--gzip", "--out", str(out))
+    harness.timed_cli(dict(os.environ), "generate", "--stores", str(stores), "--days", "7",
+                      "--gzip", "--out", str(out))
     return Data(out / "store_status.csv.gz", out / "menu_hours.csv", out / "timezones.csv",
                 f"generated: {stores:,} stores x 7 days (seed 0)")
 
@@ -438,7 +438,7 @@ def replay_and_wait(ctx: Bench, polls: Path, with_sources: bool, total_before: i
     t0 = time.monotonic()
     watcher = _watch_first_applied(worker, total_before, first, stop)
     try:
-        replay_wall, out = harness.run_cli(worker.env, *args)
+        replay_wall, out = harness.timed_cli(worker.env, *args)
         sent, replay_s = harness.parse_replay_summary(out)
         worker.wait_applied(total_before + sent, timeout=900)
         waited = catch_up(ctx)
@@ -564,9 +564,9 @@ def step_reports(ctx: Bench) -> None:
 
     data, res = ctx.data, ctx.res
     print("bench: batch command on the same files ...", flush=True)
-    batch_s, _ = harness.run_cli(ctx.worker.env, "report", "--polls", str(data.polls),
-                                 "--hours", str(data.hours), "--timezones",
-                                 str(data.timezones), "--out", str(ctx.tmp / "batch.csv"))
+    batch_s, _ = harness.timed_cli(ctx.worker.env, "report", "--polls", str(data.polls),
+                                   "--hours", str(data.hours), "--timezones",
+                                   str(data.timezones), "--out", str(ctx.tmp / "batch.csv"))
     print("bench: trigger -> Complete x20, get_report throughput ...", flush=True)
     figures = asyncio.run(api.run_bench(ctx.worker.base_url, reports=20,
                                         gets=500 if ctx.args.quick else 2000, concurrency=32))

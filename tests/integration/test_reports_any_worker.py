@@ -11,33 +11,16 @@ import pytest
 from streamproc.sandbox import wait_for
 from streamproc.sandbox.http import request, trigger_report, wait_report
 from tests.support.data import batch_report, generate, replay
-from tests.support.worker_fixture import peer_worker
+from tests.support.worker_fixture import started_peers, wait_split
 
 FAST = {"BROKER_SESSION_TIMEOUT": "8", "BROKER_HEARTBEAT_INTERVAL": "1"}
 
 
 @pytest.fixture
 def pair(worker_env, tmp_path):
-    env = dict(worker_env, **FAST)
-    handles = [peer_worker(env, tmp_path, name) for name in ("a", "b")]
-    try:
-        for handle in handles:
-            handle.start()
+    with started_peers(dict(worker_env, **FAST), tmp_path, "ab") as handles:
         wait_split(handles)
         yield handles
-    finally:
-        for handle in handles:
-            handle.kill()
-
-
-def wait_split(handles, timeout=90.0):
-    def split():
-        docs = [h.try_health() for h in handles]
-        if any(d is None or d["recovering"] or not d["assigned_partitions"] for d in docs):
-            return None
-        return [d["assigned_partitions"] for d in docs]
-
-    return wait_for(split, timeout, "partitions to split between the workers", every=0.5)
 
 
 def _status(base: str, path: str) -> tuple[int, str | None, bytes]:

@@ -11,7 +11,7 @@ import time
 from streamproc.sandbox import wait_for
 from streamproc.sandbox.http import JSON, request
 from tests.support.data import replay
-from tests.support.worker_fixture import peer_worker
+from tests.support.worker_fixture import peer_worker, wait_split
 
 FAST = {"BROKER_SESSION_TIMEOUT": "8", "BROKER_HEARTBEAT_INTERVAL": "1"}
 REPORTS = 20
@@ -62,7 +62,7 @@ def test_reports_during_a_join_and_a_leave(worker_env, tmp_path, dataset, expect
             time.sleep(0.7)
         churn.join(timeout=120)
         bases = [b.base_url, c.base_url]
-        split = wait_for(lambda: _settled(b, c), 90, "b and c to share the partitions")
+        split = wait_split([b, c], 90)
         outcomes = [_outcome(bases, rid) for rid in ids]
     finally:
         for handle in (a, b, c):
@@ -81,10 +81,3 @@ def _join_and_leave(leaving, joining) -> None:
     joining.start(timeout=120)
     time.sleep(3)
     leaving.kill(signal.SIGTERM)
-
-
-def _settled(*handles) -> list[int] | None:
-    docs = [h.try_health() for h in handles]
-    if any(d is None or d["recovering"] or not d["assigned_partitions"] for d in docs):
-        return None
-    return [d["assigned_partitions"] for d in docs]

@@ -5,7 +5,8 @@ shared ``kafka_broker`` with unique topic names, app id, state directory and web
 (``worker_env``), waits until it is ready, and stops it at the end. ``worker.env`` is the
 environment to give any other command (``streamproc replay``, ``streamproc snapshot``) so it
 talks to the same topics. :func:`isolated_worker` does the same in a ``with`` block, with extra
-settings; :func:`peer_worker` is one more worker of the same pipeline.
+settings; :func:`peer_worker` is one more worker of the same pipeline, :func:`started_peers`
+several, and :func:`wait_split` waits until they share the partitions.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from streamproc.sandbox import WorkerProcess, free_port, isolated_env
+from streamproc.sandbox import WorkerProcess, free_port, isolated_env, wait_for
 
-__all__ = ["isolated_worker", "peer_worker", "worker", "worker_env"]
+__all__ = ["isolated_worker", "peer_worker", "started_peers", "wait_split", "worker",
+           "worker_env"]
 
 
 @contextmanager
@@ -37,6 +39,37 @@ def peer_worker(env: dict[str, str], tmp_path: Path, name: str) -> WorkerProcess
     env = dict(env, STREAMPROC_WEB_PORT=str(free_port()),
                STREAMPROC_STATE_DIR=str(tmp_path / f"state-{name}"))
     return WorkerProcess(env, tmp_path / f"worker-{name}.log")
+
+
+@contextmanager
+def started_peers(env: dict[str, str], tmp_path: Path,
+                  names: str) -> Iterator[list[WorkerProcess]]:
+    """One :func:`peer_worker` per letter of ``names``, started one after the other, killed
+    (SIGKILL) after the block."""
+    handles = [peer_worker(env, tmp_path, name) for name in names]
+    try:
+        for handle in handles:
+            handle.start()
+        yield handles
+    finally:
+        for handle in handles:
+            handle.kill()
+
+
+def assigned_partitions(handles: list[WorkerProcess]) -> list[int] | None:
+    """Each worker's /health ``assigned_partitions`` once every one holds some and none is
+    recovering; None before."""
+    docs = [h.try_health() for h in handles]
+    if any(d is None or d["recovering"] or not d["assigned_partitions"] for d in docs):
+        return None
+    return [d["assigned_partitions"] for d in docs]
+
+
+def wait_split(handles: list[WorkerProcess], timeout: float = 90.0) -> list[int]:
+    """Wait until the workers share the partitions (the rebalance has settled); their
+    ``assigned_partitions``."""
+    return wait_for(lambda: assigned_partitions(handles), timeout,
+                    "partitions to split between the workers", every=0.5)
 
 
 @pytest.fixture
