@@ -1085,10 +1085,17 @@ def _cluster_to_start(settings: Settings, brokers: int) -> list[Node]:
 
 
 def _cluster_id(settings: Settings, nodes: list[Node]) -> str:
-    """The id the nodes' storage was formatted with, else the recorded one, else a new one."""
-    for node in nodes:
-        if found := _meta_cluster_id(node):
-            return found
+    """The id the nodes' storage was formatted with, else the recorded one, else a new one.
+    Storage of two clusters is refused (that node could never join the quorum)."""
+    found = {n.node_id: cid for n in nodes if (cid := _meta_cluster_id(n))}
+    if len(set(found.values())) > 1:
+        ids = ", ".join(f"node {i}: {cid}" for i, cid in sorted(found.items()))
+        raise BrokerError(
+            f"the nodes' storage belongs to different clusters ({ids}); delete the data/ "
+            "dir of the odd one out (it copies the rest from the others when it starts)"
+        )
+    if found:
+        return next(iter(found.values()))
     return _recorded_cluster_id(settings) or new_cluster_id()
 
 

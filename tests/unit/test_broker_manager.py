@@ -394,6 +394,11 @@ def test_recorded_cluster_drives_node_commands_and_refusals(
     nodes[2].data_dir.mkdir(parents=True)
     (nodes[2].data_dir / "meta.properties").write_text("cluster.id=formatted\nnode.id=3\n")
     assert broker._cluster_id(s, nodes) == "formatted"
+    nodes[0].data_dir.mkdir(parents=True)
+    (nodes[0].data_dir / "meta.properties").write_text("cluster.id=other\nnode.id=1\n")
+    with pytest.raises(broker.BrokerError, match="node 1: other, node 3: formatted"):
+        broker._cluster_id(s, nodes)
+    (nodes[0].data_dir / "meta.properties").unlink()
     # Another size on formatted storage is refused; the running single broker blocks a cluster.
     with pytest.raises(broker.BrokerError, match="has 3 nodes; start it with --brokers 3"):
         broker.start_cluster(s, 5, timeout=1)
