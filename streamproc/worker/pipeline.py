@@ -207,7 +207,7 @@ class Pipeline:
                 if attempt == SNAPSHOT_ATTEMPTS or time.monotonic() + attempt > deadline:
                     raise SnapshotTimeout(f"no stable assignment after {attempt} attempts: "
                                           f"{exc}") from exc
-                log.info("snapshot attempt %d: %s; retrying", attempt, exc)
+                log.warning("snapshot attempt %d: %s; retrying", attempt, exc)
                 await asyncio.sleep(min(attempt, 5))
         raise AssertionError("unreachable")
 

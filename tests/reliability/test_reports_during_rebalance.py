@@ -17,18 +17,34 @@ FAST = {"BROKER_SESSION_TIMEOUT": "8", "BROKER_HEARTBEAT_INTERVAL": "1"}
 REPORTS = 20
 
 
-def _trigger(bases: list[str], k: int) -> str:
-    """Trigger through the k-th live worker, retrying while partitions move (503)."""
+def _live(handles) -> list[str]:
+    return [h.base_url for h in handles if h.process is not None and h.process.poll() is None]
+
+
+def _trigger(handles, k: int) -> str:
+    """Trigger through a live worker (the k-th, then the next ones), retrying while the
+    partitions move (503) or a worker stops under the request; the live set is read again on
+    every try, since a worker leaves meanwhile."""
+    tries = iter(range(k, k + 10_000))
+    seen: list[object] = []
 
     def once() -> str | None:
-        base = bases[k % len(bases)]
+        bases = _live(handles)
+        base = bases[next(tries) % len(bases)]
         try:
             status, _, body = request(base, "/trigger_report", "POST", b"{}", JSON, timeout=30)
-        except OSError:
-            return None  # that worker is stopping
-        return json.loads(body)["report_id"] if status == 200 else None
+        except OSError as exc:
+            seen.append(f"{base}: {exc}")
+            return None
+        if status != 200:
+            seen.append(f"{base}: {status} {body[:120]!r}")
+            return None
+        return json.loads(body)["report_id"]
 
-    return wait_for(once, 120, f"report {k} to be accepted", every=0.5)
+    try:
+        return wait_for(once, 120, f"report {k} to be accepted", every=0.5)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; last answers: {seen[-5:]}") from None
 
 
 def _outcome(bases: list[str], report_id: str) -> tuple[str, bytes]:
@@ -57,8 +73,7 @@ def test_reports_during_a_join_and_a_leave(worker_env, tmp_path, dataset, expect
         churn = threading.Thread(target=_join_and_leave, args=(a, c), daemon=True)
         churn.start()
         for k in range(REPORTS):
-            live = [h.base_url for h in (a, b, c) if h.process and h.process.poll() is None]
-            ids.append(_trigger(live, k))
+            ids.append(_trigger((a, b, c), k))
             time.sleep(0.7)
         churn.join(timeout=120)
         bases = [b.base_url, c.base_url]
@@ -69,7 +84,9 @@ def test_reports_during_a_join_and_a_leave(worker_env, tmp_path, dataset, expect
             handle.kill()
     complete = [body for state, body in outcomes if state == "Complete"]
     failed = [json.loads(body)["error"] for state, body in outcomes if state == "Failed"]
+    retries = sum(h.log_path.read_text(errors="replace").count("; retrying") for h in (a, b, c))
     say(f"{len(complete)} Complete, {len(failed)} Failed: {sorted(set(failed))[:3]}; "
+        f"snapshot attempts retried: {retries}; "
         f"partitions after the churn (b, c): {split}")
     assert all(body.decode() == expected for body in complete)
     assert all(reason for reason in failed)
