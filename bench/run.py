@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import harness
+from bench import harness, scale
 from streamproc.sandbox import WorkerProcess, http, isolated_env, percentile, unique_name
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -88,6 +88,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "--quick; 13,900 when no shared data)")
     parser.add_argument("--skip", default="", metavar="STEPS",
                         help=f"comma-separated steps to leave out: {', '.join(STEPS)}")
+    parser.add_argument("--workers", metavar="COUNTS",
+                        help="only the scale-out step: end-to-end polls/s with each number of "
+                             "workers, e.g. 1,2,3 (1 is always run: the baseline)")
     parser.add_argument("--keep", action="store_true", help=argparse.SUPPRESS)
 
 
@@ -720,6 +723,9 @@ def bench(args: argparse.Namespace, tmp: Path, res: Results) -> None:
     data = find_data(args, tmp)
     res.facts["data"] = data.label
     print(f"bench: broker {bootstrap}; data {data.label}", flush=True)
+    if args.workers:
+        bench_workers(args, tmp, res, bootstrap, data)
+        return
 
     env = isolated_env(
         bootstrap, tmp / "state", unique_name("bench"), STREAMPROC_LOGLEVEL="warning"
@@ -736,6 +742,23 @@ def bench(args: argparse.Namespace, tmp: Path, res: Results) -> None:
     finally:
         if not args.keep:
             _delete_topics(bootstrap, settings)
+
+
+def bench_workers(args: argparse.Namespace, tmp: Path, res: Results, bootstrap: str,
+                  data: Data) -> None:
+    """``--workers 1,2,3``: the same replay into 1, 2, 3 workers of one pipeline each."""
+    sources = ["--polls", str(data.polls), "--hours", str(data.hours),
+               "--timezones", str(data.timezones)]
+    runs = []
+    for n in scale.parse_counts(args.workers):
+        print(f"bench: {n} worker(s) ...", flush=True)
+        runs.append(scale.run_one(bootstrap, tmp, n, sources))
+        print(f"bench: {n} worker(s): {runs[-1].rate:,.0f} polls/s end to end", flush=True)
+    for run in runs:
+        res.add(f"end to end with {run.workers} worker(s) (replay start → report Complete)",
+                f"{fmt_rate(run.rate)} ({run.seconds:.1f} s; load after {run.load})",
+                baseline=f"x{run.rate / runs[0].rate:.2f} of 1 worker")
+    res.notes.append("scale-out step (`--workers`):\n\n" + scale.table(runs))
 
 
 def _steps(ctx: Bench) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 import streamproc.sandbox.cli as cli
 import streamproc.sandbox.http as http
+from streamproc.sandbox.env import free_port
 from streamproc.sandbox.waiting import WaitTimeout, wait_for
 
 
@@ -143,3 +144,28 @@ class WorkerProcess:
 
     def tail(self, n: int = 40) -> str:
         return log_tail(self.log_path, n)
+
+
+def peer_worker(env: dict[str, str], directory: Path, name: str) -> WorkerProcess:
+    """Another worker of the pipeline of ``env`` (same app id and topics) with its own web
+    port, state dir ``directory/state-<name>`` and log ``directory/worker-<name>.log``; not
+    started."""
+    env = dict(env, STREAMPROC_WEB_PORT=str(free_port()),
+               STREAMPROC_STATE_DIR=str(directory / f"state-{name}"))
+    return WorkerProcess(env, directory / f"worker-{name}.log")
+
+
+def assigned_partitions(handles: list[WorkerProcess]) -> list[int] | None:
+    """Each worker's /health ``assigned_partitions`` once every one holds some and none is
+    recovering; None before."""
+    docs = [h.try_health() for h in handles]
+    if any(d is None or d["recovering"] or not d["assigned_partitions"] for d in docs):
+        return None
+    return [d["assigned_partitions"] for d in docs]
+
+
+def wait_split(handles: list[WorkerProcess], timeout: float = 90.0) -> list[int]:
+    """Wait until the workers share the partitions (the rebalance has settled); their
+    ``assigned_partitions``."""
+    return wait_for(lambda: assigned_partitions(handles), timeout,
+                    "partitions to split between the workers", every=0.5)

@@ -80,7 +80,7 @@ def run_worker(settings: Settings, loglevel: str) -> int:
     try:
         tables = pipeline.app.tables.values()
         topics = all_topics(settings) + changelog_topics(tables, settings.partitions)
-        asyncio.run(ensure_topics(settings.bootstrap, topics))
+        asyncio.run(ensure_topics(settings.bootstrap, topics, replication=settings.replication))
     except Exception as exc:  # noqa: BLE001 - any failure here means "cannot reach Kafka"
         print(f"streamproc worker: cannot reach Kafka at {settings.bootstrap}: {exc}",
               file=sys.stderr)

@@ -5,8 +5,8 @@ shared ``kafka_broker`` with unique topic names, app id, state directory and web
 (``worker_env``), waits until it is ready, and stops it at the end. ``worker.env`` is the
 environment to give any other command (``streamproc replay``, ``streamproc snapshot``) so it
 talks to the same topics. :func:`isolated_worker` does the same in a ``with`` block, with extra
-settings; :func:`peer_worker` is one more worker of the same pipeline, :func:`started_peers`
-several, and :func:`wait_split` waits until they share the partitions.
+settings; :func:`started_peers` starts several workers of one pipeline (``peer_worker`` and
+``wait_split`` come from :mod:`streamproc.sandbox`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from streamproc.sandbox import WorkerProcess, free_port, isolated_env, wait_for
+from streamproc.sandbox import WorkerProcess, isolated_env, peer_worker, wait_split
 
 __all__ = ["isolated_worker", "peer_worker", "started_peers", "wait_split", "worker",
            "worker_env"]
@@ -30,15 +30,6 @@ def isolated_worker(bootstrap: str, tmp_path: Path, **extra: str) -> Iterator[Wo
     env = isolated_env(bootstrap, tmp_path / "state", **extra)
     with WorkerProcess(env, tmp_path / "worker.log").running() as handle:
         yield handle
-
-
-def peer_worker(env: dict[str, str], tmp_path: Path, name: str) -> WorkerProcess:
-    """Another worker of the pipeline of ``env`` (same app id and topics) with its own web
-    port, state dir ``tmp_path/state-<name>`` and log ``tmp_path/worker-<name>.log``; not
-    started."""
-    env = dict(env, STREAMPROC_WEB_PORT=str(free_port()),
-               STREAMPROC_STATE_DIR=str(tmp_path / f"state-{name}"))
-    return WorkerProcess(env, tmp_path / f"worker-{name}.log")
 
 
 @contextmanager
@@ -54,22 +45,6 @@ def started_peers(env: dict[str, str], tmp_path: Path,
     finally:
         for handle in handles:
             handle.kill()
-
-
-def assigned_partitions(handles: list[WorkerProcess]) -> list[int] | None:
-    """Each worker's /health ``assigned_partitions`` once every one holds some and none is
-    recovering; None before."""
-    docs = [h.try_health() for h in handles]
-    if any(d is None or d["recovering"] or not d["assigned_partitions"] for d in docs):
-        return None
-    return [d["assigned_partitions"] for d in docs]
-
-
-def wait_split(handles: list[WorkerProcess], timeout: float = 90.0) -> list[int]:
-    """Wait until the workers share the partitions (the rebalance has settled); their
-    ``assigned_partitions``."""
-    return wait_for(lambda: assigned_partitions(handles), timeout,
-                    "partitions to split between the workers", every=0.5)
 
 
 @pytest.fixture
