@@ -38,7 +38,8 @@ def run_cli(env: dict[str, str], *args: str,
 def spawn(env: dict[str, str], args: list[str], log_path: Path) -> subprocess.Popen:
     """Start ``streamproc <args>`` in its own process group (stop it with
     :func:`streamproc.sandbox.process.stop_group`), stdout and stderr appended to
-    ``log_path``."""
+    ``log_path`` (its folder created if needed)."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         return subprocess.Popen(command(*args), env=env, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
