@@ -7,23 +7,30 @@ reused and left running; one started by the fixture is stopped when the session 
 
 Tests share that broker, so they must use their own topic and group names:
 ``streamproc.sandbox.unique_name("polls")`` gives ``polls-<random>``. A test that stops and
-starts a broker uses one of its own (:func:`private_broker_settings`, :class:`PrivateBroker`).
+starts a broker uses one of its own (:func:`private_broker_settings`, :class:`PrivateBroker`);
+one that needs a cluster starts a private one of three nodes with :func:`private_cluster`.
 """
 
 from __future__ import annotations
 
+import os
+import random
+import signal
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from streamproc import config
+from streamproc.config import Settings
 from streamproc.kafka import broker
 from streamproc.sandbox import bootstrap_of, free_port, run_cli
 
-__all__ = ["PrivateBroker", "kafka_broker", "private_broker_settings"]
+__all__ = ["PrivateBroker", "PrivateCluster", "free_cluster_port", "kafka_broker",
+           "private_broker_settings", "private_cluster"]
 
 
 @pytest.fixture(scope="session")
@@ -44,9 +51,7 @@ def kafka_broker() -> Iterator[str]:
 def private_broker_settings(state: Path) -> dict[str, str]:
     """``STREAMPROC_*`` settings of a broker of its own: state dir ``state`` (created, the
     shared broker's cached jars linked in) and free ports. Leaves the shared broker alone."""
-    shared_jars = broker.ensure_jars(config.load(), quiet=True)
-    state.mkdir()
-    (state / "jars").symlink_to(shared_jars, target_is_directory=True)
+    _link_shared_jars(state)
     return {"STREAMPROC_STATE_DIR": str(state),
             "STREAMPROC_BROKER": f"kafka://127.0.0.1:{free_port()}",
             "STREAMPROC_CONTROLLER_PORT": str(free_port())}
@@ -67,3 +72,89 @@ class PrivateBroker:
         started = time.monotonic()
         run_cli(self.env, "broker", action, timeout=timeout)
         return time.monotonic() - started
+
+
+def _link_shared_jars(state: Path) -> None:
+    """Create ``state`` with the shared broker's cached jars linked in (no download)."""
+    shared_jars = broker.ensure_jars(config.load(), quiet=True)
+    state.mkdir()
+    (state / "jars").symlink_to(shared_jars, target_is_directory=True)
+
+
+def free_cluster_port(brokers: int = 3) -> int:
+    """A client port p such that the cluster's client ports p, p+2, ... and controller ports
+    p+1, p+3, ... (``2 * brokers`` in all) are free; below Linux's ephemeral range, so no
+    outgoing connection takes one meanwhile."""
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(20000, 32000, 2)
+        if not any(broker.port_in_use("127.0.0.1", base + i) for i in range(2 * brokers)):
+            return base
+    raise RuntimeError(f"no {2 * brokers} free consecutive ports on 127.0.0.1")
+
+
+@dataclass
+class PrivateCluster:
+    """A started cluster of its own (state dir, ports): safe to kill and restart nodes of.
+
+    ``env`` is the environment of its clients and of ``streamproc broker`` commands on it
+    (``STREAMPROC_STATE_DIR``, ``STREAMPROC_BROKER`` listing every node,
+    ``STREAMPROC_CONTROLLER_PORT``, ``STREAMPROC_REPLICATION``); ``settings`` the same as
+    :class:`Settings`; ``start_output`` and ``start_seconds`` what ``broker start`` printed
+    and how long it took."""
+
+    env: dict[str, str]
+    settings: Settings
+    start_output: str
+    start_seconds: float
+
+    @property
+    def bootstrap(self) -> str:
+        """``host:port`` of every node, comma-separated."""
+        return self.settings.bootstrap
+
+    @property
+    def nodes(self) -> list[broker.Node]:
+        nodes = broker.recorded_cluster(self.settings)
+        assert nodes is not None, "no cluster recorded in the state dir"
+        return nodes
+
+    def cli(self, *args: str, timeout: float = 180.0) -> str:
+        """``streamproc broker <args>`` on this cluster; its stdout (raises on failure)."""
+        return run_cli(self.env, "broker", *args, timeout=timeout).stdout
+
+    def kill_node(self, node_id: int) -> int:
+        """SIGKILL one node (a crash); its pid."""
+        pid = broker.node_pid(self.settings, node_id)
+        assert pid is not None, f"node {node_id} is not running"
+        os.kill(pid, signal.SIGKILL)
+        return pid
+
+
+@contextmanager
+def private_cluster(directory: Path, brokers: int = 3) -> Iterator[PrivateCluster]:
+    """A ``brokers``-node cluster started with ``streamproc broker start --brokers N`` in the
+    state dir ``directory/cluster`` (created, the shared jars linked in) on free ports;
+    stopped (every node) after the block. Leaves the shared broker alone."""
+    state = directory / "cluster"
+    _link_shared_jars(state)
+    port = free_cluster_port(brokers)
+    env = dict(os.environ, STREAMPROC_STATE_DIR=str(state),
+               STREAMPROC_BROKER=f"kafka://127.0.0.1:{port}",
+               STREAMPROC_CONTROLLER_PORT=str(port + 1))
+    settings = Settings(broker_url=env["STREAMPROC_BROKER"], controller_port=port + 1,
+                        state_dir=state)
+    try:
+        started = time.monotonic()
+        out = run_cli(env, "broker", "start", "--brokers", str(brokers), timeout=180).stdout
+        start_s = time.monotonic() - started
+        nodes = broker.recorded_cluster(settings) or []
+        bootstrap = ",".join(n.bootstrap for n in nodes)
+        replication, _ = broker.replication_of(brokers)
+        env.update(STREAMPROC_BROKER=f"kafka://{bootstrap}",
+                   STREAMPROC_REPLICATION=str(replication))
+        clients = Settings(broker_url=env["STREAMPROC_BROKER"], controller_port=port + 1,
+                           state_dir=state, replication=replication)
+        yield PrivateCluster(env, clients, out, start_s)
+    finally:
+        broker.stop(settings, timeout=30)
