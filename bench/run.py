@@ -758,6 +758,8 @@ def bench_workers(args: argparse.Namespace, tmp: Path, res: Results, bootstrap: 
         res.add(f"end to end with {run.workers} worker(s) (replay start → report Complete)",
                 f"{fmt_rate(run.rate)} ({run.seconds:.1f} s; load after {run.load})",
                 baseline=f"x{run.rate / runs[0].rate:.2f} of 1 worker")
+    if len({run.rows for run in runs}) != 1:
+        res.notes.append(f"**the reports differ in size**: {[run.rows for run in runs]} rows")
     res.notes.append("scale-out step (`--workers`):\n\n" + scale.table(runs))
 
 

@@ -27,6 +27,7 @@ class ScaleRun:
     polls: int
     seconds: float  # replay start -> report Complete
     replay_s: float
+    rows: int  # stores in the report (the same for every count, or the run is wrong)
     load: str  # load average after the run
 
     @property
@@ -55,8 +56,9 @@ def run_one(bootstrap: str, tmp: Path, n: int, source_args: list[str]) -> ScaleR
         _, out = harness.timed_cli(env, "replay", *source_args)
         polls, replay_s = harness.parse_replay_summary(out)
         report_id = http.trigger_report(handles[0].base_url)
-        http.wait_report(handles[0].base_url, report_id, timeout=900, every=0.05)
-        return ScaleRun(n, polls, time.monotonic() - started, replay_s, harness.loadavg())
+        csv = http.wait_report(handles[0].base_url, report_id, timeout=900, every=0.05)
+        seconds = time.monotonic() - started
+        return ScaleRun(n, polls, seconds, replay_s, csv.count(b"\n") - 1, harness.loadavg())
     finally:
         for handle in handles:
             handle.kill()
@@ -64,10 +66,10 @@ def run_one(bootstrap: str, tmp: Path, n: int, source_args: list[str]) -> ScaleR
 
 def table(runs: list[ScaleRun]) -> str:
     base = runs[0].rate
-    lines = ["| workers | end to end | vs 1 worker (same run) | replay alone | load after |",
-             "|---|---|---|---|---|"]
+    lines = ["| workers | end to end | vs 1 worker (same run) | replay alone | report rows | "
+             "load after |", "|---|---|---|---|---|---|"]
     for run in runs:
         lines.append(f"| {run.workers} | {run.rate:,.0f} polls/s ({run.seconds:.1f} s) | "
                      f"x{run.rate / base:.2f} | {run.polls / run.replay_s:,.0f} polls/s | "
-                     f"{run.load} |")
+                     f"{run.rows:,} | {run.load} |")
     return "\n".join(lines) + "\n"

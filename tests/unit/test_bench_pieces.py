@@ -96,3 +96,26 @@ def test_parse_replay_summary() -> None:
     line = ("replay: 1,993,029 polls sent in 13,900 messages; hours 13,900 stores; timezones "
             "13,900 stores; rejected 0; 38.4 s; 51,902 polls/s\n")
     assert harness.parse_replay_summary(line) == (1_993_029, 38.4)
+
+
+def test_scale_counts_always_start_with_the_one_worker_baseline() -> None:
+    from bench import scale
+
+    assert scale.parse_counts("3,2") == [1, 2, 3]
+    assert scale.parse_counts("1,1,2") == [1, 2]
+    for bad in ("", "0,1", "9", "x"):
+        try:
+            scale.parse_counts(bad)
+        except ValueError:
+            continue
+        raise AssertionError(f"{bad!r} accepted")
+
+
+def test_scale_table_compares_with_the_first_run() -> None:
+    from bench import scale
+
+    runs = [scale.ScaleRun(1, 1000, 10.0, 2.0, 5, "0.1"),
+            scale.ScaleRun(2, 1000, 5.0, 2.0, 5, "0.2")]
+    text = scale.table(runs)
+    assert "| 1 | 100 polls/s (10.0 s) | x1.00 |" in text
+    assert "| 2 | 200 polls/s (5.0 s) | x2.00 |" in text
