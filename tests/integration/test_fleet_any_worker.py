@@ -1,5 +1,5 @@
-"""One fleet view: /stores/{id}, /fleet and /fleet/hourly give the same answer, at the same
-watermark, whichever worker is asked."""
+"""One fleet view: /stores/{id}, /fleet, /fleet/hourly and /live give the same answer, at the
+same watermark, whichever worker is asked."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from streamproc.sandbox import wait_for
 from streamproc.sandbox.http import request
 from tests.integration.test_reports_any_worker import pair  # noqa: F401 - the fixture
 from tests.support.data import generate, replay
+from tests.support.live import SseReader, open_active_store, produce_polls
 
 VOLATILE = ("served_by",)
 
@@ -46,3 +47,18 @@ def test_fleet_and_stores_agree_across_workers(pair, tmp_path):  # noqa: F811
 def _watermarks_agree(handles) -> str | None:
     marks = {h.health()["watermark"] for h in handles}
     return marks.pop() if len(marks) == 1 else None
+
+
+def test_live_streams_the_same_outage_from_every_worker(pair, tmp_path):  # noqa: F811
+    data = generate(tmp_path / "data", 60, 8, 36)
+    replay(pair[0].env, data)
+    wait_for(lambda: _watermarks_agree(pair), 30, "watermarks to agree", every=0.5)
+    readers = [SseReader(h.base_url) for h in pair]
+    try:
+        store_id, now = open_active_store(pair[1].base_url)
+        produce_polls(pair[0].env, [(store_id, [(now + 1_000_000, False)])])
+        events = [r.wait_for(lambda e: e["store_id"] == store_id) for r in readers]
+    finally:
+        for reader in readers:
+            reader.close()
+    assert events[0] == events[1] and events[0]["kind"] == "down"
