@@ -171,15 +171,17 @@ class Pipeline:
 
     async def catch_up(self, targets: dict[TP, int], timeout: float) -> dict:
         """Wait until this worker's partitions reach ``targets``; say which, the watermark and
-        the assignment epoch (so the coordinator can tell if it changes before the rows)."""
+        the assignment epoch they were taken at (the coordinator compares it with the rows')."""
         await self.wait_ready(timeout)
+        epoch, partitions = self.epoch, self.owned_partitions()
         own = {(tp.topic, tp.partition) for tp in self._input_tps()}
         mine = {tp: off for tp, off in targets.items() if tp in own}
         waited = await wait_caught_up(self.processor, mine, self.committed, timeout)
         return {
             "watermark": self.processor.watermarks.refresh(),
-            "partitions": self.owned_partitions(),
-            "epoch": self.epoch,
+            "partitions": partitions,
+            "inputs": sorted([t, p] for t, p in own),
+            "epoch": epoch,
             "waited_s": waited,
         }
 
@@ -220,8 +222,7 @@ class Pipeline:
             self.catch_up(targets, timeout),
             self._ask_all(urls, "/internal/catch-up", body, timeout + 5))
         caught = {"": mine, **theirs}
-        problem = coverage_problem({k: v["partitions"] for k, v in caught.items()},
-                                   self.settings.partitions)
+        problem = self._coverage(caught)
         if problem:
             raise AssignmentChanged(problem)
         marks = [part["watermark"] for part in caught.values() if part["watermark"] is not None]
@@ -232,6 +233,18 @@ class Pipeline:
         rows = _merge_parts(caught, {"": local, **answers})
         waited = max(part["waited_s"] for part in caught.values())
         return Snapshot(rows, now, waited, time.monotonic() - started)
+
+    def _coverage(self, caught: dict[str, dict]) -> str | None:
+        """Why the workers' catch-up answers do not cover every partition of every input
+        topic exactly once (polls, hours and zones alike: a topic partition that nobody
+        holds is one nobody waited for); None when they do."""
+        for topic in sorted(t.get_topic_name() for t in self.topics.values()):
+            held = {key: [p for t, p in part.get("inputs", []) if t == topic]
+                    for key, part in caught.items()}
+            problem = coverage_problem(held, self.settings.partitions)
+            if problem:
+                return f"{topic}: {problem}"
+        return None
 
     async def _ask_all(self, urls: list[str], path: str, body: dict, timeout: float) -> dict:
         """POST to every peer; a peer that fails means the group is changing (retry)."""
