@@ -21,8 +21,8 @@ async def _drain(bootstrap: str, topic: str, idle_s: float, timeout: float) -> l
     try:
         parts = None
         for _ in range(50):
-            metadata = await consumer._client.fetch_all_metadata()
-            parts = metadata.partitions_for_topic(topic)
+            await consumer.topics()  # a metadata refresh (public API)
+            parts = consumer.partitions_for_topic(topic)
             if parts:
                 break
             await asyncio.sleep(0.1)
