@@ -835,8 +835,9 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     res.facts["date"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     res.facts["machine"] = (f"{m['nproc']} CPUs ({m['cpu']}), {m['ram']} RAM, Python "
-                            f"{m['python']}, Linux {m['kernel']}; broker, producer and one "
-                            "worker on the same machine")
+                            f"{m['python']}, Linux {m['kernel']}; broker, producer and "
+                            f"{'the workers' if args.workers else 'one worker'} on the same "
+                            "machine")
     load_start = harness.loadavg()
     res.facts["commit"] = harness.git_commit(ROOT)
     print(f"bench: {res.facts['date']}; {res.facts['machine']}; load {load_start}", flush=True)
