@@ -1,4 +1,4 @@
-"""Hand-computed cases pinning every rule of /work/shared/report-semantics.md.
+"""Hand-computed cases pinning every rule of the report contract (docs/semantics.md).
 
 Each expected number is worked out by hand in the comments (UTC offsets written out, not looked
 up), then checked against BOTH the slow reference (tests/support/oracle.py) and the real core
