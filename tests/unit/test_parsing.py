@@ -22,7 +22,7 @@ from streamproc.core.parsing import (
 from streamproc.core.records import Rejection
 from streamproc.core.timeparse import parse_timestamp
 
-SHARED = Path("/work/shared/data")
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"  # beside the checkout
 TS = "2023-01-22 12:09:39.388884 UTC"
 TS_US = parse_timestamp(TS)
 H = 3_600_000_000
