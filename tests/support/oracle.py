@@ -1,7 +1,8 @@
 """A deliberately slow, obviously-correct reference implementation of the report contract.
 
 Written from the contract alone (docs/semantics.md is the project's account of it). It
-imports nothing from streamproc except the constants in ``streamproc.core.records`` and shares no code with the real core:
+imports nothing from streamproc except the constants in ``streamproc.core.records`` and
+shares no code with the real core:
 
 * business hours: walk every local date in range, build each row's interval with ``zoneinfo``
   (``fold=0``) and merge;
