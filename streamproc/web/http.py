@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import web
+from yarl import URL
 
 if TYPE_CHECKING:
     from streamproc.worker.pipeline import Pipeline
@@ -75,7 +76,8 @@ def auth_headers(request: web.Request) -> dict[str, str]:
     return {"Authorization": auth} if auth else {}
 
 
-async def to_owner(request: web.Request, owner: Callable[[], str | None]) -> web.Response | None:
+async def to_owner(request: web.Request, owner: Callable[[], str | None],
+                   as_get: str | None = None) -> web.Response | None:
     """None when this worker holds what the request is about (it answers); otherwise the
     answer of the worker that does, so every worker gives the same answer.
 
@@ -91,15 +93,21 @@ async def to_owner(request: web.Request, owner: Callable[[], str | None]) -> web
     if request.headers.get(FORWARDED):
         return error_response(503, "partitions are moving between workers; retry",
                               {"Retry-After": "1"})
-    body = await request.content.read(MAX_BODY_BYTES + 1) if request.can_read_body else None
-    if body is not None and len(body) > MAX_BODY_BYTES:
-        return error_response(413, f"request body larger than {MAX_BODY_BYTES} bytes")
+    method, path_qs, body = "GET", request.path_qs, None
+    if as_get is not None:
+        path_qs = str(URL(as_get).with_query(request.query))
+    else:
+        method = request.method
+        if request.can_read_body:
+            body = await request.content.read(MAX_BODY_BYTES + 1)
+        if body is not None and len(body) > MAX_BODY_BYTES:
+            return error_response(413, f"request body larger than {MAX_BODY_BYTES} bytes")
     headers = {**auth_headers(request), FORWARDED: "1"}
     if body is not None and request.content_type:
         headers["Content-Type"] = request.content_type
     try:
-        status, data, passed = await pipeline_of(request).forward(
-            request.method, url, request.path_qs, headers, body)
+        status, data, passed = await pipeline_of(request).forward(method, url, path_qs,
+                                                                  headers, body)
     except ConnectionError as exc:  # the worker.peers.PeerError
         return error_response(503, f"the worker at {url} did not answer: {exc}",
                               {"Retry-After": "2"})

@@ -9,6 +9,7 @@ reports folder.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs
 
 import orjson
 from aiohttp import web
@@ -24,6 +25,7 @@ from streamproc.core.report_lifecycle import (
 from streamproc.core.timeparse import parse_timestamp
 from streamproc.web import openapi
 from streamproc.web.http import (
+    MAX_BODY_BYTES,
     BadRequest,
     error_response,
     json_response,
@@ -46,9 +48,11 @@ def parse_as_of(value: object) -> int | None:
         raise BadRequest(f"bad as_of: {exc}") from None
 
 
-async def _to_report_owner(request: web.Request) -> web.Response | None:
-    """Reports live with the worker holding the report partition: others pass requests on."""
-    return await to_owner(request, pipeline_of(request).reports_owner)
+async def _to_report_owner(request: web.Request, as_get: str | None = None
+                           ) -> web.Response | None:
+    """Reports live with the worker holding the report partition: others pass requests on
+    (``as_get``: pass it on as ``GET as_get`` with the same query, its body already read)."""
+    return await to_owner(request, pipeline_of(request).reports_owner, as_get)
 
 
 async def trigger_report(request: web.Request) -> web.Response:
@@ -69,8 +73,15 @@ async def trigger_report(request: web.Request) -> web.Response:
 
 
 async def get_report(request: web.Request) -> web.StreamResponse:
-    """A report's status, or its CSV (or JSON rows) once Complete."""
-    report_id = request.match_info.get("report_id") or request.query.get("report_id")
+    """A report's status, or its CSV (or JSON rows) once Complete. The id comes from the
+    path, the query, or (``POST``, as the services this one replaces accept it) a JSON or
+    form body ``report_id``."""
+    try:
+        report_id = request.match_info.get("report_id") or request.query.get("report_id")
+        if report_id is None and request.method == "POST":
+            report_id = await _report_id_from_body(request)
+    except BadRequest as exc:
+        return error_response(exc.status, str(exc))
     if report_id is None:
         return error_response(400, "report_id is required")
     if not is_report_id(report_id):
@@ -78,7 +89,7 @@ async def get_report(request: web.Request) -> web.StreamResponse:
     fmt = request.query.get("format", "csv")
     if fmt not in ("csv", "json"):
         return error_response(400, "format must be csv or json")
-    if (forwarded := await _to_report_owner(request)) is not None:
+    if (forwarded := await _to_report_owner(request, f"/get_report/{report_id}")) is not None:
         return forwarded
     jobs = pipeline_of(request).reports
     found = jobs.lookup(report_id)
@@ -90,6 +101,20 @@ async def get_report(request: web.Request) -> web.StreamResponse:
     if found.record.get("status") != COMPLETE:
         return _unfinished(found.record, report_id, jobs.settings.report_retention_h)
     return _finished(jobs, found.record, report_id, fmt)
+
+
+async def _report_id_from_body(request: web.Request) -> str | None:
+    """``report_id`` of a JSON object or a form body; None if the body has none."""
+    if request.content_type == "application/x-www-form-urlencoded":
+        raw = await request.content.read(MAX_BODY_BYTES + 1)
+        if len(raw) > MAX_BODY_BYTES:
+            raise BadRequest("request body too large", too_large=True)
+        value = parse_qs(raw.decode("utf-8", "replace")).get("report_id", [None])[0]
+    else:
+        value = (await read_json_body(request)).get("report_id")
+    if value is not None and not isinstance(value, str):
+        raise BadRequest("report_id must be a string")
+    return value
 
 
 def _unfinished(record: dict[str, Any], report_id: str, retention_h: float) -> web.Response:
@@ -140,11 +165,18 @@ async def list_reports(request: web.Request) -> web.Response:
     return json_response({"reports": pipeline_of(request).reports.listing(int(text))})
 
 
+# The services this one replaces spell the routes with dashes too; both work.
+ALIASES = {"/trigger_report": "/trigger-report", "/get_report": "/get-report"}
+
+
 def add_routes(router: web.UrlDispatcher) -> None:
-    router.add_get("/trigger_report", trigger_report)
-    router.add_post("/trigger_report", trigger_report)
-    router.add_get("/get_report", get_report)
-    router.add_get("/get_report/{report_id}", get_report)
+    for path in ("/trigger_report", "/trigger-report"):
+        router.add_get(path, trigger_report)
+        router.add_post(path, trigger_report)
+    for path in ("/get_report", "/get-report"):
+        router.add_get(path, get_report)
+        router.add_post(path, get_report)
+        router.add_get(path + "/{report_id}", get_report)
     router.add_get("/reports", list_reports)
     _describe()
 
@@ -223,6 +255,23 @@ def _get_report_op(operation_id: str, params: list[dict[str, Any]]) -> dict[str,
     }}
 
 
+def _get_report_post_op(operation_id: str) -> dict[str, Any]:
+    """``POST /get_report`` with the id in a JSON or form body (drop-in for other services)."""
+    op = dict(_get_report_op(operation_id, [])["get"])
+    op["summary"] = "Status of a report, or its CSV once Complete (id in the body)"
+    body = {"type": "object", "required": ["report_id"],
+            "properties": {"report_id": {"type": "string"}}}
+    op["requestBody"] = {"required": True, "content": {
+        **openapi.json_content(body), "application/x-www-form-urlencoded": {"schema": body}}}
+    return op
+
+
+def _renamed(item: dict[str, Any], suffix: str) -> dict[str, Any]:
+    """A path item with every operationId suffixed (an alias route)."""
+    return {method: {**op, "operationId": op["operationId"] + suffix}
+            for method, op in item.items()}
+
+
 def _describe() -> None:
     openapi.add_schema("ReportRecord", _RECORD)
     openapi.add_schema("ReportRow", _ROW)
@@ -258,12 +307,18 @@ def _describe() -> None:
             "responses": trigger_errors,
         },
     })
-    openapi.add_path("/get_report", _get_report_op("getReport", [
-        {"name": "report_id", "in": "query", "required": True, "schema": {"type": "string"}},
-    ]))
-    openapi.add_path("/get_report/{report_id}", _get_report_op("getReportById", [
-        {"name": "report_id", "in": "path", "required": True, "schema": {"type": "string"}},
-    ]))
+    query_id = [{"name": "report_id", "in": "query", "required": True,
+                 "schema": {"type": "string"}}]
+    path_id = [{"name": "report_id", "in": "path", "required": True,
+                "schema": {"type": "string"}}]
+    for path, suffix in (("/get_report", ""), ("/get-report", "Dashed")):
+        item = _get_report_op(f"getReport{suffix}", query_id)
+        item["post"] = _get_report_post_op(f"getReportPost{suffix}")
+        openapi.add_path(path, item)
+        openapi.add_path(path + "/{report_id}", _get_report_op(f"getReportById{suffix}",
+                                                                path_id))
+    openapi.add_path("/trigger-report", _renamed(openapi.spec()["paths"]["/trigger_report"],
+                                                 "Dashed"))
     openapi.add_path("/reports", {"get": {
         "operationId": "listReports",
         "summary": "Recent reports, newest first",
