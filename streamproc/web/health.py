@@ -31,7 +31,9 @@ async def health(request: web.Request) -> web.Response:
 async def snapshot_csv(request: web.Request) -> web.Response:
     as_of_text = request.query.get("as_of")
     try:
-        as_of = parse_timestamp(as_of_text) if as_of_text else None
+        if as_of_text == "":
+            raise ValueError("empty (give a UTC time or leave as_of out)")
+        as_of = parse_timestamp(as_of_text) if as_of_text is not None else None
     except ValueError as exc:
         return error_response(400, f"bad as_of: {exc}")
     try:

@@ -21,12 +21,38 @@ async def _body(request: web.Request) -> dict:
     return body
 
 
+def _targets(value: object) -> dict[tuple[str, int], int]:
+    """``[[topic, partition, offset], ...]`` with non-negative integers (not booleans)."""
+    if not isinstance(value, list):
+        raise ValueError("targets must be a list of [topic, partition, offset]")
+    out = {}
+    for item in value:
+        if (not isinstance(item, list) or len(item) != 3 or not isinstance(item[0], str)
+                or not all(_whole(n) for n in item[1:])):
+            raise ValueError(f"each target must be [topic, partition, offset], not {item!r:.80}")
+        out[(item[0], int(item[1]))] = int(item[2])
+    return out
+
+
+def _whole(n: object) -> bool:
+    """A non-negative whole number as JSON has them (``5`` or ``5.0``; not ``true``)."""
+    return type(n) in (int, float) and n >= 0 and n == n and n != float("inf") and n == int(n)
+
+
+def _timeout(value: object) -> float:
+    """Seconds, a finite number in (0, MAX_TIMEOUT_S] (NaN would never time out)."""
+    if type(value) not in (int, float) or not 0 < value <= MAX_TIMEOUT_S:
+        raise ValueError(f"timeout must be a number of seconds in (0, {MAX_TIMEOUT_S:g}], "
+                         f"not {value!r:.40}")
+    return float(value)
+
+
 async def catch_up(request: web.Request) -> web.Response:
     try:
         body = await _body(request)
-        targets = {(str(t), int(p)): int(o) for t, p, o in body["targets"]}
-        timeout = min(float(body.get("timeout", 60.0)), MAX_TIMEOUT_S)
-    except (ValueError, KeyError, TypeError) as exc:
+        targets = _targets(body.get("targets"))
+        timeout = _timeout(body.get("timeout", 60.0))
+    except ValueError as exc:
         return error_response(400, f"bad catch-up request: {exc}")
     try:
         return json_response(await pipeline_of(request).catch_up(targets, timeout))
@@ -57,8 +83,13 @@ add_path("/internal/catch-up", {"post": {
     "summary": "Worker to worker: wait until this worker processed up to the given offsets",
     "requestBody": {"required": True, "content": json_content({
         "type": "object", "required": ["targets"],
-        "properties": {"targets": {"type": "array", "items": {"type": "array"}},
-                       "timeout": {"type": "number"}}})},
+        "properties": {
+            "targets": {"type": "array", "items": {
+                "type": "array", "minItems": 3, "maxItems": 3, "items": False,
+                "prefixItems": [{"type": "string"}, {"type": "integer", "minimum": 0},
+                                {"type": "integer", "minimum": 0}]}},
+            "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_TIMEOUT_S},
+        }})},
     "responses": {
         "200": {"description": "Caught up", "content": json_content({"type": "object"})},
         "400": error("Bad request"),

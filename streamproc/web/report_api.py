@@ -38,8 +38,12 @@ LIST_DEFAULT, LIST_MAX = 100, 1000
 
 
 def parse_as_of(value: object) -> int | None:
-    if value is None or value == "":
+    """The requested event time (None: the watermark); BadRequest names what is wrong."""
+    if value is None:
         return None
+    if value == "":
+        raise BadRequest("as_of is empty: give a UTC time (e.g. 2023-01-25T18:13:22Z) or "
+                         "leave it out")
     if not isinstance(value, str):
         raise BadRequest("as_of must be a string (ISO timestamp, UTC)")
     try:
@@ -61,7 +65,9 @@ async def trigger_report(request: web.Request) -> web.Response:
         return forwarded
     try:
         body = await read_json_body(request) if request.method == "POST" else {}
-        as_of = parse_as_of(body["as_of"] if "as_of" in body else request.query.get("as_of"))
+        as_of = parse_as_of(request.query.get("as_of"))  # checked even when the body has one
+        if "as_of" in body:
+            as_of = parse_as_of(body["as_of"])
     except BadRequest as exc:
         return error_response(exc.status, str(exc))
     try:
@@ -259,8 +265,7 @@ def _get_report_post_op(operation_id: str) -> dict[str, Any]:
     """``POST /get_report`` with the id in a JSON or form body (drop-in for other services)."""
     op = dict(_get_report_op(operation_id, [])["get"])
     op["summary"] = "Status of a report, or its CSV once Complete (id in the body)"
-    body = {"type": "object", "required": ["report_id"],
-            "properties": {"report_id": {"type": "string"}}}
+    body = {"type": "object", "required": ["report_id"], "properties": {"report_id": _REPORT_ID}}
     op["requestBody"] = {"required": True, "content": {
         **openapi.json_content(body), "application/x-www-form-urlencoded": {"schema": body}}}
     return op

@@ -1,0 +1,28 @@
+"""Worker-to-worker inputs are checked strictly: no booleans for numbers, no NaN, bounds."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from streamproc.web.internal import MAX_TIMEOUT_S, _targets, _timeout
+
+
+@pytest.mark.parametrize("value", [False, True, "nan", math.nan, math.inf, -1, 0,
+                                   MAX_TIMEOUT_S + 1, None, "60"])
+def test_bad_timeouts_are_refused(value: object) -> None:
+    with pytest.raises(ValueError, match="timeout"):
+        _timeout(value)
+
+
+def test_good_timeouts() -> None:
+    assert _timeout(0.5) == 0.5 and _timeout(MAX_TIMEOUT_S) == MAX_TIMEOUT_S and _timeout(3) == 3
+
+
+def test_targets_are_topic_partition_offset() -> None:
+    assert _targets([["t", 1, 5], ["u", 2.0, 7.0]]) == {("t", 1): 5, ("u", 2): 7}
+    for bad in (5, [["t", "x", 1]], [["t", True, 1]], [["t", 1, -1]], [["t", 1.5, 1]],
+                [["t", 1]], [[1, 1, 1]], [["t", 1, math.nan]], [["t", 1, math.inf]]):
+        with pytest.raises(ValueError):
+            _targets(bad)
