@@ -35,6 +35,12 @@ class Settings:
     topic_outages: str = "store-outages"
     topic_reports: str = "report-requests"
     api_token: str | None = None
+    # Workers call each other's /internal/* routes with this secret; when set, those routes
+    # answer to it alone (not to the client token).
+    peer_secret: str | None = None
+    # Serving on a non-loopback address without a token needs this said explicitly.
+    allow_anonymous: bool = False
+    live_max_clients: int = 1000  # /live subscribers per worker; more get 503
     alert_webhook: str | None = None  # POST outage / recovery alerts here (docs/monitoring.md)
     alert_after_min: float = 30.0  # business minutes an outage lasts before it is alerted
     # A crashed worker keeps its partitions until its consumer-group session expires: this
@@ -64,6 +70,17 @@ class Settings:
     def bootstrap_servers(self) -> list[str]:
         """host:port of each broker of ``broker_url``, in order."""
         return parse_brokers(self.broker_url)
+
+    def exposure_problem(self) -> str | None:
+        """Why this worker must not start as configured (anyone on the network could read
+        every store), or None."""
+        if self.web_host in ("127.0.0.1", "localhost", "::1") or self.api_token:
+            return None
+        if self.allow_anonymous:
+            return None
+        return (f"refusing to serve on {self.web_host} without STREAMPROC_API_TOKEN: anyone "
+                "who reaches it could read every store. Set a token, bind 127.0.0.1, or set "
+                "STREAMPROC_ALLOW_ANONYMOUS=1 to allow it on purpose")
 
     @property
     def advertised_url(self) -> str:
@@ -148,6 +165,9 @@ ENV = {
     "topic_outages": "STREAMPROC_TOPIC_OUTAGES",
     "topic_reports": "STREAMPROC_TOPIC_REPORTS",
     "api_token": "STREAMPROC_API_TOKEN",
+    "peer_secret": "STREAMPROC_PEER_SECRET",
+    "allow_anonymous": "STREAMPROC_ALLOW_ANONYMOUS",
+    "live_max_clients": "STREAMPROC_LIVE_MAX_CLIENTS",
     "alert_webhook": "STREAMPROC_ALERT_WEBHOOK",
     "alert_after_min": "STREAMPROC_ALERT_AFTER",
     # Faust's own name for it is accepted too (see ALIASES).
@@ -162,6 +182,10 @@ def _convert(name: str, text: str) -> object:
     kind = {f.name: f.type for f in fields(Settings)}[name]
     if "Path" in str(kind):
         return Path(text).resolve()
+    if kind in (bool, "bool"):
+        if text.lower() not in ("1", "true", "yes", "0", "false", "no"):
+            raise ValueError(f"{ENV[name]} must be 1 or 0 (true/false), not {text!r}")
+        return text.lower() in ("1", "true", "yes")
     if kind in (int, "int"):
         return int(text)
     if kind in (float, "float"):

@@ -76,6 +76,10 @@ def create_app(settings: Settings) -> Pipeline:
 
 def run_worker(settings: Settings, loglevel: str) -> int:
     """Create the topics (and the tables' changelogs) if missing, then run until stopped."""
+    problem = settings.exposure_problem()
+    if problem:
+        print(f"streamproc worker: {problem}", file=sys.stderr)
+        return 2
     pipeline = create_app(settings)
     try:
         tables = pipeline.app.tables.values()

@@ -47,3 +47,18 @@ def test_the_advertised_url_is_callable_by_peers() -> None:
     assert config.Settings(web_url="http://worker1:6066/").advertised_url == "http://worker1:6066"
     anywhere = config.Settings(web_host="0.0.0.0", web_port=6066).advertised_url
     assert "0.0.0.0" not in anywhere and anywhere.endswith(":6066")
+
+
+def test_no_anonymous_service_on_the_network_unless_said() -> None:
+    assert config.Settings(web_host="127.0.0.1").exposure_problem() is None
+    assert "STREAMPROC_API_TOKEN" in config.Settings(web_host="0.0.0.0").exposure_problem()
+    assert config.Settings(web_host="0.0.0.0", api_token="t").exposure_problem() is None
+    assert config.Settings(web_host="10.1.2.3", allow_anonymous=True).exposure_problem() is None
+
+
+def test_booleans_are_spelled_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STREAMPROC_ALLOW_ANONYMOUS", "1")
+    assert config.load().allow_anonymous is True
+    monkeypatch.setenv("STREAMPROC_ALLOW_ANONYMOUS", "maybe")
+    with pytest.raises(ValueError, match="STREAMPROC_ALLOW_ANONYMOUS"):
+        config.load()
