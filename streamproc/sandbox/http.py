@@ -52,13 +52,14 @@ def trigger_report(base_url: str, timeout: float = 30.0) -> str:
 
 
 def wait_report(base_url: str, report_id: str, timeout: float = 120.0,
-                every: float = 0.2) -> bytes:
+                every: float = 0.2, headers: dict[str, str] | None = None) -> bytes:
     """The CSV of a report once ``/get_report/<id>`` says Complete; any answer but 200 fails."""
 
     def complete() -> bytes | None:
-        status, headers, body = request(base_url, f"/get_report/{report_id}", timeout=30)
+        status, answer, body = request(base_url, f"/get_report/{report_id}", headers=headers,
+                                       timeout=30)
         if status != 200:
             raise AssertionError(f"get_report {report_id} answered {status}: {body[:300]!r}")
-        return body if headers.get("X-Report-Status") == "Complete" else None
+        return body if answer.get("X-Report-Status") == "Complete" else None
 
     return wait_for(complete, timeout, f"report {report_id} to complete", every)

@@ -33,6 +33,6 @@ MODULES = (health, report_api, openapi, internal, stores, fleet, live, prometheu
 def install(web_app: web.Application, pipeline: Pipeline) -> None:
     """Middlewares (errors, token, body size) and every route, before the server starts."""
     web_app[PIPELINE] = pipeline
-    middleware.install(web_app, pipeline.settings.api_token)
+    middleware.install(web_app, pipeline.settings.api_token, pipeline.settings.peer_secret)
     for module in MODULES:
         module.add_routes(web_app.router)

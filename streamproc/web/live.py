@@ -8,7 +8,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from streamproc.web.http import pipeline_of
+from streamproc.web.http import error_response, pipeline_of
 
 STATIC_DIR = Path(__file__).parent / "static"
 KEEPALIVE_S = 15.0
@@ -28,7 +28,10 @@ async def dashboard(request: web.Request) -> web.Response:
 async def live(request: web.Request) -> web.StreamResponse:
     """Every outage event published after the client connected, until it goes or is slow."""
     feed = pipeline_of(request).monitor.feed
-    sub = await feed.subscribe()
+    try:
+        sub = await feed.subscribe()
+    except ConnectionError as exc:  # monitoring.TooManyClients
+        return error_response(503, f"{exc}; retry later", {"Retry-After": "30"})
     resp = web.StreamResponse(headers=SSE_HEADERS)
     try:
         await resp.prepare(request)

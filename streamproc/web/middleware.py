@@ -8,7 +8,9 @@ them too:
   unexpected exception is logged and answered ``500 {"error": "internal error"}`` rather
   than aiohttp's HTML page.
 * **access control**: when ``STREAMPROC_API_TOKEN`` is set, every route except the ones in
-  :data:`PUBLIC_PATHS` needs ``Authorization: Bearer <token>`` (401 otherwise).
+  :data:`PUBLIC_PATHS` needs ``Authorization: Bearer <token>`` (401 otherwise); with
+  ``STREAMPROC_PEER_SECRET`` set, ``/internal/*`` (worker to worker) needs that secret
+  instead, and the client token does not open it.
 * **body size**: a declared ``Content-Length`` above :data:`MAX_BODY_BYTES` is refused with
   413 before anything reads the body.
 """
@@ -58,27 +60,41 @@ def make_error_middleware():
     return errors
 
 
-def make_auth_middleware(token: str):
-    expected = f"Bearer {token}".encode()
+INTERNAL_PREFIX = "/internal/"
+UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="streamproc"'}
+
+
+def _bearer(request: web.Request, allow_query: bool) -> bytes:
+    given = request.headers.get("Authorization", "")
+    if not given and allow_query and "access_token" in request.query:  # EventSource, links
+        given = f"Bearer {request.query['access_token']}"
+    return given.encode("utf-8", "replace")
+
+
+def make_auth_middleware(token: str | None, peer_secret: str | None):
+    """Client routes need ``token`` (when set); ``/internal/*`` (worker to worker) needs the
+    peer secret when one is set, else the token: a client token never opens it then."""
+    client = f"Bearer {token}".encode() if token else None
+    peer = f"Bearer {peer_secret}".encode() if peer_secret else client
 
     @web.middleware
     async def auth(request: web.Request, handler) -> web.StreamResponse:
-        if request.path not in PUBLIC_PATHS and not request.path.startswith(PUBLIC_PREFIXES):
-            given = request.headers.get("Authorization", "")
-            if not given and "access_token" in request.query:  # EventSource, download links
-                given = f"Bearer {request.query['access_token']}"
-            if not hmac.compare_digest(given.encode("utf-8", "replace"), expected):
-                return error_response(
-                    401, "missing or wrong bearer token",
-                    {"WWW-Authenticate": 'Bearer realm="streamproc"'},
-                )
+        path = request.path
+        internal = path.startswith(INTERNAL_PREFIX)
+        expected = peer if internal else client
+        public = path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+        if expected is not None and not public and not hmac.compare_digest(
+                _bearer(request, allow_query=not internal), expected):
+            what = "peer secret" if internal and peer_secret else "bearer token"
+            return error_response(401, f"missing or wrong {what}", UNAUTHORIZED)
         return await handler(request)
 
     return auth
 
 
-def install(web_app: web.Application, api_token: str | None) -> None:
+def install(web_app: web.Application, api_token: str | None,
+            peer_secret: str | None = None) -> None:
     """Add the middlewares to the aiohttp application (before it starts)."""
     web_app.middlewares.append(make_error_middleware())  # outermost: sees auth's answers too
-    if api_token:
-        web_app.middlewares.append(make_auth_middleware(api_token))
+    if api_token or peer_secret:
+        web_app.middlewares.append(make_auth_middleware(api_token, peer_secret))

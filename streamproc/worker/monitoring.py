@@ -68,7 +68,8 @@ class Monitor:
         self.alerts_table = alerts_table  # None: no webhook configured
         self.tracker = SustainedTracker(int(settings.alert_after_min * US_PER_MINUTE))
         self.down: set[str] = set()  # stores whose latest observation is inactive
-        self.feed = OutageFeed(settings.bootstrap, settings.topic_outages)
+        self.feed = OutageFeed(settings.bootstrap, settings.topic_outages,
+                               settings.live_max_clients)
         self.fleet = Fleet(pipeline, self)
         self.webhook = settings.alert_webhook
 
@@ -179,19 +180,28 @@ class Subscriber:
     dropped: bool = False
 
 
+class TooManyClients(ConnectionError):
+    """The /live subscriber cap is reached."""
+
+
 class OutageFeed:
     """One consumer of the outages topic (from its end), fanned out to subscribers."""
 
-    def __init__(self, bootstrap: str, topic: str) -> None:
+    def __init__(self, bootstrap: str, topic: str, max_clients: int = 1000) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
+        self.max_clients = max_clients
         self.subscribers: set[Subscriber] = set()
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task | None = None
         self._lock = asyncio.Lock()
 
     async def subscribe(self) -> Subscriber:
-        """A new subscriber; it sees every event published after this returns."""
+        """A new subscriber; it sees every event published after this returns. Raises
+        :class:`TooManyClients` when ``max_clients`` already listen (file descriptors are
+        shared with RocksDB and Kafka)."""
+        if len(self.subscribers) >= self.max_clients:
+            raise TooManyClients(f"{len(self.subscribers)} clients already follow /live here")
         await self._ensure_started()
         sub = Subscriber()
         self.subscribers.add(sub)

@@ -258,8 +258,9 @@ class Pipeline:
         return await local_rows(self.processor, now)
 
     def peer_headers(self) -> dict[str, str]:
-        """What a call to another worker carries (its token, when the API has one)."""
-        token = self.settings.api_token
+        """What a call to another worker's /internal/* carries: the peer secret, else the
+        API token (when there is one)."""
+        token = self.settings.peer_secret or self.settings.api_token
         return {"Authorization": f"Bearer {token}"} if token else {}
 
     async def close(self) -> None:

@@ -39,6 +39,7 @@ def test_workers_advertise_urls_their_peers_can_call() -> None:
         assert env["STREAMPROC_BROKER"] == "kafka://" + ",".join(f"{b}:9092" for b in BROKERS)
         assert env["STREAMPROC_REPLICATION"] == 3
         assert "STREAMPROC_API_TOKEN" in env  # never published on 0.0.0.0 without a token
+        assert "STREAMPROC_PEER_SECRET" in env  # /internal/* not opened by the client token
         ports.update(p.split(":")[0] for p in service["ports"])
         assert service["volumes"][0].startswith(f"{name}-state:")
     assert len(ports) == 2
