@@ -8,7 +8,14 @@ from typing import Any
 from aiohttp import web
 
 from streamproc.core.records import US_PER_HOUR
-from streamproc.web.http import auth_headers, int_param, json_response, pipeline_of
+from streamproc.web.http import (
+    BadRequest,
+    auth_headers,
+    error_response,
+    int_param,
+    json_response,
+    pipeline_of,
+)
 from streamproc.web.stores import _iso, report_values
 
 WINDOW_NAMES = ("hour", "day", "week")
@@ -113,7 +120,10 @@ def merge_hourly(parts: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def fleet(request: web.Request) -> web.Response:
-    limit = int_param(request, "limit", 50, 0, MAX_LIMIT)
+    try:
+        limit = int_param(request, "limit", 50, 0, MAX_LIMIT)
+    except BadRequest as exc:
+        return error_response(exc.status, str(exc))
     query = request.query.get("q", "").strip()
     sort = request.query.get("sort", "week")
     pipeline = pipeline_of(request)
@@ -124,7 +134,10 @@ async def fleet(request: web.Request) -> web.Response:
 
 
 async def fleet_hourly(request: web.Request) -> web.Response:
-    hours = int_param(request, "hours", 7 * 24, 1, 8 * 24)
+    try:
+        hours = int_param(request, "hours", 7 * 24, 1, 8 * 24)
+    except BadRequest as exc:
+        return error_response(exc.status, str(exc))
     doc = dict(await pipeline_of(request).monitor.fleet.hourly(hours))
     peers = await _ask_peers(request)
     return json_response(merge_hourly([doc, *peers]) if peers else doc)

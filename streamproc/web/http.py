@@ -63,11 +63,17 @@ async def read_json_body(request: web.Request) -> dict[str, Any]:
 
 
 def int_param(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
-    """A query integer clamped to ``lo..hi``; ``default`` when absent or not a number."""
-    try:
-        return min(max(int(request.query.get(name, default)), lo), hi)
-    except ValueError:
+    """A query integer in ``lo..hi`` (``default`` when absent); BadRequest says what is
+    wrong otherwise (not a whole number, NaN, out of range)."""
+    text = request.query.get(name)
+    if text is None:
         return default
+    if not text.isascii() or not text.lstrip("-").isdigit() or len(text) > 12:
+        raise BadRequest(f"{name} must be a whole number in {lo}..{hi}, not {text[:40]!r}")
+    value = int(text)
+    if not lo <= value <= hi:
+        raise BadRequest(f"{name} must be in {lo}..{hi}, not {value}")
+    return value
 
 
 def auth_headers(request: web.Request) -> dict[str, str]:
