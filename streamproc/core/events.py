@@ -163,6 +163,8 @@ def _hours_row(store_id: str, row: object, where: str) -> tuple[int, int, int]:
                          f"not {_json_type(row)}")
     _fields(row, ROW_FIELDS, where)
     day = row["day"]
+    if type(day) is float and day.is_integer():  # JSON Schema's integer: 2.0 is 2
+        day = int(day)
     if type(day) is not int:
         raise ValueError(f"{where}day must be an integer 0..6, not {_json_type(day)}")
     cells = [store_id, str(day), _text(row, "start_time_local", where),
