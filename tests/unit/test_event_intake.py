@@ -175,3 +175,23 @@ def test_sort_events_keeps_the_last_hours_and_zone_per_store() -> None:
     assert outbox.timezones == {"b": "Europe/Paris", "a": "Europe/Berlin"}
     assert list(outbox.timezones) == ["b", "a"]
     assert rejected == []
+
+
+def test_an_empty_hours_event_is_a_tombstone_and_its_store_appears() -> None:
+    intake, _, _ = make_processor()
+    topics = FakeTopics()
+
+    async def run() -> None:
+        task = asyncio.create_task(forward_events(
+            [ev(0, {"type": "hours", "store_id": "z", "hours": []})], intake, topics.send,
+            PARTITIONS))
+        while not topics.acks:
+            await asyncio.sleep(0)
+        topics.acks[0].set_result(None)
+        await task
+
+    asyncio.run(run())
+    assert topics.sent == [("hours", partition_of("z", PARTITIONS), b"z", None)]
+    worker, _, _ = make_processor()
+    apply_sent(worker, topics.sent)
+    assert stream_rows(worker, 0) == [("z", 0, 0, 0, 0, 0, 0)]
