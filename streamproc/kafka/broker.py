@@ -272,8 +272,14 @@ def listen_host(settings: Settings) -> str:
 
 
 def new_cluster_id() -> str:
-    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding (22 chars)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode("ascii")
+    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding (22 chars).
+
+    Never one starting with ``-`` (1 in 64 would): ``kafka-storage format --cluster-id -x..``
+    takes it for an option and fails, as Kafka's own ``Uuid.randomUuid`` also avoids."""
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode("ascii")
+        if not cid.startswith("-"):
+            return cid
 
 
 def single_node(settings: Settings) -> Node:

@@ -49,6 +49,7 @@ def changelog_topics(tables: Iterable[Any], default_partitions: int) -> list[Top
 
 def all_topics(settings: Settings) -> list[TopicSpec]:
     return input_topics(settings) + [
+        TopicSpec(settings.topic_events, settings.partitions),  # public, re-keyed by store
         TopicSpec(settings.topic_deadletter, 1),
         TopicSpec(settings.topic_outages, 1),
         TopicSpec(settings.topic_reports, 1),

@@ -4,6 +4,7 @@ Read :func:`create_app` top to bottom to see the whole worker:
 
 * input topics ``store-polls``, ``store-hours``, ``store-timezones`` (hours and zones
   compacted), all with the same partition count so a store's events meet in one partition;
+  ``store-events``, the public event format (docs/events.md), re-keyed into them;
   ``streamproc-deadletter`` for rejected input; ``store-outages`` for outage events;
   ``report-requests`` for the report lifecycle;
 * tables: ``store-state`` (each store's serialised state, RocksDB, changelogged, partitioned
@@ -11,7 +12,8 @@ Read :func:`create_app` top to bottom to see the whole worker:
   ``reports`` (report records), ``report-files`` (finished reports' CSV, in chunks) and,
   with a webhook, ``outage-alerts``;
 * agents: ``polls``, ``hours``, ``timezones`` (apply input through the
-  :class:`~streamproc.worker.processing.Processor`), ``reports``
+  :class:`~streamproc.worker.processing.Processor`), ``events`` (re-keys public events,
+  :func:`~streamproc.worker.event_intake.forward_events`), ``reports``
   (:class:`~streamproc.worker.report_jobs.ReportJobs`), ``outage-alerts``
   (:class:`~streamproc.worker.monitoring.Monitor`);
 * timers: orphaned reports, report expiry, the outage scan; a task tailing the watermarks
@@ -35,6 +37,7 @@ from streamproc.core.records import Rejection
 from streamproc.kafka.topics import all_topics, changelog_topics, ensure_topics
 from streamproc.worker import faust_compat
 from streamproc.worker.cluster_watermark import ClusterWatermark
+from streamproc.worker.event_intake import forward_events
 from streamproc.worker.monitoring import SCAN_INTERVAL_S, Monitor
 from streamproc.worker.pipeline import REPORTS_TABLE, STATE_TABLE, Pipeline
 from streamproc.worker.processing import Incoming, Processor, Watermarks
@@ -46,6 +49,7 @@ log = logging.getLogger("streamproc.worker.app")
 POLL_BATCH_MAX = 2000  # messages per take(); one message usually carries many polls
 POLL_BATCH_WITHIN = 0.05  # seconds to wait for a batch to fill
 PROFILE_BATCH_MAX = 1000  # hours / time-zone messages per take()
+EVENT_BATCH_MAX = 5000  # public events per take(); one poll each, regrouped per store
 # Per-partition RocksDB sizing: Faust's defaults (64 MiB write buffers x3, a 2 GiB block
 # cache per partition DB) would let memory grow far past the ~25 MiB of live state.
 STATE_DB_OPTIONS = {
@@ -125,6 +129,7 @@ def _topics(app: faust.App, settings: Settings) -> dict[str, faust.TopicT]:
         "polls": app.topic(settings.topic_polls, partitions=n, **RAW),
         "hours": app.topic(settings.topic_hours, partitions=n, compacting=True, **RAW),
         "timezones": app.topic(settings.topic_timezones, partitions=n, compacting=True, **RAW),
+        "events": app.topic(settings.topic_events, partitions=n, **RAW),
         "deadletter": app.topic(settings.topic_deadletter, partitions=1, **RAW),
         "outages": app.topic(settings.topic_outages, partitions=1, **RAW),
         "reports": app.topic(settings.topic_reports, partitions=1, **RAW),
@@ -174,6 +179,8 @@ def _agents(app: faust.App, pipeline: Pipeline, topics: dict[str, faust.TopicT])
     app.agent(topics["hours"], name="hours")(_profile_agent(processor.apply_hours, processor))
     app.agent(topics["timezones"], name="timezones")(
         _profile_agent(processor.apply_timezone, processor))
+    app.agent(topics["events"], name="events")(
+        _events_agent(processor, topics, pipeline.settings.partitions))
     app.agent(topics["reports"], name="reports")(pipeline.reports.consume)
     if pipeline.monitor.alerts_table is not None:
         app.agent(topics["outages"], name="outage-alerts")(pipeline.monitor.send_alerts)
@@ -235,6 +242,21 @@ def _polls_agent(processor: Processor) -> Callable:
             processor.watermarks.context = None
 
     return polls
+
+
+def _events_agent(processor: Processor, topics: dict[str, faust.TopicT],
+                  partitions: int) -> Callable:
+    """Public events (docs/events.md), re-keyed by store into the internal topics; a batch
+    is done once the broker has every message it produced."""
+
+    async def send(name: str, partition: int, key: bytes, value: bytes | None) -> object:
+        return await topics[name].send(key=key, value=value, partition=partition)
+
+    async def events(stream: faust.StreamT) -> None:
+        async for batch in stream.take_events(EVENT_BATCH_MAX, within=POLL_BATCH_WITHIN):
+            await forward_events([_incoming(e) for e in batch], processor, send, partitions)
+
+    return events
 
 
 def _profile_agent(apply: Callable, processor: Processor) -> Callable:

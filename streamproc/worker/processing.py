@@ -137,7 +137,7 @@ class Processor:
         groups: dict[str, tuple[Incoming, list[tuple[int, bool]]]] = {}
         newest: dict[int, tuple[int, Incoming]] = {}
         for msg in messages:
-            self._mark(msg)
+            self.mark(msg)
             for store_id, polls in self._poll_groups(msg):
                 self.stats.polls += len(polls)
                 if polls:
@@ -186,7 +186,7 @@ class Processor:
             else:
                 good, bad = [(wire.decode_key(msg.key), wire.decode_polls(msg.value))], []
         except wire.WireError as exc:
-            self._reject(msg, str(exc))
+            self.reject(msg, str(exc))
             return []
         placed = []
         for store_id, polls in good:
@@ -196,7 +196,7 @@ class Processor:
             else:
                 placed.append((store_id, polls))
         for reason in bad:
-            self._reject(msg, reason)
+            self.reject(msg, reason)
         return placed
 
     def _misplaced(self, store_id: str, msg: Incoming) -> str | None:
@@ -220,16 +220,16 @@ class Processor:
 
     def _apply_profile(self, msg: Incoming, save: SaveFn, decode, setter) -> None:
         """Hours or zone: replace the store's whole value (compacted topics are upserts)."""
-        self._mark(msg)
+        self.mark(msg)
         try:
             store_id = wire.decode_key(msg.key)
             value = decode(msg.value)
         except wire.WireError as exc:
-            self._reject(msg, str(exc))
+            self.reject(msg, str(exc))
             return
         wrong = self._misplaced(store_id, msg)
         if wrong:
-            self._reject(msg, wrong)
+            self.reject(msg, wrong)
             return
         state = self.cache.get(store_id)
         if setter(state, value) or self.cache.is_unsaved(store_id):
@@ -241,13 +241,15 @@ class Processor:
     def _latest(self, state: StoreState, now: int | None) -> tuple[int, bool] | None:
         return None if now is None else state.latest_observation(now)
 
-    def _mark(self, msg: Incoming) -> None:
+    def mark(self, msg: Incoming) -> None:
+        """Count ``msg`` and record its offset as processed."""
         self.stats.messages[msg.topic] += 1
         key = (msg.topic, msg.partition)
         if msg.offset + 1 > self.processed.get(key, 0):
             self.processed[key] = msg.offset + 1
 
-    def _reject(self, msg: Incoming, reason: str) -> None:
+    def reject(self, msg: Incoming, reason: str) -> None:
+        """Send ``msg`` to the dead-letter callback with ``reason`` and where it was read."""
         kind = reason.split(":")[0].split(" ")[0] if reason else "unknown"
         self.stats.rejected[f"{msg.topic}:{kind}"] += 1
         raw = (msg.key or b"")[:100].decode("utf-8", "replace") + " => "

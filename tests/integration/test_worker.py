@@ -25,7 +25,8 @@ def test_worker_starts_declares_topics_and_answers_health(worker, kafka_broker):
     env = worker.env
     app_id = env["STREAMPROC_APP_ID"]
     for name in (env["STREAMPROC_TOPIC_POLLS"], env["STREAMPROC_TOPIC_HOURS"],
-                 env["STREAMPROC_TOPIC_TIMEZONES"], f"{app_id}-store-state-changelog"):
+                 env["STREAMPROC_TOPIC_TIMEZONES"], env["STREAMPROC_TOPIC_EVENTS"],
+                 f"{app_id}-store-state-changelog"):
         assert name in topics, f"{name} missing from {sorted(topics)[:20]}"
 
 

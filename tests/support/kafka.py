@@ -6,10 +6,30 @@ import asyncio
 import json
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 
 from streamproc.sandbox import bootstrap_of
+
+
+async def _partitions(bootstrap: str, topic: str) -> list[int]:
+    """The topic's partitions (waiting up to 5 s for it to exist). The admin client's
+    description: ``consumer.topics()`` fetches metadata without updating what
+    ``consumer.partitions_for_topic`` reads, so that stays None for a topic never subscribed."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        for _ in range(50):
+            described = await admin.describe_topics([topic])
+            parts = [p["partition"] for t in described if not t["error_code"]
+                     for p in t["partitions"]]
+            if parts:
+                return sorted(parts)
+            await asyncio.sleep(0.1)
+        return []
+    finally:
+        await admin.close()
 
 
 async def _drain(bootstrap: str, topic: str, idle_s: float, timeout: float) -> list:
@@ -19,14 +39,7 @@ async def _drain(bootstrap: str, topic: str, idle_s: float, timeout: float) -> l
     await consumer.start()
     out: list = []
     try:
-        parts = None
-        for _ in range(50):
-            await consumer.topics()  # a metadata refresh (public API)
-            parts = consumer.partitions_for_topic(topic)
-            if parts:
-                break
-            await asyncio.sleep(0.1)
-        tps = [TopicPartition(topic, p) for p in sorted(parts or ())]
+        tps = [TopicPartition(topic, p) for p in await _partitions(bootstrap, topic)]
         if not tps:
             return out
         consumer.assign(tps)

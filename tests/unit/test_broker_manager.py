@@ -409,3 +409,16 @@ def test_recorded_cluster_drives_node_commands_and_refusals(
     monkeypatch.setattr(broker, "_node_pid", lambda node: 4243 if node.node_id == 2 else None)
     with pytest.raises(broker.BrokerError, match="3-node cluster is running"):
         broker.start(s, timeout=1)
+
+
+def test_cluster_ids_never_start_with_a_dash(monkeypatch) -> None:
+    """kafka-storage would read ``--cluster-id -abc`` as an option (1 id in 64 did)."""
+    import uuid
+
+    dashed = uuid.UUID(bytes=bytes([0xF8]) + bytes(15))  # base64 "-A..."
+    ids = iter([dashed, uuid.UUID(int=1)])
+    monkeypatch.setattr(broker.uuid, "uuid4", lambda: next(ids))
+    cid = broker.new_cluster_id()
+    assert cid == "AAAAAAAAAAAAAAAAAAAAAQ"  # the dashed one was skipped
+    monkeypatch.undo()
+    assert all(not broker.new_cluster_id().startswith("-") for _ in range(500))

@@ -1,0 +1,90 @@
+"""Re-keying the public ``store-events`` topic into the internal topics (free of Faust).
+
+Producers publish one JSON event per message with any key or none (docs/events.md). The
+``events`` agent hands each batch to :func:`forward_events`, which decodes every event
+(`core.events.decode_event`; a rejected one goes to the dead-letter callback with its
+reason, like a bad CSV row), groups the batch per store as the CSV replay does and sends
+
+* the polls of each store as one message (key = store id, `wire.encode_polls`) to the polls
+  topic,
+* the last hours event of each store (`wire.encode_hours`: an empty set is a tombstone, "no
+  rows", as for a store without hours rows) to the hours topic,
+* the last timezone event of each store (`wire.encode_timezone`) to the time zone topic,
+
+each to the store's home partition. Every send is acknowledged by the broker before the
+batch counts as processed (at least once: a crash before that re-reads the events).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from streamproc.core import wire
+from streamproc.core.events import HoursEvent, PollEvent, TimezoneEvent, decode_event
+from streamproc.kafka.partitioning import partition_of
+from streamproc.worker.processing import Incoming, Processor
+
+POLLS, HOURS, TIMEZONES = "polls", "hours", "timezones"
+
+# (internal topic: "polls" | "hours" | "timezones", partition, key, value) -> a future that
+# resolves when the broker has the message (Faust's ``await topic.send(...)``).
+SendFn = Callable[[str, int, bytes, bytes | None], Awaitable[Awaitable[Any]]]
+
+
+@dataclass
+class Outbox:
+    """One batch of events grouped per store, ready to be sent."""
+
+    polls: dict[str, list[tuple[int, bool]]] = field(default_factory=dict)
+    hours: dict[str, tuple[tuple[int, int, int], ...]] = field(default_factory=dict)
+    timezones: dict[str, str] = field(default_factory=dict)
+
+    def add(self, event: PollEvent | HoursEvent | TimezoneEvent) -> None:
+        if isinstance(event, PollEvent):
+            self.polls.setdefault(event.store_id, []).append((event.ts_us, event.active))
+        elif isinstance(event, HoursEvent):
+            self.hours.pop(event.store_id, None)  # keep the arrival order of the last one
+            self.hours[event.store_id] = event.rows
+        else:
+            self.timezones.pop(event.store_id, None)
+            self.timezones[event.store_id] = event.tz
+
+    def messages(self) -> Iterator[tuple[str, str, bytes | None]]:
+        """``(internal topic, store id, value)``; zones and hours before the polls."""
+        for store_id, tz in self.timezones.items():
+            yield TIMEZONES, store_id, wire.encode_timezone(tz)
+        for store_id, rows in self.hours.items():
+            yield HOURS, store_id, wire.encode_hours(rows)
+        step = wire.MAX_POLLS_PER_MESSAGE
+        for store_id, polls in self.polls.items():
+            for i in range(0, len(polls), step):
+                yield POLLS, store_id, wire.encode_polls(polls[i : i + step])
+
+
+def sort_events(messages: Iterable[Incoming], reject: Callable[[Incoming, str], None]) -> Outbox:
+    """Decode a batch of event messages into an :class:`Outbox`; reject what is bad."""
+    outbox = Outbox()
+    for msg in messages:
+        event = decode_event(msg.value)
+        if isinstance(event, str):
+            reject(msg, event)
+        else:
+            outbox.add(event)
+    return outbox
+
+
+async def forward_events(messages: Iterable[Incoming], processor: Processor, send: SendFn,
+                         partitions: int) -> int:
+    """Re-key a batch (see the module docstring); return the number of messages sent once
+    the broker has acknowledged all of them."""
+    batch = list(messages)
+    outbox = sort_events(batch, processor.reject)
+    pending = [await send(topic, partition_of(store_id, partitions), store_id.encode(), value)
+               for topic, store_id, value in outbox.messages()]
+    await asyncio.gather(*pending)
+    for msg in batch:
+        processor.mark(msg)
+    return len(pending)
