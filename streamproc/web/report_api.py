@@ -281,6 +281,11 @@ def _describe() -> None:
     openapi.add_schema("ReportRecord", _RECORD)
     openapi.add_schema("ReportRow", _ROW)
     openapi.add_schema("ReportStatus", _STATUS)
+    _describe_trigger()
+    _describe_get_and_list()
+
+
+def _describe_trigger() -> None:
     trigger_ok = {"description": "The new report's id",
                   "content": openapi.json_content({
                       "type": "object", "required": ["report_id"],
@@ -312,6 +317,11 @@ def _describe() -> None:
             "responses": trigger_errors,
         },
     })
+    openapi.add_path("/trigger-report", _renamed(openapi.spec()["paths"]["/trigger_report"],
+                                                 "Dashed"))
+
+
+def _describe_get_and_list() -> None:
     query_id = [{"name": "report_id", "in": "query", "required": True,
                  "schema": {"type": "string"}}]
     path_id = [{"name": "report_id", "in": "path", "required": True,
@@ -322,8 +332,6 @@ def _describe() -> None:
         openapi.add_path(path, item)
         openapi.add_path(path + "/{report_id}", _get_report_op(f"getReportById{suffix}",
                                                                 path_id))
-    openapi.add_path("/trigger-report", _renamed(openapi.spec()["paths"]["/trigger_report"],
-                                                 "Dashed"))
     openapi.add_path("/reports", {"get": {
         "operationId": "listReports",
         "summary": "Recent reports, newest first",
