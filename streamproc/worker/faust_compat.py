@@ -10,8 +10,9 @@ installed versions, so an upgrade that removes one fails loudly there, not in pr
   and whether table recovery finished (attributes of Faust's services, not documented API).
 * :func:`web_application`: the aiohttp ``Application`` Faust serves, so that the views of
   ``streamproc.web`` are plain aiohttp handlers.
-* :func:`install_transport`: Faust's Kafka transport, with one fix: records dropped during a
-  rebalance are read again (below).
+* :func:`install_transport`: Faust's Kafka transport, with two fixes: a commit waits until
+  every buffered table write is sent (:class:`DrainingProducer`), and records dropped during
+  a rebalance are read again (below).
 
 The transport fix:
 
@@ -34,6 +35,7 @@ from collections.abc import Coroutine, Mapping
 from typing import Any
 
 import faust
+import faust.transport.producer
 from aiohttp import web
 from faust.transport.drivers import aiokafka as faust_kafka
 
@@ -46,6 +48,10 @@ PRIVATE_APIS: tuple[tuple[Any, str], ...] = (
     (faust_kafka.Consumer, "_new_consumer_thread"),
     (faust_kafka.Consumer, "_is_changelog_tp"),
     (faust_kafka.Transport, "Consumer"),
+    (faust_kafka.Transport, "Producer"),
+    (faust_kafka.Producer, "flush"),
+    (faust.transport.producer.ProducerBuffer, "flush"),
+    (faust.transport.producer.ProducerBuffer, "size"),
 )
 
 
@@ -103,8 +109,26 @@ class RewindingConsumer(faust_kafka.Consumer):
         return RewindingConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
 
+class DrainingProducer(faust_kafka.Producer):
+    """Faust's producer, whose ``flush`` really drains the buffer of table writes.
+
+    Faust commits input offsets after ``producer.flush()``, but the buffer's ``flush`` gives up
+    as soon as no message went out for 0.1 s (easily, under load: "producer buffer full"). The
+    offsets of events whose changelog writes were still buffered got committed; a ``kill -9``
+    then lost those writes for good (the worker that took over, or the same one restarted,
+    recovered the table without them and resumed after the events): a report request known
+    to nobody, a store's time zone gone. Here the commit waits until the buffer is empty.
+    """
+
+    async def flush(self) -> None:
+        while self.buffer.size:
+            await self.buffer.flush()
+        await super().flush()
+
+
 class Transport(faust_kafka.Transport):
     Consumer = RewindingConsumer
+    Producer = DrainingProducer
 
 
 def install_transport(app: faust.App) -> None:
