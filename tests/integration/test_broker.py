@@ -12,6 +12,17 @@ from streamproc.sandbox import unique_name
 PARTITIONS = 8
 
 
+async def _described(admin: AIOKafkaAdminClient, topic: str, timeout: float = 15.0) -> list:
+    """The topic's description once its metadata has reached the broker answering (right
+    after creation a busy broker can still say UNKNOWN_TOPIC_OR_PARTITION, error code 3)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            described = await admin.describe_topics([topic])
+            if all(t["error_code"] == 0 for t in described):
+                return described
+            await asyncio.sleep(0.1)
+
+
 async def _roundtrip(bootstrap: str, topic: str, messages: list[tuple[bytes, bytes]]):
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -19,7 +30,7 @@ async def _roundtrip(bootstrap: str, topic: str, messages: list[tuple[bytes, byt
         await admin.create_topics(
             [NewTopic(name=topic, num_partitions=PARTITIONS, replication_factor=1)]
         )
-        described = await admin.describe_topics([topic])
+        described = await _described(admin, topic)
     finally:
         await admin.close()
 

@@ -34,6 +34,7 @@ def _same_everywhere(handles, path: str) -> dict:
 def test_fleet_and_stores_agree_across_workers(pair, tmp_path):  # noqa: F811
     data = generate(tmp_path / "data", 120, 8, 35)
     replay(pair[0].env, data)
+    pair[0].snapshot_csv()  # returns once every worker applied everything the replay sent
     health = wait_for(lambda: _watermarks_agree(pair), 30, "watermarks to agree", every=0.5)
     fleet = _same_everywhere(pair, "/fleet?limit=200")
     assert fleet["stores"] == 120 and fleet["watermark"] == health
@@ -52,6 +53,7 @@ def _watermarks_agree(handles) -> str | None:
 def test_live_streams_the_same_outage_from_every_worker(pair, tmp_path):  # noqa: F811
     data = generate(tmp_path / "data", 60, 8, 36)
     replay(pair[0].env, data)
+    pair[0].snapshot_csv()
     wait_for(lambda: _watermarks_agree(pair), 30, "watermarks to agree", every=0.5)
     readers = [SseReader(h.base_url) for h in pair]
     try:
