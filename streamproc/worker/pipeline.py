@@ -118,9 +118,9 @@ class Pipeline:
 
     def _input_tps(self) -> list[TopicPartition]:
         names = {t.get_topic_name() for t in self.topics.values()}
-        assigned = faust_compat.assigned_partitions(self.app)
         return sorted(
-            (TopicPartition(tp.topic, tp.partition) for tp in assigned if tp.topic in names),
+            (TopicPartition(tp.topic, tp.partition) for tp in self.assigned()
+             if tp.topic in names),
             key=lambda tp: (tp.topic, tp.partition),
         )
 
@@ -252,10 +252,6 @@ class Pipeline:
             return await peers.post_all(self.app, urls, path, body, timeout, self.peer_headers())
         except peers.PeerError as exc:
             raise AssignmentChanged(f"another worker did not answer: {exc}") from exc
-
-    async def local_rows(self, now: int | None) -> list[ReportRow]:
-        """Report rows of the stores this worker holds, at ``now``."""
-        return await local_rows(self.processor, now)
 
     def peer_headers(self) -> dict[str, str]:
         """What a call to another worker's /internal/* carries: the peer secret, else the
