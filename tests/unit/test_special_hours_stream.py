@@ -1,0 +1,138 @@
+"""Special hours on the stream's side, without a broker: wire format, worker, replay.
+
+Whatever order the messages arrive in (polls, hours, zones, special hours, a date changed
+later), the worker's states give the batch report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from producers import replay
+from producers.sinks import MemorySink
+from streamproc import config
+from streamproc.cli import replay as replay_cli
+from streamproc.core import wire
+from streamproc.core.hours import CLOSED
+from streamproc.core.records import US_PER_DAY, US_PER_HOUR
+from streamproc.core.report_rows import compute_report, report_rows
+from streamproc.worker.processing import Incoming, Processor, Watermarks
+from streamproc.worker.statestore import StateCache
+
+H = US_PER_HOUR
+XMAS = (date(2026, 12, 25) - date(1970, 1, 1)).days
+T0 = XMAS * US_PER_DAY - 3 * US_PER_DAY  # 2026-12-22 00:00 UTC
+
+
+def test_wire_round_trip_and_rejections():
+    rows = [(XMAS, CLOSED, CLOSED), (XMAS + 6, 18 * H, 2 * H)]
+    value = wire.encode_special(rows)
+    assert b'"2026-12-25",null,null' in value
+    assert wire.decode_special(value) == rows
+    assert wire.encode_special([]) is None and wire.decode_special(None) is None
+    for bad, fragment in [
+        (b'{"special": [["2026-12-25", null, 5]]}', "both null"),
+        (b'{"special": [["2026-02-30", null, null]]}', "does not exist"),
+        (b'{"special": [[20812, null, null]]}', "expected [date"),
+        (b'{"special": [["2026-12-25", 0, 86400000000]]}', "within a day"),
+        (b'{"hours": []}', "'special'"),
+    ]:
+        with pytest.raises(wire.WireError, match=fragment.replace("[", r"\[")):
+            wire.decode_special(bad)
+
+
+def _data(rng: random.Random):
+    polls, hours, zones, special = [], [], [], []
+    for i in range(8):
+        sid = f"s{i}"
+        for h in range(6 * 24):
+            polls.append((sid, T0 + h * H + rng.randrange(H), rng.random() > 0.2))
+        if i % 3:
+            hours += [(sid, d, 9 * H, 17 * H) for d in range(7)]
+        zones.append((sid, rng.choice(["America/New_York", "Europe/Berlin", "UTC"])))
+        if i % 2:
+            special += [(sid, XMAS, CLOSED, CLOSED), (sid, XMAS + 1, 20 * H, 3 * H)]
+    return polls, hours, zones, special
+
+
+def _messages(polls, hours, zones, special, rng):
+    def key(sid: str) -> bytes:
+        return sid.encode()
+
+    msgs = [("polls", key(s), wire.encode_polls([(ts, up)])) for s, ts, up in polls]
+    by_store: dict[str, list] = {}
+    for s, *row in hours:
+        by_store.setdefault(s, []).append(tuple(row))
+    msgs += [("hours", key(s), wire.encode_hours(rows)) for s, rows in by_store.items()]
+    msgs += [("tz", key(s), wire.encode_timezone(tz)) for s, tz in zones]
+    special_by: dict[str, list] = {}
+    for s, *row in special:
+        special_by.setdefault(s, []).append(tuple(row))
+    # a first, different version of each store's special dates that a later message replaces
+    msgs += [("special", key(s), wire.encode_special([(XMAS + 2, 0, 0)])) for s in special_by]
+    rng.shuffle(msgs)
+    msgs += [("special", key(s), wire.encode_special(rows)) for s, rows in special_by.items()]
+    return [Incoming(t, 0, i, k, v) for i, (t, k, v) in enumerate(msgs)]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_any_arrival_order_gives_the_batch_report(seed: int):
+    rng = random.Random(seed)
+    polls, hours, zones, special = _data(rng)
+    dead: list = []
+    proc = Processor(StateCache({}), Watermarks({}), dead.append)
+    save = lambda state, _msg: proc.cache.save(state)  # noqa: E731
+    apply = {"hours": proc.apply_hours, "tz": proc.apply_timezone, "special": proc.apply_special}
+    for m in _messages(polls, hours, zones, special, rng):
+        if m.topic == "polls":
+            proc.apply_polls([m], save)
+        else:
+            apply[m.topic](m, save)
+    assert dead == []
+    now = max(ts for _, ts, _ in polls)
+    states = {sid: proc.cache.get(sid) for sid in {p[0] for p in polls}}
+    got = report_rows(states, now)
+    want = compute_report(polls, hours, zones, special=special)
+    assert got == want
+    assert want != compute_report(polls, hours, zones)  # the special hours did matter
+
+
+def test_bad_special_message_goes_to_the_dead_letters():
+    dead: list = []
+    proc = Processor(StateCache({}), Watermarks({}), dead.append)
+    proc.apply_special(Incoming("special", 0, 7, b"42", b'{"special": [["x", null, null]]}'),
+                       lambda s, m: None)
+    assert len(dead) == 1 and "special[0]@7" in dead[0].reason
+
+
+def test_replay_sends_one_message_per_store_and_rejects_bad_rows(tmp_path: Path):
+    path = tmp_path / "special.csv"
+    path.write_text("store_id,date,start_time_local,end_time_local\n"
+                    "a,2026-12-25,,\na,2026-12-31,18:00,02:00\nb,2026-12-25,10:00,\n"
+                    "c,2026-12-24,10:00,14:00\n")
+    parser = argparse.ArgumentParser()
+    replay_cli.add_arguments(parser)
+    args = parser.parse_args(["--special-hours", str(path)])
+    sink = MemorySink()
+
+    async def factory(bootstrap: str):
+        async def close() -> None:
+            pass
+
+        return sink, close
+
+    summary = asyncio.run(replay.replay(args, config.Settings(), sink_factory=factory))
+    s = config.Settings()
+    sent = {m.key: wire.decode_special(m.value) for m in sink.messages
+            if m.topic == s.topic_special_hours}
+    assert sent == {b"a": [(XMAS, CLOSED, CLOSED), (XMAS + 6, 18 * H, 2 * H)],
+                    b"c": [(XMAS - 1, 10 * H, 14 * H)]}
+    dead = [m for m in sink.messages if m.topic == s.topic_deadletter]
+    assert len(dead) == 1 and b"leave both empty" in dead[0].value
+    assert summary.special_stores == 2 and "special hours 2 stores" in summary.line()
