@@ -136,3 +136,23 @@ def test_replay_sends_one_message_per_store_and_rejects_bad_rows(tmp_path: Path)
     dead = [m for m in sink.messages if m.topic == s.topic_deadletter]
     assert len(dead) == 1 and b"leave both empty" in dead[0].value
     assert summary.special_stores == 2 and "special hours 2 stores" in summary.line()
+
+
+def test_generated_special_hours_parse_cleanly_and_cover_every_kind():
+    from streamproc.core import parsing
+    from streamproc.synthetic import DST_START, GenConfig, generate
+    from streamproc.synthetic_special import SPECIAL_HEADER, special_hours_lines
+
+    cfg = GenConfig(stores=120, days=8, seed=5, start=DST_START, dst=True)
+    data = generate(cfg)
+    lines = special_hours_lines(cfg, data.stores)
+    assert lines == special_hours_lines(cfg, generate(cfg).stores)  # deterministic
+    rows = list(parsing.iter_special_hours([SPECIAL_HEADER, *lines]))
+    assert rows and not [r for r in rows if not isinstance(r, tuple)]
+    polled = {s.store_id for s in data.stores if s.polled}
+    assert {r[0] for r in rows} <= polled  # no new store: the report's rows are unchanged
+    shapes = {(s, e) for _, _, s, e in rows}
+    assert (CLOSED, CLOSED) in shapes and (10 * H, 2 * H) in shapes  # closures, late nights
+    assert (1 * H, 5 * H) in shapes  # across the missing hour of 2023-03-12
+    dst_day = (date(2023, 3, 12) - date(1970, 1, 1)).days
+    assert any(d == dst_day and s == 1 * H for _, d, s, _ in rows)
