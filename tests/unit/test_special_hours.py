@@ -312,3 +312,42 @@ def test_special_hours_csv_rows_and_rejections():
 def test_special_hours_header_needs_a_date_column():
     with pytest.raises(parsing.HeaderError, match="date"):
         list(parsing.iter_special_hours(["store_id,day,start_time_local,end_time_local"]))
+
+
+def _report_line(polls, hours, tz, special, as_of) -> str:
+    """One store's report line via the real CSV parsers and the batch core."""
+    import io
+
+    from streamproc.core.report_rows import write_csv
+    from streamproc.core.timeparse import parse_timestamp
+
+    parsed = [list(parser(lines)) for parser, lines in (
+        (parsing.iter_polls, polls), (parsing.iter_hours, hours),
+        (parsing.iter_timezones, tz), (parsing.iter_special_hours, special))]
+    out = io.StringIO()
+    write_csv(compute_report(*parsed[:3], as_of=parse_timestamp(as_of), special=parsed[3]), out)
+    return out.getvalue().splitlines()[1]
+
+
+def test_semantics_example_6_overnight_holiday():
+    line = _report_line(
+        ["store_id,status,timestamp_utc", "9009,active,2027-01-01 01:00:00 UTC",
+         "9009,inactive,2027-01-01 06:00:00 UTC", "9009,active,2027-01-01 16:00:00 UTC"],
+        ["store_id,dayOfWeek,start_time_local,end_time_local",
+         *(f"9009,{d},09:00,17:00" for d in range(7))],
+        ["store_id,timezone_str", "9009,America/New_York"],
+        ["store_id,date,start_time_local,end_time_local", "9009,2026-12-31,18:00,02:00",
+         "9009,2027-01-01,,"],
+        "2027-01-01 17:00:00 UTC")
+    assert line == "9009,0.00,4.50,49.50,0.00,3.50,3.50"
+
+
+def test_semantics_example_7_special_hours_on_the_spring_forward_date():
+    line = _report_line(
+        ["store_id,status,timestamp_utc", "9010,active,2023-03-12 07:30:00 UTC",
+         "9010,inactive,2023-03-12 09:00:00 UTC", "9010,active,2023-03-12 17:00:00 UTC"],
+        ["store_id,dayOfWeek,start_time_local,end_time_local", "9010,6,10:00,18:00"],
+        ["store_id,timezone_str", "9010,America/Chicago"],
+        ["store_id,date,start_time_local,end_time_local", "9010,2023-03-12,01:00,05:00"],
+        "2023-03-12 18:00:00 UTC")
+    assert line == "9010,0.00,1.25,7.25,0.00,1.75,1.75"
