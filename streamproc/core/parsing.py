@@ -313,6 +313,12 @@ def parse_timezone_row(fields: Sequence[str], header: Header) -> TimezoneRow:
     return _timezone(fields, header)
 
 
+def parse_special_row(fields: Sequence[str], header: Header) -> SpecialRow:
+    """One special-hours row -> `(store_id, day, start_us, end_us)`; ValueError(reason)."""
+    _check_width(fields, header)
+    return _special(fields, header)
+
+
 _ROW_PARSERS: dict[str, Callable[[Sequence[str], Header], Any]] = {
     POLLS: _poll,
     HOURS: _hours,

@@ -156,3 +156,55 @@ def test_generated_special_hours_parse_cleanly_and_cover_every_kind():
     assert (1 * H, 5 * H) in shapes  # across the missing hour of 2023-03-12
     dst_day = (date(2023, 3, 12) - date(1970, 1, 1)).days
     assert any(d == dst_day and s == 1 * H for _, d, s, _ in rows)
+
+
+# --------------------------------------------------------------------------- public events
+
+
+def _special_event(sid: str, *rows: tuple) -> bytes:
+    import json
+
+    return json.dumps({"type": "special_hours", "store_id": sid, "special_hours": [
+        {"date": d, "start_time_local": s, "end_time_local": e} for d, s, e in rows]}).encode()
+
+
+def test_special_hours_event_is_the_csv_rows_of_its_store():
+    from streamproc.core import parsing
+    from streamproc.core.events import SpecialHoursEvent, decode_event
+
+    rows = [("2026-12-25", None, None), ("2026-12-31", "18:00", "02:00"), ("2026-12-26", "", "")]
+    event = decode_event(_special_event("9009", *rows))
+    csv_rows = list(parsing.iter_special_hours(
+        ["store_id,date,start_time_local,end_time_local",
+         *(f"9009,{d},{s or ''},{e or ''}" for d, s, e in rows)]))
+    assert event == SpecialHoursEvent("9009", tuple(r[1:] for r in csv_rows))
+    assert decode_event(_special_event("9009")) == SpecialHoursEvent("9009", ())
+    assert decode_event(_special_event("1", ("2026-02-30", None, None))) == (
+        "special_hours: special_hours[0]: date '2026-02-30': day 30 does not exist in 2026-02")
+    assert "leave both empty" in decode_event(_special_event("1", ("2026-12-25", "10:00", None)))
+
+
+def test_special_hours_events_are_forwarded_to_the_special_topic():
+    from streamproc.kafka.partitioning import partition_of
+    from streamproc.worker.event_intake import forward_events
+
+    dead: list = []
+    proc = Processor(StateCache({}), Watermarks({}), dead.append)
+    batch = [Incoming("events", 0, 0, None, _special_event("a", ("2026-12-25", None, None))),
+             Incoming("events", 0, 1, None, _special_event("b", ("2026-12-24", "10:00", "14:00"))),
+             Incoming("events", 0, 2, None, _special_event("b"))]  # the last set wins: none
+    sent = []
+
+    async def send(topic: str, partition: int, key: bytes, value: bytes | None):
+        sent.append((topic, partition, key, value))
+        done = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    assert asyncio.run(forward_events(batch, proc, send, 4)) == 2
+    closed = wire.encode_special([(XMAS, CLOSED, CLOSED)])
+    assert sent == [
+        ("special_hours", partition_of("a", 4), b"a", closed),
+        ("special_hours", partition_of("b", 4), b"b", None),
+    ]
+    assert dead == []
