@@ -5,7 +5,8 @@ late openings until 02:00, split days, 01:00-05:00 across the missing hour) is r
 `streamproc replay --special-hours` into an isolated worker; its snapshot must equal
 `streamproc report --special-hours` on the same files byte for byte, and must differ from
 the report without special hours (so the comparison is not vacuous). A later change of the
-special file (another date closed, a closure lifted) is applied by the worker as well.
+special file (another date closed, a closure lifted) is applied by the worker as well, and
+the same data published as public events (special_hours events included) gives the same.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from streamproc.sandbox import run_cli
+from tests.integration.test_events import as_events, messages, publish, rows, wait_handled
 from tests.support.data import generate, source_args
 
 SPECIAL = "special_hours.csv"
@@ -58,3 +60,22 @@ def test_a_later_change_of_the_special_file_rebuilds_the_stores(worker, dataset,
     want = batch(dataset, tmp_path / "batch.csv", edited)
     assert want != first
     assert worker.snapshot_csv() == want
+
+
+def special_events(data: Path) -> list[dict]:
+    """One special_hours event per store with all its rows (empty times as null)."""
+    sets: dict[str, list[dict]] = {}
+    for r in rows(data / SPECIAL):
+        sets.setdefault(r["store_id"], []).append(
+            {"date": r["date"], "start_time_local": r["start_time_local"] or None,
+             "end_time_local": r["end_time_local"] or None})
+    return [{"type": "special_hours", "store_id": s, "special_hours": v} for s, v in sets.items()]
+
+
+def test_special_hours_events_give_the_batch_report(worker, dataset, tmp_path):
+    topic = worker.env["STREAMPROC_TOPIC_EVENTS"]
+    events = special_events(dataset)
+    assert events
+    sent = publish(worker.env, messages(topic, as_events(dataset) + events))
+    wait_handled(worker, topic, len(sent))
+    assert worker.snapshot_csv() == batch(dataset, tmp_path / "batch.csv", dataset / SPECIAL)
