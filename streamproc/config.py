@@ -43,6 +43,7 @@ class Settings:
     # Serving on a non-loopback address without a token needs this said explicitly.
     allow_anonymous: bool = False
     live_max_clients: int = 1000  # /live subscribers per worker; more get 503
+    events_max_bytes: int = 4 << 20  # largest POST /events body (NDJSON or CSV)
     alert_webhook: str | None = None  # POST outage / recovery alerts here (docs/monitoring.md)
     alert_after_min: float = 30.0  # business minutes an outage lasts before it is alerted
     # A crashed worker keeps its partitions until its consumer-group session expires: this
@@ -172,6 +173,7 @@ ENV = {
     "peer_secret": "STREAMPROC_PEER_SECRET",
     "allow_anonymous": "STREAMPROC_ALLOW_ANONYMOUS",
     "live_max_clients": "STREAMPROC_LIVE_MAX_CLIENTS",
+    "events_max_bytes": "STREAMPROC_EVENTS_MAX_BYTES",
     "alert_webhook": "STREAMPROC_ALERT_WEBHOOK",
     "alert_after_min": "STREAMPROC_ALERT_AFTER",
     # Faust's own name for it is accepted too (see ALIASES).

@@ -84,9 +84,16 @@ class _Bad(ValueError):
 def decode_event(value: bytes | None) -> Event | str:
     """One message value -> the event it carries, or the reason it is rejected."""
     try:
-        doc = _load(value)
-    except _Bad as exc:
+        doc = load_json(value)
+    except ValueError as exc:
         return str(exc)
+    return decode_document(doc)
+
+
+def decode_document(doc: Any) -> Event | str:
+    """One parsed JSON value (of :func:`load_json`) -> its event, or the reason it is not one."""
+    if not isinstance(doc, dict):
+        return f"value must be a JSON object, not {_json_type(doc)}"
     kind = doc.get("type")
     decoder = _DECODERS.get(kind) if isinstance(kind, str) else None
     if decoder is None:
@@ -99,11 +106,13 @@ def decode_event(value: bytes | None) -> Event | str:
         return f"{kind}: {exc}"
 
 
-def _load(value: bytes | None) -> dict[str, Any]:
+def load_json(value: bytes | None, limit: int = MAX_EVENT_BYTES) -> Any:
+    """Strict JSON (UTF-8, no duplicate names, no NaN, at most ``limit`` bytes) -> the value;
+    ValueError with the reason otherwise."""
     if value is None:
         raise _Bad("message has no value (expected a JSON event)")
-    if len(value) > MAX_EVENT_BYTES:
-        raise _Bad(f"event is {len(value)} bytes; at most {MAX_EVENT_BYTES} are accepted")
+    if len(value) > limit:
+        raise _Bad(f"event is {len(value)} bytes; at most {limit} are accepted")
     try:
         text = bytes(value).decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -114,8 +123,6 @@ def _load(value: bytes | None) -> dict[str, Any]:
         raise
     except (ValueError, RecursionError) as exc:
         raise _Bad(f"value is not JSON: {str(exc)[:120]}") from None
-    if not isinstance(doc, dict):
-        raise _Bad(f"value must be a JSON object, not {_json_type(doc)}")
     return doc
 
 

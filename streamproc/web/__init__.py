@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from streamproc.web import (
+    events,
     fleet,
     health,
     internal,
@@ -27,12 +28,14 @@ from streamproc.web.http import PIPELINE
 if TYPE_CHECKING:
     from streamproc.worker.pipeline import Pipeline
 
-MODULES = (health, report_api, openapi, internal, stores, fleet, live, prometheus)
+MODULES = (health, report_api, events, openapi, internal, stores, fleet, live, prometheus)
 
 
 def install(web_app: web.Application, pipeline: Pipeline) -> None:
     """Middlewares (errors, token, body size) and every route, before the server starts."""
     web_app[PIPELINE] = pipeline
-    middleware.install(web_app, pipeline.settings.api_token, pipeline.settings.peer_secret)
+    settings = pipeline.settings
+    middleware.install(web_app, settings.api_token, settings.peer_secret,
+                       body_limits={"/events": settings.events_max_bytes})
     for module in MODULES:
         module.add_routes(web_app.router)

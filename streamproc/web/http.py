@@ -25,9 +25,9 @@ MAX_BODY_BYTES = 64 * 1024
 class BadRequest(Exception):
     """A request the API refuses with 400 (or 413 when ``too_large``)."""
 
-    def __init__(self, message: str, too_large: bool = False) -> None:
+    def __init__(self, message: str, too_large: bool = False, status: int = 400) -> None:
         super().__init__(message)
-        self.status = 413 if too_large else 400
+        self.status = 413 if too_large else status
 
 
 def pipeline_of(request: web.Request) -> Pipeline:
@@ -46,11 +46,24 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
     return json_response({"error": message, **extra}, status, headers)
 
 
+async def read_body(request: web.Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The whole body, at most ``limit`` bytes (BadRequest 413 beyond). ``content.read(n)``
+    alone gives only what has arrived so far: a body sent in several packets needs a loop."""
+    chunks, size = [], 0
+    while size <= limit:
+        chunk = await request.content.read(limit + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        raise BadRequest(f"request body larger than {limit} bytes", too_large=True)
+    return b"".join(chunks)
+
+
 async def read_json_body(request: web.Request) -> dict[str, Any]:
     """The body as a JSON object ({} when empty); BadRequest otherwise."""
-    raw = await request.content.read(MAX_BODY_BYTES + 1)
-    if len(raw) > MAX_BODY_BYTES:
-        raise BadRequest("request body too large", too_large=True)
+    raw = await read_body(request)
     if not raw.strip():
         return {}
     try:
@@ -105,9 +118,10 @@ async def to_owner(request: web.Request, owner: Callable[[], str | None],
     else:
         method = request.method
         if request.can_read_body:
-            body = await request.content.read(MAX_BODY_BYTES + 1)
-        if body is not None and len(body) > MAX_BODY_BYTES:
-            return error_response(413, f"request body larger than {MAX_BODY_BYTES} bytes")
+            try:
+                body = await read_body(request)
+            except BadRequest as exc:
+                return error_response(exc.status, str(exc))
     headers = {**auth_headers(request), FORWARDED: "1"}
     if body is not None and request.content_type:
         headers["Content-Type"] = request.content_type

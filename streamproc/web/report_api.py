@@ -25,11 +25,11 @@ from streamproc.core.report_lifecycle import (
 from streamproc.core.timeparse import parse_timestamp
 from streamproc.web import openapi
 from streamproc.web.http import (
-    MAX_BODY_BYTES,
     BadRequest,
     error_response,
     json_response,
     pipeline_of,
+    read_body,
     read_json_body,
     to_owner,
 )
@@ -112,9 +112,7 @@ async def get_report(request: web.Request) -> web.StreamResponse:
 async def _report_id_from_body(request: web.Request) -> str | None:
     """``report_id`` of a JSON object or a form body; None if the body has none."""
     if request.content_type == "application/x-www-form-urlencoded":
-        raw = await request.content.read(MAX_BODY_BYTES + 1)
-        if len(raw) > MAX_BODY_BYTES:
-            raise BadRequest("request body too large", too_large=True)
+        raw = await read_body(request)
         value = parse_qs(raw.decode("utf-8", "replace")).get("report_id", [None])[0]
     else:
         value = (await read_json_body(request)).get("report_id")

@@ -37,7 +37,7 @@ from streamproc.core.records import Rejection
 from streamproc.kafka.topics import all_topics, changelog_topics, ensure_topics
 from streamproc.worker import faust_compat
 from streamproc.worker.cluster_watermark import ClusterWatermark
-from streamproc.worker.event_intake import forward_events
+from streamproc.worker.event_intake import SendFn, forward_events, publish_batch
 from streamproc.worker.monitoring import SCAN_INTERVAL_S, Monitor
 from streamproc.worker.pipeline import REPORTS_TABLE, STATE_TABLE, Pipeline
 from streamproc.worker.processing import Incoming, Processor, Watermarks
@@ -166,12 +166,15 @@ def _pipeline(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT
     processor = Processor(StateCache(KeyedTable(tables["states"])),
                           Watermarks(KeyedTable(marks), shared=lambda: shared.now),
                           send_dead_letter, partitions=settings.partitions)
-    inputs = {name: topics[name] for name in ("polls", "hours", "timezones", "special_hours")}
+    inputs = {name: topics[name]
+              for name in ("polls", "hours", "timezones", "special_hours", "events")}
     pipeline = Pipeline(settings, app, processor, inputs, cluster_watermark=shared)
     pipeline.reports = ReportJobs(pipeline, topics["reports"], tables["reports"],
                                   tables["report-files"])
     pipeline.monitor = Monitor(pipeline, topics["outages"], tables["alerts"])
     processor.on_status = pipeline.monitor.on_status
+    send, n = _sender(topics), settings.partitions
+    pipeline.publish = lambda batch: publish_batch(batch, processor, send, n)  # POST /events
     return pipeline
 
 
@@ -248,13 +251,20 @@ def _polls_agent(processor: Processor) -> Callable:
     return polls
 
 
+def _sender(topics: dict[str, faust.TopicT]) -> SendFn:
+    """Send to an internal topic by its short name; returns the future of the broker's ack."""
+
+    async def send(name: str, partition: int, key: bytes, value: bytes | None) -> object:
+        return await topics[name].send(key=key, value=value, partition=partition)
+
+    return send
+
+
 def _events_agent(processor: Processor, topics: dict[str, faust.TopicT],
                   partitions: int) -> Callable:
     """Public events (docs/events.md), re-keyed by store into the internal topics; a batch
     is done once the broker has every message it produced."""
-
-    async def send(name: str, partition: int, key: bytes, value: bytes | None) -> object:
-        return await topics[name].send(key=key, value=value, partition=partition)
+    send = _sender(topics)
 
     async def events(stream: faust.StreamT) -> None:
         async for batch in stream.take_events(EVENT_BATCH_MAX, within=POLL_BATCH_WITHIN):

@@ -15,6 +15,9 @@ reason, like a bad CSV row), groups the batch per store as the CSV replay does a
 
 each to the store's home partition. Every send is acknowledged by the broker before the
 batch counts as processed (at least once: a crash before that re-reads the events).
+
+``POST /events`` (web/events.py) hands its decoded body to :func:`publish_batch`, which sends
+the same messages straight to the internal topics and returns once the broker has them.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streamproc.core import wire
+from streamproc.core.event_bodies import Batch
 from streamproc.core.events import (
     Event,
     HoursEvent,
@@ -95,10 +99,27 @@ async def forward_events(messages: Iterable[Incoming], processor: Processor, sen
     """Re-key a batch (see the module docstring); return the number of messages sent once
     the broker has acknowledged all of them."""
     batch = list(messages)
-    outbox = sort_events(batch, processor.reject)
+    sent = await send_outbox(sort_events(batch, processor.reject), send, partitions)
+    for msg in batch:
+        processor.mark(msg)
+    return sent
+
+
+async def publish_batch(batch: Batch, processor: Processor, send: SendFn,
+                        partitions: int) -> int:
+    """An HTTP body's events (its rejections go to the dead-letter callback, counted like a
+    topic's): the number of messages sent, once the broker has acknowledged them all."""
+    for rejection in batch.rejections:
+        processor.reject_record(rejection)
+    outbox = Outbox()
+    for event in batch.events:
+        outbox.add(event)
+    return await send_outbox(outbox, send, partitions)
+
+
+async def send_outbox(outbox: Outbox, send: SendFn, partitions: int) -> int:
+    """Send every message of ``outbox`` to its store's home partition; wait for the acks."""
     pending = [await send(topic, partition_of(store_id, partitions), store_id.encode(), value)
                for topic, store_id, value in outbox.messages()]
     await asyncio.gather(*pending)
-    for msg in batch:
-        processor.mark(msg)
     return len(pending)

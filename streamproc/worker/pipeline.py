@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from aiokafka.structs import TopicPartition
 
 from streamproc.config import Settings
 from streamproc.core.coverage import coverage_problem, duplicate_ids
+from streamproc.core.event_bodies import Batch
 from streamproc.core.report_rows import ReportRow
 from streamproc.kafka.partitioning import partition_of
 from streamproc.worker import faust_compat, peers
@@ -52,6 +54,8 @@ class Pipeline:
     reports: ReportJobs | None = None  # set by create_app
     monitor: Monitor | None = None  # set by create_app
     cluster_watermark: ClusterWatermark | None = None
+    # POST /events: send a decoded body's events; the number of messages, once acknowledged.
+    publish: Callable[[Batch], Awaitable[int]] | None = None
     epoch: int = 0  # +1 on every partition revocation and assignment (snapshot guard)
     _offsets_client: AIOKafkaConsumer | None = None
 
@@ -215,16 +219,16 @@ class Pipeline:
 
     async def _snapshot_once(self, as_of: int | None, timeout: float) -> Snapshot:
         await self.wait_ready(timeout)
-        targets = await self.all_end_offsets()
         urls = self.peer_urls()
-        body = {"targets": [[t, p, o] for (t, p), o in targets.items()], "timeout": timeout}
-        mine, theirs = await asyncio.gather(
-            self.catch_up(targets, timeout),
-            self._ask_all(urls, "/internal/catch-up", body, timeout + 5))
-        caught = {"": mine, **theirs}
-        problem = self._coverage(caught)
-        if problem:
-            raise AssignmentChanged(problem)
+        targets = await self.all_end_offsets()
+        events = self.topics["events"].get_topic_name() if "events" in self.topics else None
+        if any(off for (t, _), off in targets.items() if t == events):
+            # Public events are re-keyed into the other inputs: first wait until every one
+            # published before now was forwarded (and acknowledged), then read their ends.
+            await self._catch_up_all(urls, {tp: o for tp, o in targets.items()
+                                            if tp[0] == events}, timeout)
+            targets = await self.all_end_offsets()
+        caught = await self._catch_up_all(urls, targets, timeout)
         marks = [part["watermark"] for part in caught.values() if part["watermark"] is not None]
         now = as_of if as_of is not None else (max(marks) if marks else None)
         started = time.monotonic()
@@ -233,6 +237,19 @@ class Pipeline:
         rows = _merge_parts(caught, {"": local, **answers})
         waited = max(part["waited_s"] for part in caught.values())
         return Snapshot(rows, now, waited, time.monotonic() - started)
+
+    async def _catch_up_all(self, urls: list[str], targets: dict[TP, int],
+                            timeout: float) -> dict[str, dict]:
+        """Every worker's catch-up answer ("" = this one), checked to cover each partition."""
+        body = {"targets": [[t, p, o] for (t, p), o in targets.items()], "timeout": timeout}
+        mine, theirs = await asyncio.gather(
+            self.catch_up(targets, timeout),
+            self._ask_all(urls, "/internal/catch-up", body, timeout + 5))
+        caught = {"": mine, **theirs}
+        problem = self._coverage(caught)
+        if problem:
+            raise AssignmentChanged(problem)
+        return caught
 
     def _coverage(self, caught: dict[str, dict]) -> str | None:
         """Why the workers' catch-up answers do not cover every partition of every input

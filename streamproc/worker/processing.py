@@ -252,6 +252,13 @@ class Processor:
         if msg.offset + 1 > self.processed.get(key, 0):
             self.processed[key] = msg.offset + 1
 
+    def reject_record(self, rejection: Rejection) -> None:
+        """Count and dead-letter a rejection that did not come from a topic (``POST
+        /events``); counted under its source like a topic's."""
+        kind = rejection.reason.split(":")[0].split(" ")[0] if rejection.reason else "unknown"
+        self.stats.rejected[f"{rejection.source}:{kind}"] += 1
+        self.dead_letter(rejection)
+
     def reject(self, msg: Incoming, reason: str) -> None:
         """Send ``msg`` to the dead-letter callback with ``reason`` and where it was read."""
         kind = reason.split(":")[0].split(" ")[0] if reason else "unknown"

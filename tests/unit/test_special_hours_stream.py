@@ -208,3 +208,21 @@ def test_special_hours_events_are_forwarded_to_the_special_topic():
         ("special_hours", partition_of("b", 4), b"b", None),
     ]
     assert dead == []
+
+
+def test_post_events_csv_body_of_special_hours():
+    from streamproc.core.event_bodies import decode_body
+    from streamproc.core.events import SpecialHoursEvent
+
+    body = (b"store_id,date,start_time_local,end_time_local\n"
+            b"a,2026-12-25,,\nb,2026-12-31,18:00,02:00\na,2026-12-26,10:00,14:00\n"
+            b"c,2026-12-25,10:00,\n")
+    batch = decode_body(body, "text/csv")
+    assert batch.events == [
+        SpecialHoursEvent("a", ((XMAS, CLOSED, CLOSED), (XMAS + 1, 10 * H, 14 * H))),
+        SpecialHoursEvent("b", ((XMAS + 6, 18 * H, 2 * H),)),
+    ]
+    assert [(r.line, "leave both empty" in r.reason) for r in batch.rejections] == [(5, True)]
+    line = b'{"type": "special_hours", "store_id": "a", "special_hours": []}\n'
+    ndjson = decode_body(line, "application/x-ndjson")
+    assert ndjson.events == [SpecialHoursEvent("a", ())]
