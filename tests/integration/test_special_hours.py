@@ -6,7 +6,8 @@ late openings until 02:00, split days, 01:00-05:00 across the missing hour) is r
 `streamproc report --special-hours` on the same files byte for byte, and must differ from
 the report without special hours (so the comparison is not vacuous). A later change of the
 special file (another date closed, a closure lifted) is applied by the worker as well, and
-the same data published as public events (special_hours events included) gives the same.
+the same data published as public events (special_hours events included) or a special-hours
+CSV posted to POST /events gives the same.
 """
 
 from __future__ import annotations
@@ -78,4 +79,20 @@ def test_special_hours_events_give_the_batch_report(worker, dataset, tmp_path):
     assert events
     sent = publish(worker.env, messages(topic, as_events(dataset) + events))
     wait_handled(worker, topic, len(sent))
+    assert worker.snapshot_csv() == batch(dataset, tmp_path / "batch.csv", dataset / SPECIAL)
+
+
+def test_post_events_with_a_special_hours_csv_gives_the_batch_report(worker, dataset, tmp_path):
+    import json
+
+    from streamproc.sandbox.http import request
+
+    run_cli(worker.env, "replay", *source_args(dataset))
+    body = (dataset / SPECIAL).read_bytes() + b"x1,2026-02-30,,\n"  # one bad line
+    status, _, data = request(worker.base_url, "/events", "POST", body,
+                              {"Content-Type": "text/csv"})
+    answer = json.loads(data)
+    assert status == 200 and answer["rejected"] == 1, answer
+    assert "does not exist" in answer["errors"][0]["reason"]
+    # no wait: the answer came after the broker's acknowledgement
     assert worker.snapshot_csv() == batch(dataset, tmp_path / "batch.csv", dataset / SPECIAL)
