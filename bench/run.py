@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import harness, scale
+from bench import events, harness, scale
 from streamproc.sandbox import WorkerProcess, http, isolated_env, percentile, unique_name
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,6 +91,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", metavar="COUNTS",
                         help="only the scale-out step: end-to-end polls/s with each number of "
                              "workers, e.g. 1,2,3 (1 is always run: the baseline)")
+    parser.add_argument("--events", type=int, metavar="N",
+                        help="only the events step: N one-poll events applied per second "
+                             "through store-events and POST /events, beside the replay of "
+                             "the same polls (e.g. 200000)")
     parser.add_argument("--keep", action="store_true", help=argparse.SUPPRESS)
 
 
@@ -726,6 +730,9 @@ def bench(args: argparse.Namespace, tmp: Path, res: Results) -> None:
     if args.workers:
         bench_workers(args, tmp, res, bootstrap, data)
         return
+    if args.events:
+        bench_events(args, tmp, res, bootstrap, data)
+        return
 
     env = isolated_env(
         bootstrap, tmp / "state", unique_name("bench"), STREAMPROC_LOGLEVEL="warning"
@@ -761,6 +768,27 @@ def bench_workers(args: argparse.Namespace, tmp: Path, res: Results, bootstrap: 
     if len({run.rows for run in runs}) != 1:
         res.notes.append(f"**the reports differ in size**: {[run.rows for run in runs]} rows")
     res.notes.append("scale-out step (`--workers`):\n\n" + scale.table(runs))
+
+
+EVENTS_TARGET = 20_000  # one-poll events applied per second on one worker (issue 18)
+
+
+def bench_events(args: argparse.Namespace, tmp: Path, res: Results, bootstrap: str,
+                 data: Data) -> None:
+    """``--events N``: N one-poll events by store-events, by POST /events, and by replay."""
+    evs = events.poll_events(data.polls, args.events)
+    print(f"bench: {len(evs):,} one-poll events", flush=True)
+    runs = []
+    for path in ("replay", "topic", "http"):
+        runs.append(events.run_path(bootstrap, tmp, path, evs))
+        print(f"bench: {path}: {runs[-1].rate:,.0f} events/s applied", flush=True)
+    base = runs[0].rate
+    for run in runs:
+        target = "—" if run.path == "replay" else f">= {EVENTS_TARGET:,} events/s"
+        res.add(f"{events.LABELS[run.path]}: applied", f"{run.rate:,.0f} events/s",
+                target, f"x{run.rate / base:.2f} of replay",
+                None if run.path == "replay" else run.rate >= EVENTS_TARGET)
+    res.notes.append("events step (`--events`):\n\n" + events.table(runs))
 
 
 def _steps(ctx: Bench) -> None:

@@ -5,8 +5,9 @@ Producers publish one JSON event per message with any key or none (docs/events.m
 (`core.events.decode_event`; a rejected one goes to the dead-letter callback with its
 reason, like a bad CSV row), groups the batch per store as the CSV replay does and sends
 
-* the polls of each store as one message (key = store id, `wire.encode_polls`) to the polls
-  topic,
+* the polls of the batch packed per partition (`core.packing`: one keyless message carries
+  many stores, so a batch of one-poll events from many stores costs a few messages, not one
+  per store) to the polls topic,
 * the last hours event of each store (`wire.encode_hours`: an empty set is a tombstone, "no
   rows", as for a store without hours rows) to the hours topic,
 * the last timezone event of each store (`wire.encode_timezone`) to the time zone topic,
@@ -36,6 +37,7 @@ from streamproc.core.events import (
     SpecialHoursEvent,
     decode_event,
 )
+from streamproc.core.packing import packed_messages
 from streamproc.kafka.partitioning import partition_of
 from streamproc.worker.processing import Incoming, Processor
 
@@ -43,7 +45,7 @@ POLLS, HOURS, TIMEZONES, SPECIAL = "polls", "hours", "timezones", "special_hours
 
 # (internal topic: "polls" | "hours" | "timezones" | "special_hours", partition, key, value)
 # -> a future that resolves when the broker has the message (Faust's ``await topic.send()``).
-SendFn = Callable[[str, int, bytes, bytes | None], Awaitable[Awaitable[Any]]]
+SendFn = Callable[[str, int, bytes | None, bytes | None], Awaitable[Awaitable[Any]]]
 
 
 @dataclass
@@ -68,18 +70,21 @@ class Outbox:
             self.timezones.pop(event.store_id, None)
             self.timezones[event.store_id] = event.tz
 
-    def messages(self) -> Iterator[tuple[str, str, bytes | None]]:
-        """``(internal topic, store id, value)``; zones and hours before the polls."""
+    def messages(self, partitions: int) -> Iterator[tuple[str, int, bytes | None, bytes | None]]:
+        """``(internal topic, partition, key, value)``; zones and hours (keyed by store) before
+        the polls, packed: one keyless message carries many stores of one partition."""
         for store_id, tz in self.timezones.items():
-            yield TIMEZONES, store_id, wire.encode_timezone(tz)
+            yield (TIMEZONES, partition_of(store_id, partitions), store_id.encode(),
+                   wire.encode_timezone(tz))
         for store_id, rows in self.hours.items():
-            yield HOURS, store_id, wire.encode_hours(rows)
+            yield (HOURS, partition_of(store_id, partitions), store_id.encode(),
+                   wire.encode_hours(rows))
         for store_id, rows in self.special.items():
-            yield SPECIAL, store_id, wire.encode_special(rows)
-        step = wire.MAX_POLLS_PER_MESSAGE
-        for store_id, polls in self.polls.items():
-            for i in range(0, len(polls), step):
-                yield POLLS, store_id, wire.encode_polls(polls[i : i + step])
+            yield (SPECIAL, partition_of(store_id, partitions), store_id.encode(),
+                   wire.encode_special(rows))
+        home = lambda store_id: partition_of(store_id, partitions)  # noqa: E731
+        for partition, value, _ in packed_messages(self.polls, home):
+            yield POLLS, partition, None, value
 
 
 def sort_events(messages: Iterable[Incoming], reject: Callable[[Incoming, str], None]) -> Outbox:
@@ -119,7 +124,7 @@ async def publish_batch(batch: Batch, processor: Processor, send: SendFn,
 
 async def send_outbox(outbox: Outbox, send: SendFn, partitions: int) -> int:
     """Send every message of ``outbox`` to its store's home partition; wait for the acks."""
-    pending = [await send(topic, partition_of(store_id, partitions), store_id.encode(), value)
-               for topic, store_id, value in outbox.messages()]
+    pending = [await send(topic, partition, key, value)
+               for topic, partition, key, value in outbox.messages(partitions)]
     await asyncio.gather(*pending)
     return len(pending)
