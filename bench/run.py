@@ -843,7 +843,8 @@ def _delete_topics(bootstrap: str, settings) -> None:
             names = [n for n in await admin.list_topics()
                      if settings.app_id in n or n in {
                          settings.topic_polls, settings.topic_hours, settings.topic_timezones,
-                         settings.topic_events, settings.topic_deadletter, settings.topic_outages,
+                         settings.topic_special_hours, settings.topic_events,
+                         settings.topic_deadletter, settings.topic_outages,
                          settings.topic_reports}]
             if names:
                 await admin.delete_topics(names)

@@ -112,6 +112,12 @@ def hours_messages(groups: dict[str, list[tuple[int, int, int]]]) -> Iterator[Me
         yield store_id.encode(), wire.encode_hours(rows)
 
 
+def special_messages(groups: dict[str, list[tuple[int, int, int]]]) -> Iterator[Message]:
+    """One message per store with all its special dates (group them with `group_hours`)."""
+    for store_id, rows in groups.items():
+        yield store_id.encode(), wire.encode_special(rows)
+
+
 def last_timezones(rows: Iterable[TimezoneRow]) -> dict[str, str]:
     """``store -> tz``, the last row of a store winning (an upsert, like the compacted topic)."""
     zones: dict[str, str] = {}

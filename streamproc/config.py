@@ -31,6 +31,7 @@ class Settings:
     topic_polls: str = "store-polls"
     topic_hours: str = "store-hours"
     topic_timezones: str = "store-timezones"
+    topic_special_hours: str = "store-special-hours"  # holidays, closures (compacted)
     topic_events: str = "store-events"  # the public event format (docs/events.md)
     topic_deadletter: str = "streamproc-deadletter"
     topic_outages: str = "store-outages"
@@ -163,6 +164,7 @@ ENV = {
     "topic_polls": "STREAMPROC_TOPIC_POLLS",
     "topic_hours": "STREAMPROC_TOPIC_HOURS",
     "topic_timezones": "STREAMPROC_TOPIC_TIMEZONES",
+    "topic_special_hours": "STREAMPROC_TOPIC_SPECIAL_HOURS",
     "topic_events": "STREAMPROC_TOPIC_EVENTS",
     "topic_deadletter": "STREAMPROC_TOPIC_DEADLETTER",
     "topic_outages": "STREAMPROC_TOPIC_OUTAGES",

@@ -26,6 +26,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--polls", required=True, type=Path, help="store_status CSV (.csv/.gz)")
     parser.add_argument("--hours", required=True, type=Path, help="business hours CSV")
     parser.add_argument("--timezones", required=True, type=Path, help="time zones CSV")
+    parser.add_argument(
+        "--special-hours", type=Path, help="special hours CSV (holidays, closures; optional)"
+    )
     parser.add_argument("--out", required=True, type=Path, help="report CSV to write")
     parser.add_argument("--as-of", help="report at this UTC time instead of the newest poll")
     parser.add_argument("--rejects", type=Path, help="write rejected rows to this CSV")
@@ -63,10 +66,15 @@ def _counted(items: Iterable[T], progress: Progress) -> Iterator[T]:
         yield item
 
 
+def _special_rows(path: Path | None, sink: RejectSink) -> list:
+    """The accepted special-hours rows, read before the polls so a bad header stops early."""
+    return [] if path is None else list(sink.accept(parsing.iter_special_hours(path)))
+
+
 def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
-    for path in (args.polls, args.hours, args.timezones):
-        if not path.exists():
+    for path in (args.polls, args.hours, args.timezones, args.special_hours):
+        if path is not None and not path.exists():
             print(f"streamproc report: no such file: {path}", file=sys.stderr)
             return 2
     try:
@@ -82,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
             sink.accept(parsing.iter_hours(args.hours)),
             sink.accept(parsing.iter_timezones(args.timezones)),
             as_of=as_of,
+            special=_special_rows(args.special_hours, sink),
         )
     except parsing.HeaderError as exc:
         print(f"streamproc report: {exc}", file=sys.stderr)

@@ -2,26 +2,27 @@
 
 A poller that cannot speak Kafka sends a batch of events over HTTP, either as NDJSON (one
 event of docs/events.md per line, exactly what it would publish to ``store-events``) or as one
-of the three CSV files (the header says which). Each line is checked by the same rules as a
+of the four CSV files (the header says which). Each line is checked by the same rules as a
 Kafka event or a CSV row, so a body is never accepted or refused as a whole (like a bulk API): the
 caller learns which lines were rejected and why, the rest is kept. A CSV whose header is none
-of the three files is one rejected line. Only an empty body, or one of another media type, is
+of the four files is one rejected line. Only an empty body, or one of another media type, is
 refused whole.
 
 A CSV of business hours is read like ``streamproc replay`` reads it: the rows of one store are
 that store's whole weekly set (replacing the previous one), a rejected row is left out of it.
+A CSV of special hours likewise: the rows of one store are all its special dates.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import NamedTuple
 
 from streamproc.core.events import (
     Event,
     HoursEvent,
     PollEvent,
+    SpecialHoursEvent,
     TimezoneEvent,
     decode_document,
     decode_event,
@@ -30,16 +31,18 @@ from streamproc.core.events import (
 from streamproc.core.parsing import (
     HOURS,
     POLLS,
+    SPECIAL,
     TIMEZONES,
     HeaderError,
     iter_hours,
     iter_polls,
+    iter_special_hours,
     iter_timezones,
     make_header,
     split_line,
 )
 from streamproc.core.records import Rejection
-from streamproc.core.wire import MAX_HOURS_ROWS
+from streamproc.core.wire import MAX_HOURS_ROWS, MAX_SPECIAL_ROWS
 
 NDJSON = "ndjson"
 JSON = "json"
@@ -117,7 +120,7 @@ def decode_ndjson(body: bytes, source: str = "POST /events") -> Batch:
 
 
 def decode_csv(body: bytes, source: str = "POST /events") -> Batch:
-    """A polls, business-hours or time-zone CSV (found from its header), as events."""
+    """A polls, business-hours, time-zone or special-hours CSV (found from its header)."""
     if not body.strip():
         return Batch([], [])
     lines = body.split(b"\n")
@@ -132,25 +135,35 @@ def decode_csv(body: bytes, source: str = "POST /events") -> Batch:
     if kind == TIMEZONES:
         events, rejections = _split(iter_timezones(lines, name=source))
         return Batch([TimezoneEvent(*z) for z in events], rejections)
+    if kind == SPECIAL:
+        rows, rejections = _split(iter_special_hours(lines, name=source))
+        return _row_sets(rows, rejections, source, SpecialHoursEvent, MAX_SPECIAL_ROWS)
     rows, rejections = _split(iter_hours(lines, name=source))
-    events = []
-    for event in _hours_events(rows):
-        if len(event.rows) > MAX_HOURS_ROWS:
-            reason = (f"store {event.store_id} has {len(event.rows)} hours rows; at most "
-                      f"{MAX_HOURS_ROWS} are accepted (its rows were all left out)")
-            rejections.append(Rejection(source, 0, event.store_id, reason))
+    return _row_sets(rows, rejections, source, HoursEvent, MAX_HOURS_ROWS)
+
+
+def _row_sets(rows: list[tuple[str, int, int, int]], rejections: list[Rejection], source: str,
+              make: type[HoursEvent] | type[SpecialHoursEvent], limit: int) -> Batch:
+    """One event per store with its rows of this body (its whole set), within ``limit``."""
+    events: list[Event] = []
+    what = "hours" if make is HoursEvent else "special hours"
+    for store_id, store_rows in _per_store(rows).items():
+        if len(store_rows) > limit:
+            reason = (f"store {store_id} has {len(store_rows)} {what} rows; at most "
+                      f"{limit} are accepted (its rows were all left out)")
+            rejections.append(Rejection(source, 0, store_id, reason))
         else:
-            events.append(event)
+            events.append(make(store_id, tuple(store_rows)))
     return Batch(events, rejections)
 
 
 def csv_kind(header_line: bytes) -> str:
-    """Which of the three CSV files a header line starts; BodyError if none."""
+    """Which of the four CSV files a header line starts; BodyError if none."""
     try:
         fields = split_line(header_line.decode("utf-8-sig").rstrip("\r"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise BodyError(f"the CSV header line cannot be read: {exc}") from None
-    for kind in (POLLS, HOURS, TIMEZONES):
+    for kind in (POLLS, HOURS, TIMEZONES, SPECIAL):
         try:
             make_header(kind, fields)
         except HeaderError:
@@ -158,7 +171,8 @@ def csv_kind(header_line: bytes) -> str:
         return kind
     raise BodyError(
         f"the CSV header {fields[:8]} is none of: store_id,timestamp_utc,status (polls); "
-        "store_id,day,start_time_local,end_time_local (hours); store_id,timezone_str (zones)")
+        "store_id,day,start_time_local,end_time_local (hours); store_id,timezone_str (zones); "
+        "store_id,date,start_time_local,end_time_local (special hours)")
 
 
 def _split(items) -> tuple[list, list[Rejection]]:
@@ -169,10 +183,9 @@ def _split(items) -> tuple[list, list[Rejection]]:
     return good, bad
 
 
-def _hours_events(rows: list[tuple[str, int, int, int]]) -> Iterator[HoursEvent]:
-    """One event per store: its rows in this body are its whole weekly set."""
+def _per_store(rows: list[tuple[str, int, int, int]]) -> dict[str, list[tuple[int, int, int]]]:
+    """Each store's rows of this body, in order: its whole set (weekly or special)."""
     per_store: dict[str, list[tuple[int, int, int]]] = {}
     for store_id, day, start, end in rows:
         per_store.setdefault(store_id, []).append((day, start, end))
-    for store_id, store_rows in per_store.items():
-        yield HoursEvent(store_id, tuple(store_rows))
+    return per_store

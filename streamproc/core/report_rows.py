@@ -6,7 +6,14 @@ import csv
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple, TextIO
 
-from streamproc.core.records import US_PER_HOUR, US_PER_MINUTE, HoursRow, Poll, TimezoneRow
+from streamproc.core.records import (
+    US_PER_HOUR,
+    US_PER_MINUTE,
+    HoursRow,
+    Poll,
+    SpecialRow,
+    TimezoneRow,
+)
 from streamproc.core.state import HORIZON_US, StoreState, Values
 
 HEADER = (
@@ -66,6 +73,7 @@ def build_states(
     hours: Iterable[HoursRow],
     timezones: Iterable[TimezoneRow],
     as_of: int | None = None,
+    special: Iterable[SpecialRow] = (),
 ) -> tuple[dict[str, StoreState], int | None]:
     """Fold accepted records into per-store states; return them and the report's ``now``."""
     by_store: dict[str, list[tuple[int, bool]]] = {}
@@ -83,11 +91,16 @@ def build_states(
     for store_id, day, start, end in hours:
         hours_by_store.setdefault(store_id, []).append((day, start, end))
     tz_by_store = dict(timezones)  # the last row wins, like a compacted topic
+    special_by_store: dict[str, list[tuple[int, int, int]]] = {}
+    for store_id, day, start, end in special:
+        special_by_store.setdefault(store_id, []).append((day, start, end))
     states: dict[str, StoreState] = {}
-    for store_id in by_store.keys() | hours_by_store.keys() | tz_by_store.keys():
+    stores = by_store.keys() | hours_by_store.keys() | tz_by_store.keys()
+    for store_id in stores | special_by_store.keys():
         state = StoreState(store_id)
         state.set_timezone(tz_by_store.get(store_id))
         state.set_hours(hours_by_store.get(store_id))
+        state.set_special(special_by_store.get(store_id))
         if now is not None:
             horizon = now - HORIZON_US
             state.add_polls(p for p in by_store.get(store_id, ()) if p[0] >= horizon)
@@ -100,7 +113,8 @@ def compute_report(
     hours: Iterable[HoursRow],
     timezones: Iterable[TimezoneRow],
     as_of: int | None = None,
+    special: Iterable[SpecialRow] = (),
 ) -> list[ReportRow]:
     """The whole contract for already-parsed records (the batch oracle for streaming)."""
-    states, now = build_states(polls, hours, timezones, as_of)
+    states, now = build_states(polls, hours, timezones, as_of, special)
     return report_rows(states, now)

@@ -1,6 +1,6 @@
 """``POST /events``: events over HTTP, for pollers that cannot speak Kafka (docs/events.md).
 
-The body is NDJSON (one event of the ``store-events`` format per line) or one of the three CSV
+The body is NDJSON (one event of the ``store-events`` format per line) or one of the four CSV
 files. Every line is checked like a Kafka event or a CSV row; the good ones are sent to the
 worker's input topics and the answer waits until the broker has acknowledged them all, so a
 report triggered after a 200 includes them. The answer counts accepted and rejected lines and
@@ -98,9 +98,10 @@ _SUMMARY = {
 }
 _OPERATION = {
     "operationId": "postEvents",
-    "summary": "Publish polls, business hours and time zones over HTTP",
-    "description": "NDJSON: one event of docs/events.md per line (poll, hours, timezone). "
-                   "CSV: one of the three input files, found from its header. Answered once "
+    "summary": "Publish polls, business hours, time zones and special hours over HTTP",
+    "description": "NDJSON: one event of docs/events.md per line (poll, hours, timezone, "
+                   "special_hours). "
+                   "CSV: one of the four input files, found from its header. Answered once "
                    "the broker acknowledged every accepted event. Like a bulk API, a body is "
                    "not refused for its bad lines: they are counted and listed with their "
                    "reasons (a CSV of unknown header is one bad line) and the rest is kept.",

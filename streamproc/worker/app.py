@@ -129,6 +129,8 @@ def _topics(app: faust.App, settings: Settings) -> dict[str, faust.TopicT]:
         "polls": app.topic(settings.topic_polls, partitions=n, **RAW),
         "hours": app.topic(settings.topic_hours, partitions=n, compacting=True, **RAW),
         "timezones": app.topic(settings.topic_timezones, partitions=n, compacting=True, **RAW),
+        "special_hours": app.topic(settings.topic_special_hours, partitions=n, compacting=True,
+                                   **RAW),
         "events": app.topic(settings.topic_events, partitions=n, **RAW),
         "deadletter": app.topic(settings.topic_deadletter, partitions=1, **RAW),
         "outages": app.topic(settings.topic_outages, partitions=1, **RAW),
@@ -164,7 +166,8 @@ def _pipeline(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT
     processor = Processor(StateCache(KeyedTable(tables["states"])),
                           Watermarks(KeyedTable(marks), shared=lambda: shared.now),
                           send_dead_letter, partitions=settings.partitions)
-    inputs = {name: topics[name] for name in ("polls", "hours", "timezones", "events")}
+    inputs = {name: topics[name]
+              for name in ("polls", "hours", "timezones", "special_hours", "events")}
     pipeline = Pipeline(settings, app, processor, inputs, cluster_watermark=shared)
     pipeline.reports = ReportJobs(pipeline, topics["reports"], tables["reports"],
                                   tables["report-files"])
@@ -181,6 +184,8 @@ def _agents(app: faust.App, pipeline: Pipeline, topics: dict[str, faust.TopicT])
     app.agent(topics["hours"], name="hours")(_profile_agent(processor.apply_hours, processor))
     app.agent(topics["timezones"], name="timezones")(
         _profile_agent(processor.apply_timezone, processor))
+    app.agent(topics["special_hours"], name="special-hours")(
+        _profile_agent(processor.apply_special, processor))
     app.agent(topics["events"], name="events")(
         _events_agent(processor, topics, pipeline.settings.partitions))
     app.agent(topics["reports"], name="reports")(pipeline.reports.consume)

@@ -11,6 +11,8 @@ reason, like a bad CSV row), groups the batch per store as the CSV replay does a
 * the last hours event of each store (`wire.encode_hours`: an empty set is a tombstone, "no
   rows", as for a store without hours rows) to the hours topic,
 * the last timezone event of each store (`wire.encode_timezone`) to the time zone topic,
+* the last special_hours event of each store (`wire.encode_special`: an empty set is a
+  tombstone, "no special dates") to the special hours topic,
 
 each to the store's home partition. Every send is acknowledged by the broker before the
 batch counts as processed (at least once: a crash before that re-reads the events).
@@ -28,15 +30,21 @@ from typing import Any
 
 from streamproc.core import wire
 from streamproc.core.event_bodies import Batch
-from streamproc.core.events import HoursEvent, PollEvent, TimezoneEvent, decode_event
+from streamproc.core.events import (
+    Event,
+    HoursEvent,
+    PollEvent,
+    SpecialHoursEvent,
+    decode_event,
+)
 from streamproc.core.packing import packed_messages
 from streamproc.kafka.partitioning import partition_of
 from streamproc.worker.processing import Incoming, Processor
 
-POLLS, HOURS, TIMEZONES = "polls", "hours", "timezones"
+POLLS, HOURS, TIMEZONES, SPECIAL = "polls", "hours", "timezones", "special_hours"
 
-# (internal topic: "polls" | "hours" | "timezones", partition, key, value) -> a future that
-# resolves when the broker has the message (Faust's ``await topic.send(...)``).
+# (internal topic: "polls" | "hours" | "timezones" | "special_hours", partition, key, value)
+# -> a future that resolves when the broker has the message (Faust's ``await topic.send()``).
 SendFn = Callable[[str, int, bytes | None, bytes | None], Awaitable[Awaitable[Any]]]
 
 
@@ -47,13 +55,17 @@ class Outbox:
     polls: dict[str, list[tuple[int, bool]]] = field(default_factory=dict)
     hours: dict[str, tuple[tuple[int, int, int], ...]] = field(default_factory=dict)
     timezones: dict[str, str] = field(default_factory=dict)
+    special: dict[str, tuple[tuple[int, int, int], ...]] = field(default_factory=dict)
 
-    def add(self, event: PollEvent | HoursEvent | TimezoneEvent) -> None:
+    def add(self, event: Event) -> None:
         if isinstance(event, PollEvent):
             self.polls.setdefault(event.store_id, []).append((event.ts_us, event.active))
         elif isinstance(event, HoursEvent):
             self.hours.pop(event.store_id, None)  # keep the arrival order of the last one
             self.hours[event.store_id] = event.rows
+        elif isinstance(event, SpecialHoursEvent):
+            self.special.pop(event.store_id, None)
+            self.special[event.store_id] = event.rows
         else:
             self.timezones.pop(event.store_id, None)
             self.timezones[event.store_id] = event.tz
@@ -67,6 +79,9 @@ class Outbox:
         for store_id, rows in self.hours.items():
             yield (HOURS, partition_of(store_id, partitions), store_id.encode(),
                    wire.encode_hours(rows))
+        for store_id, rows in self.special.items():
+            yield (SPECIAL, partition_of(store_id, partitions), store_id.encode(),
+                   wire.encode_special(rows))
         home = lambda store_id: partition_of(store_id, partitions)  # noqa: E731
         for partition, value, _ in packed_messages(self.polls, home):
             yield POLLS, partition, None, value

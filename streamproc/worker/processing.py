@@ -214,6 +214,10 @@ class Processor:
     def apply_hours(self, msg: Incoming, save: SaveFn) -> None:
         self._apply_profile(msg, save, wire.decode_hours, StoreState.set_hours)
 
+    def apply_special(self, msg: Incoming, save: SaveFn) -> None:
+        """Special hours: the message carries all of a store's special dates (an upsert)."""
+        self._apply_profile(msg, save, wire.decode_special, StoreState.set_special)
+
     def apply_timezone(self, msg: Incoming, save: SaveFn) -> None:
         decode = lambda value: None if value is None else wire.decode_timezone(value)  # noqa: E731
         self._apply_profile(msg, save, decode, StoreState.set_timezone)
