@@ -204,8 +204,10 @@ def reports(draw):
         hours += [(sid, *r) for r in draw(weekly_rows())]
         special += [(sid, *r) for r in draw(special_rows(base + 6 * D))]
         tzs.append((sid, draw(st.sampled_from(ZONES))))
-        for _ in range(draw(st.integers(0, 30))):
-            polls.append((sid, base + draw(st.integers(0, 9 * D)), draw(st.booleans())))
+        # Whole seconds, one status per instant: the tolerance below is for rounding, and
+        # conflicting polls at one instant are a rule of their own (test_contract_properties).
+        seconds = draw(st.lists(st.integers(0, 9 * D // 1_000_000), max_size=30, unique=True))
+        polls += [(sid, base + s * 1_000_000, draw(st.booleans())) for s in seconds]
     return polls, hours, tzs, special
 
 
