@@ -136,11 +136,13 @@ def daily(state: StoreState, pieces: list[tuple[int, int, bool]], a_us: int, now
     """Up, down and business µs per local date of the store, clipped to [a_us, now_us)."""
     days = []
     day = local_date(a_us, state.tz)
-    while (lo := max(local_midnight(day, state.tz), a_us)) < now_us:
-        hi = min(local_midnight(day + timedelta(days=1), state.tz), now_us)
+    while (lo := max(midnight := local_midnight(day, state.tz), a_us)) < now_us:
+        following = local_midnight(day + timedelta(days=1), state.tz)
+        hi = min(following, now_us)
         up = sum(min(e, hi) - max(s, lo) for s, e, u in pieces if u and s < hi and e > lo)
         down = sum(min(e, hi) - max(s, lo) for s, e, u in pieces if not u and s < hi and e > lo)
-        days.append({"date": day.isoformat(), "start_us": lo, "end_us": hi, "up_us": up,
+        days.append({"date": day.isoformat(), "start_us": lo, "end_us": hi,
+                     "midnight_us": midnight, "next_midnight_us": following, "up_us": up,
                      "down_us": down, "business_us": state.business_time(lo, hi)})
         day += timedelta(days=1)
     return days
