@@ -73,10 +73,13 @@ function renderCards(doc) {
   $("fig-longest").textContent = f.longest_outage_minutes_last_week.toFixed(2);
 }
 
+// "09:00:00" -> "09:00"; "23:59:59" stays as it is (it is one second short of midnight).
+function clock(t) { return t.length === 8 && t.endsWith(":00") ? t.slice(0, 5) : t; }
+
 function renderHours(doc) {
   const list = $("hours");
   const items = doc.hours === null ? [el("li", "open 24 hours, 7 days a week")]
-    : doc.hours.map((h) => el("li", `${h.day_name} ${h.start.slice(0, 5)}-${h.end.slice(0, 5)}` +
+    : doc.hours.map((h) => el("li", `${h.day_name} ${clock(h.start)}-${clock(h.end)}` +
                                      (h.overnight ? " (next day)" : "")));
   list.replaceChildren(...items);
   const special = doc.special_hours || [];  // shown once the worker knows special hours
@@ -130,8 +133,9 @@ function renderDay(root, week, day, i) {
     if (r) r.dataset.outage = String(k);
   });
   const span = day.next_midnight_us - day.midnight_us, width = GEOM.W - GEOM.L - GEOM.R;
+  const last = i === week.days.length - 1;  // a poll at now belongs to the last row
   for (const [ts, status, observed] of week.polls) {
-    if (ts < day.start_us || ts >= day.end_us) continue;
+    if (ts < day.start_us || ts > day.end_us || (ts === day.end_us && !last)) continue;
     const x = GEOM.L + (ts - day.midnight_us) / span * width;
     const cls = observed ? "poll-" + status : "poll-off";
     const line = svg("line", { x1: x, x2: x, y1: y - 2, y2: y + h + 2, class: "poll " + cls });
