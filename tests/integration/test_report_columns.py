@@ -8,6 +8,7 @@ import json
 
 from streamproc.core.report_rows import HEADER, OPTIONAL_COLUMNS
 from streamproc.sandbox.http import JSON, request, wait_report
+from tests.integration.test_reports_any_worker import pair  # noqa: F401 - the fixture
 from tests.support.data import batch_report, generate, replay
 
 COLUMNS = ["outages_last_week", "observations_last_day", "longest_gap_minutes_last_week",
@@ -49,3 +50,15 @@ def test_unknown_column_is_a_400_with_the_reason(worker):
                             (["outages_last_week"] * 2, "twice")):
         status, doc = _trigger(worker.base_url, {"columns": columns})
         assert status == 400 and reason in doc["error"], (columns, doc)
+
+
+def test_columns_assembled_from_two_workers(pair, tmp_path):  # noqa: F811
+    """Each worker evaluates the figures of its own stores (``/internal/rows`` with
+    ``figures``); the assembled report is the batch command's."""
+    data = generate(tmp_path / "data", 80, 8, 12)
+    replay(pair[0].env, data)
+    expected = batch_report(data, tmp_path / "batch.csv", "--columns", ",".join(COLUMNS))
+    for handle in pair:
+        status, doc = _trigger(handle.base_url, {"columns": COLUMNS})
+        assert status == 200, doc
+        assert wait_report(pair[1].base_url, doc["report_id"], 90).decode() == expected
