@@ -179,9 +179,10 @@ hours_st = st.one_of(st.none(), st.lists(
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(polls=polls_st, hours=hours_st)
-def test_figures_match_brute_force(polls, hours):
-    state = state_of(polls, hours)
+@given(polls=polls_st, hours=hours_st, tz=st.sampled_from(["UTC", "America/Chicago",
+                                                           "Asia/Kolkata"]))
+def test_figures_match_brute_force(polls, hours, tz):
+    state = state_of(polls, hours, tz)
     ev = evidence(state, NOW)
     want = brute(state, polls, NOW)
     assert (ev.observations_last_hour, ev.observations_last_day, ev.observations_last_week) \
@@ -211,3 +212,15 @@ def test_picture_adds_up_to_the_report(polls, hours, tz):
         NOW - 7 * US_PER_DAY, NOW)
     if values[2] + values[5]:
         assert sum(d["business_us"] for d in pic["days"]) == values[2] + values[5]
+
+
+@settings(max_examples=40, deadline=None)
+@given(polls=polls_st, hours=hours_st, split=st.integers(1, 5))
+def test_figures_do_not_depend_on_how_polls_arrived(polls, hours, split):
+    """The worker patches its state poll by poll; the batch builds it at once."""
+    bulk = state_of(polls, hours)
+    live = state_of([], hours)
+    for i in range(split):
+        live.add_polls(polls[i::split][::-1])
+    assert evidence(live, NOW) == evidence(bulk, NOW)
+    assert week_picture(live, NOW) == week_picture(bulk, NOW)
