@@ -87,9 +87,20 @@ def run_time(state: StoreState, run: Run, a_us: int, now_us: int) -> int:
 
 
 def longest_gap(state: StoreState, obs: list[tuple[int, bool]], a_us: int, now_us: int) -> int:
-    """Most business µs between consecutive points of knowledge in [a_us, now_us]."""
+    """Most business µs between consecutive points of knowledge in [a_us, now_us]: one sweep
+    of the gaps against the week's business intervals (both sorted)."""
     points = [a_us] + [ts for ts, _ in obs if a_us <= ts <= now_us] + [now_us]
-    return max(state.business_time(x, y) for x, y in zip(points, points[1:], strict=False))
+    pieces = state.business_pieces(a_us, now_us)
+    best = j = 0
+    for x, y in zip(points, points[1:], strict=False):
+        while j < len(pieces) and pieces[j][1] <= x:
+            j += 1
+        total, k = 0, j
+        while k < len(pieces) and pieces[k][0] < y:
+            total += min(pieces[k][1], y) - max(pieces[k][0], x)
+            k += 1
+        best = max(best, total)
+    return best
 
 
 def evidence(state: StoreState, now_us: int | None) -> Evidence:
