@@ -15,7 +15,13 @@ from typing import TypeVar
 
 from streamproc.core import parsing
 from streamproc.core.records import Rejection
-from streamproc.core.report_rows import build_states, report_rows, write_csv
+from streamproc.core.report_rows import (
+    OPTIONAL_COLUMNS,
+    build_states,
+    check_columns,
+    report_rows,
+    write_csv,
+)
 from streamproc.core.timeparse import format_timestamp, parse_timestamp
 from streamproc.progress import Progress
 
@@ -32,6 +38,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, type=Path, help="report CSV to write")
     parser.add_argument("--as-of", help="report at this UTC time instead of the newest poll")
     parser.add_argument("--rejects", type=Path, help="write rejected rows to this CSV")
+    parser.add_argument("--columns", default="",
+                        help="optional columns to add, comma-separated: "
+                             + ",".join(OPTIONAL_COLUMNS))
 
 
 class RejectSink:
@@ -82,6 +91,11 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"streamproc report: bad --as-of {args.as_of!r}: {exc}", file=sys.stderr)
         return 2
+    try:
+        columns = check_columns([c.strip() for c in args.columns.split(",") if c.strip()])
+    except ValueError as exc:
+        print(f"streamproc report: bad --columns: {exc}", file=sys.stderr)
+        return 2
     sink = RejectSink()
     progress = Progress("reading polls")
     try:
@@ -96,10 +110,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"streamproc report: {exc}", file=sys.stderr)
         return 2
     progress.close()
-    rows = report_rows(states, now)
+    rows = report_rows(states, now, figures=bool(columns))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("w", newline="") as f:
-        write_csv(rows, f)
+        write_csv(rows, f, columns)
     if args.rejects:
         sink.write(args.rejects)
     now_text = format_timestamp(now) if now is not None else "none"

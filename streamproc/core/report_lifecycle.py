@@ -8,7 +8,8 @@ A report is a record (a dict kept in the worker's ``reports`` table) that moves 
 
 driven by messages on the ``report-requests`` topic:
 
-* ``request`` ``{created, as_of}``: a new report; record it Running and generate it;
+* ``request`` ``{created, as_of, columns}``: a new report; record it Running and generate
+  it (``columns``: optional columns added to the contract's seven);
 * ``resume``: a Running report whose generation died with its worker; generate it again,
   or record it Failed once it was interrupted :data:`MAX_ATTEMPTS` times;
 * ``chunk`` ``{n, data}``: a piece of the finished CSV, kept in Kafka (the ``report-files``
@@ -34,7 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from streamproc.core.report_rows import HEADER
+from streamproc.core.report_rows import COUNT_COLUMNS, HEADER, check_columns
 from streamproc.core.timeparse import to_iso
 
 RUNNING, COMPLETE, FAILED, EXPIRED = "Running", "Complete", "Failed", "Expired"
@@ -59,6 +60,7 @@ class Step:
     action: str = NOTHING
     as_of_us: int | None = None  # for GENERATE: the report's requested event time
     reason: str = ""  # for IGNORE: why the message was not applied
+    columns: tuple[str, ...] = ()  # for GENERATE: the optional columns asked for
 
 
 def new_report_id() -> str:
@@ -99,11 +101,18 @@ def _new(report_id: str, message: dict[str, Any]) -> Step:
     as_of = message.get("as_of")
     if as_of is not None and type(as_of) is not int:
         return Step(None, IGNORE, reason=f"as_of must be microseconds, not {as_of!r}")
+    try:
+        columns = check_columns(message.get("columns"))
+    except ValueError as exc:  # the API checks first: only a hand-made message gets here
+        return Step({"id": report_id, "status": FAILED, "created": message.get("created"),
+                     "error": f"bad columns: {exc}", "completed": message.get("created")})
     record = {
         "id": report_id, "status": RUNNING, "created": message.get("created"), "as_of_us": as_of,
         "as_of": to_iso(as_of) if as_of is not None else None, "attempts": 1,
     }
-    return Step(record, GENERATE, as_of_us=as_of)
+    if columns:
+        record["columns"] = list(columns)
+    return Step(record, GENERATE, as_of_us=as_of, columns=columns)
 
 
 def _resume(record: Record, now_iso: str) -> Step:
@@ -112,7 +121,7 @@ def _resume(record: Record, now_iso: str) -> Step:
         error = f"interrupted by worker restarts {attempts} times"
         return Step({**record, "status": FAILED, "completed": now_iso, "error": error})
     return Step({**record, "attempts": attempts + 1}, GENERATE,
-                as_of_us=record.get("as_of_us"))
+                as_of_us=record.get("as_of_us"), columns=tuple(record.get("columns") or ()))
 
 
 def _chunk(record: Record | None, message: dict[str, Any]) -> Step:
@@ -159,8 +168,8 @@ def expired_ids(records: list[Record], now: datetime, retention_s: float) -> lis
     return out
 
 
-PUBLIC_FIELDS = ("id", "status", "created", "as_of", "now", "rows", "seconds", "completed",
-                 "error", "expired")
+PUBLIC_FIELDS = ("id", "status", "created", "as_of", "columns", "now", "rows", "seconds",
+                 "completed", "error", "expired")
 
 
 def public(record: Record) -> Record:
@@ -169,12 +178,15 @@ def public(record: Record) -> Record:
 
 
 def csv_to_json_rows(text: str) -> list[dict[str, Any]]:
-    """A report CSV as row objects (``?format=json``)."""
+    """A report CSV as row objects (``?format=json``; counts as integers)."""
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
-    if header is None or ",".join(header) != HEADER:
+    if header is None or ",".join(header[:7]) != HEADER:
         raise ValueError("report file has an unexpected header")
+    check_columns(header[7:])
+    kinds = [int if k in COUNT_COLUMNS else float for k in header]
     return [
-        {"store_id": r[0], **{k: float(v) for k, v in zip(header[1:], r[1:], strict=True)}}
+        {"store_id": r[0],
+         **{k: f(v) for k, f, v in zip(header[1:], kinds[1:], r[1:], strict=True)}}
         for r in reader
     ]

@@ -136,6 +136,19 @@ class StoreState:
     def polls(self) -> list[tuple[int, bool]]:
         return [(ts, bool(up)) for ts, up in zip(self._poll_ts, self._poll_up, strict=True)]
 
+    def observations(self, since_us: int, until_us: int) -> list[tuple[int, bool]]:
+        """Observations (polls inside business hours) with ``since_us <= ts <= until_us``."""
+        lo = bisect_left(self._obs_ts, since_us)
+        hi = bisect_right(self._obs_ts, until_us)
+        return [(self._obs_ts[i], bool(self._obs_up[i])) for i in range(lo, hi)]
+
+    def business_pieces(self, x_us: int, y_us: int) -> list[tuple[int, int]]:
+        """The business intervals inside [x_us, y_us), clipped to it."""
+        if y_us <= x_us:
+            return []
+        self._cover(x_us, y_us)
+        return self._business(x_us, y_us)
+
     def latest_observation(self, now_us: int) -> tuple[int, bool] | None:
         """The newest observation at or before ``now_us`` within the horizon."""
         i = bisect_right(self._obs_ts, now_us) - 1

@@ -22,7 +22,7 @@ from aiokafka.structs import TopicPartition
 from streamproc.config import Settings
 from streamproc.core.coverage import coverage_problem, duplicate_ids
 from streamproc.core.event_bodies import Batch
-from streamproc.core.report_rows import ReportRow
+from streamproc.core.report_rows import ReportRow, row_from_wire
 from streamproc.kafka.partitioning import partition_of
 from streamproc.worker import faust_compat, peers
 from streamproc.worker.processing import Processor
@@ -189,11 +189,11 @@ class Pipeline:
             "waited_s": waited,
         }
 
-    async def local_part(self, now: int | None) -> dict:
+    async def local_part(self, now: int | None, figures: bool = False) -> dict:
         """This worker's rows at ``now`` with the partitions they cover, evaluated against one
-        assignment (AssignmentChanged if partitions moved meanwhile)."""
+        assignment (AssignmentChanged if partitions moved meanwhile); ``figures``: FullRows."""
         epoch, partitions = self.epoch, self.owned_partitions()
-        rows = await local_rows(self.processor, now)
+        rows = await local_rows(self.processor, now, figures)
         if self.epoch != epoch or self.owned_partitions() != partitions:
             raise AssignmentChanged("partitions were reassigned during the evaluation")
         n = self.settings.partitions
@@ -202,13 +202,16 @@ class Pipeline:
             raise AssignmentChanged(f"stores {stray[:3]} are not in partitions {partitions}")
         return {"rows": rows, "partitions": partitions, "epoch": epoch}
 
-    async def snapshot(self, as_of: int | None = None, timeout: float = 60.0) -> Snapshot:
+    async def snapshot(self, as_of: int | None = None, timeout: float = 60.0,
+                       figures: bool = False) -> Snapshot:
         """All stores of all workers, including every event acknowledged before the call,
-        each evaluated exactly once; retried while the assignment moves."""
+        each evaluated exactly once; retried while the assignment moves (``figures``: rows
+        with what each number rests on, for the optional report columns)."""
         deadline = time.monotonic() + timeout
         for attempt in range(1, SNAPSHOT_ATTEMPTS + 1):
             try:
-                return await self._snapshot_once(as_of, max(deadline - time.monotonic(), 1.0))
+                return await self._snapshot_once(as_of, max(deadline - time.monotonic(), 1.0),
+                                                 figures)
             except AssignmentChanged as exc:
                 if attempt == SNAPSHOT_ATTEMPTS or time.monotonic() + attempt > deadline:
                     raise SnapshotTimeout(f"no stable assignment after {attempt} attempts: "
@@ -217,7 +220,8 @@ class Pipeline:
                 await asyncio.sleep(min(attempt, 5))
         raise AssertionError("unreachable")
 
-    async def _snapshot_once(self, as_of: int | None, timeout: float) -> Snapshot:
+    async def _snapshot_once(self, as_of: int | None, timeout: float,
+                             figures: bool = False) -> Snapshot:
         await self.wait_ready(timeout)
         urls = self.peer_urls()
         targets = await self.all_end_offsets()
@@ -233,7 +237,8 @@ class Pipeline:
         now = as_of if as_of is not None else (max(marks) if marks else None)
         started = time.monotonic()
         local, answers = await asyncio.gather(
-            self.local_part(now), self._ask_all(urls, "/internal/rows", {"now": now}, timeout))
+            self.local_part(now, figures),
+            self._ask_all(urls, "/internal/rows", {"now": now, "figures": figures}, timeout))
         rows = _merge_parts(caught, {"": local, **answers})
         waited = max(part["waited_s"] for part in caught.values())
         return Snapshot(rows, now, waited, time.monotonic() - started)
@@ -294,7 +299,7 @@ def _merge_parts(caught: dict[str, dict], parts: dict[str, dict]) -> list[Report
         if part["epoch"] != before["epoch"] or list(part["partitions"]) != before["partitions"]:
             who = key or "this worker"
             raise AssignmentChanged(f"the partitions of {who} changed during the snapshot")
-    rows = [row if isinstance(row, ReportRow) else ReportRow(*row)
+    rows = [row if isinstance(row, tuple) else row_from_wire(row)
             for part in parts.values() for row in part["rows"]]
     twice = duplicate_ids([row.store_id for row in rows])
     if twice:

@@ -74,9 +74,9 @@ def utc_now_iso() -> str:
 
 
 
-def csv_text(rows: list[ReportRow]) -> str:
+def csv_text(rows: list[ReportRow], columns: tuple[str, ...] = ()) -> str:
     buf = io.StringIO()
-    write_csv(rows, buf)
+    write_csv(rows, buf, columns)
     return buf.getvalue()
 
 
@@ -159,8 +159,9 @@ class ReportJobs:
 
     # -- the API side ------------------------------------------------------------------
 
-    async def trigger(self, as_of: int | None) -> str:
-        """Send the request (waiting for the broker's ack) and return the new id."""
+    async def trigger(self, as_of: int | None, columns: tuple[str, ...] = ()) -> str:
+        """Send the request (waiting for the broker's ack) and return the new id;
+        ``columns``: the optional columns (already checked) to add to the seven."""
         report_id = new_report_id()
         created = utc_now_iso()
         self.pending[report_id] = {
@@ -168,7 +169,10 @@ class ReportJobs:
             "as_of": to_iso(as_of) if as_of is not None else None,
         }
         try:
-            await self._send(report_id, {"type": "request", "created": created, "as_of": as_of})
+            message = {"type": "request", "created": created, "as_of": as_of}
+            if columns:
+                message["columns"] = list(columns)
+            await self._send(report_id, message)
         except BaseException:
             self.pending.pop(report_id, None)
             raise
@@ -257,7 +261,7 @@ class ReportJobs:
         if step.action == lifecycle.GENERATE:
             if step.record.get("attempts", 1) > 1:
                 log.warning("report %s: resuming (attempt %d)", report_id, step.record["attempts"])
-            self._start(report_id, step.as_of_us)
+            self._start(report_id, step.as_of_us, step.columns)
         elif step.action == lifecycle.FORGET_LOCAL:
             self.local.pop(report_id, None)
             self._resumed_at.pop(report_id, None)
@@ -271,15 +275,17 @@ class ReportJobs:
         elif step.action == lifecycle.IGNORE:
             log.warning("report %s: %s", report_id, step.reason)
 
-    def _start(self, report_id: str, as_of: int | None) -> None:
+    def _start(self, report_id: str, as_of: int | None, columns: tuple[str, ...] = ()) -> None:
         self.local.pop(report_id, None)
-        self.tasks[report_id] = faust_compat.fresh_task(self._generate(report_id, as_of))
+        self.tasks[report_id] = faust_compat.fresh_task(
+            self._generate(report_id, as_of, columns))
 
     # -- generation --------------------------------------------------------------------
 
-    async def _generate(self, report_id: str, as_of: int | None) -> None:
+    async def _generate(self, report_id: str, as_of: int | None,
+                        columns: tuple[str, ...] = ()) -> None:
         try:
-            outcome = await self._outcome(report_id, as_of)
+            outcome = await self._outcome(report_id, as_of, columns)
         except asyncio.CancelledError:  # worker stopping: the orphan check resumes it later
             self.tasks.pop(report_id, None)
             raise
@@ -294,14 +300,16 @@ class ReportJobs:
         finally:
             self.tasks.pop(report_id, None)
 
-    async def _outcome(self, report_id: str, as_of: int | None) -> dict[str, Any]:
+    async def _outcome(self, report_id: str, as_of: int | None,
+                       columns: tuple[str, ...] = ()) -> dict[str, Any]:
         """Generate the report file: the ``done`` or ``failed`` message to record."""
         started = time.monotonic()
         try:
             if self.delay_s:
                 await asyncio.sleep(self.delay_s)
-            snap = await self.pipeline.snapshot(as_of=as_of, timeout=SNAPSHOT_TIMEOUT_S)
-            text = await asyncio.to_thread(csv_text, snap.rows)
+            snap = await self.pipeline.snapshot(as_of=as_of, timeout=SNAPSHOT_TIMEOUT_S,
+                                                figures=bool(columns))
+            text = await asyncio.to_thread(csv_text, snap.rows, columns)
             await asyncio.to_thread(write_text_file, self.directory, report_id, text)
             chunks = [text[i:i + CHUNK_CHARS] for i in range(0, len(text), CHUNK_CHARS)]
             for n, data in enumerate(chunks):
