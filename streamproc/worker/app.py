@@ -161,7 +161,8 @@ def _pipeline(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT
     marks = tables["watermarks"]
     shared = ClusterWatermark(settings.bootstrap, marks.changelog_topic.get_topic_name(),
                               settings.partitions)
-    processor = Processor(StateCache(KeyedTable(tables["states"])),
+    states = faust_compat.BatchedChangelog(tables["states"])
+    processor = Processor(StateCache(KeyedTable(tables["states"]), states),
                           Watermarks(KeyedTable(marks), shared=lambda: shared.now),
                           send_dead_letter, partitions=settings.partitions)
     inputs = {name: topics[name] for name in ("polls", "hours", "timezones")}
@@ -175,10 +176,12 @@ def _pipeline(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT
 
 def _agents(app: faust.App, pipeline: Pipeline, topics: dict[str, faust.TopicT]) -> None:
     processor = pipeline.processor
-    app.agent(topics["polls"], name="polls")(_polls_agent(processor))
-    app.agent(topics["hours"], name="hours")(_profile_agent(processor.apply_hours, processor))
+    flush = processor.cache.writer.flush
+    app.agent(topics["polls"], name="polls")(_polls_agent(processor, flush))
+    app.agent(topics["hours"], name="hours")(
+        _profile_agent(processor.apply_hours, processor, flush))
     app.agent(topics["timezones"], name="timezones")(
-        _profile_agent(processor.apply_timezone, processor))
+        _profile_agent(processor.apply_timezone, processor, flush))
     app.agent(topics["events"], name="events")(
         _events_agent(processor, topics, pipeline.settings.partitions))
     app.agent(topics["reports"], name="reports")(pipeline.reports.consume)
@@ -224,22 +227,24 @@ def _incoming(event: faust.EventT) -> Incoming:
     return Incoming(m.topic, m.partition, m.offset, m.key, m.value)
 
 
-def _polls_agent(processor: Processor) -> Callable:
-    """Polls in batches (one message usually carries many stores' polls)."""
+def _polls_agent(processor: Processor, flush: Callable) -> Callable:
+    """Polls in batches (one message usually carries many stores' polls); the batch's state
+    writes are sent before Faust acknowledges its messages (``flush``)."""
 
     async def polls(stream: faust.StreamT) -> None:
-        save = lambda state, _msg: processor.cache.save(state)  # noqa: E731
+        save = lambda state, msg: processor.cache.save(state, msg.partition)  # noqa: E731
         async for events in stream.take_events(POLL_BATCH_MAX, within=POLL_BATCH_WITHIN):
             owner = {_incoming(e): e for e in events}
 
             def in_context(msg: Incoming, owner: dict = owner) -> None:
-                # Table writes go to the partition of the "current event"; after take() that
-                # is the last event of the batch, so point it at the message being applied.
+                # The watermarks table writes to the partition of the "current event"; after
+                # take() that is the last event of the batch, so point it at this message.
                 faust_compat.set_current_event(stream, owner[msg])
 
             processor.watermarks.context = in_context
-            processor.apply_polls(owner, save, focus=in_context)
+            processor.apply_polls(owner, save)
             processor.watermarks.context = None
+            await flush()
 
     return polls
 
@@ -259,15 +264,16 @@ def _events_agent(processor: Processor, topics: dict[str, faust.TopicT],
     return events
 
 
-def _profile_agent(apply: Callable, processor: Processor) -> Callable:
+def _profile_agent(apply: Callable, processor: Processor, flush: Callable) -> Callable:
     """Hours or time zones: one store per message, taken in batches (Faust's per-event
-    overhead), each applied under its own event so the write lands in its partition."""
+    overhead); each write names its partition, and the batch's writes are sent before Faust
+    acknowledges its messages (``flush``)."""
 
     async def profiles(stream: faust.StreamT) -> None:
-        save = lambda state, _msg: processor.cache.save(state)  # noqa: E731
+        save = lambda state, msg: processor.cache.save(state, msg.partition)  # noqa: E731
         async for events in stream.take_events(PROFILE_BATCH_MAX, within=POLL_BATCH_WITHIN):
             for event in events:
-                faust_compat.set_current_event(stream, event)
                 apply(_incoming(event), save)
+            await flush()
 
     return profiles
