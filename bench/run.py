@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import harness, scale
+from bench import harness, ingest, scale
 from streamproc.sandbox import WorkerProcess, http, isolated_env, percentile, unique_name
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,7 +67,7 @@ LIVE_P99_TARGET = 0.200
 RSS_TARGET = GiB
 STATE_RATIO_TARGET = 1.3
 GET_RPS_TARGET = 500
-STEPS = ("reports", "live", "weeks", "recovery")
+STEPS = ("reference", "reports", "live", "weeks", "recovery", "fleet")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -477,7 +477,8 @@ def live_args(quick: bool, url: str) -> argparse.Namespace:
 def step_end_to_end(ctx: Bench) -> None:
     print("bench: end to end (replay of the week) ...", flush=True)
     raw_prof = ctx.tmp / "profile.raw" if ctx.args.profile else None
-    e2e = replay_and_wait(ctx, ctx.data.polls, True, 0, raw_prof)
+    before = (ctx.worker.try_health() or {}).get("polls_applied", 0)
+    e2e = replay_and_wait(ctx, ctx.data.polls, True, before, raw_prof)
     load_e2e = harness.loadavg()
     ctx.figures["week1_total"] = e2e["sent"]
     ctx.figures["hwm_e2e"] = harness.proc_status_kib(ctx.worker.pid, "VmHWM") * 1024
@@ -764,6 +765,8 @@ def bench_workers(args: argparse.Namespace, tmp: Path, res: Results, bootstrap: 
 
 
 def _steps(ctx: Bench) -> None:
+    if "reference" not in ctx.skip:  # first: the worker is idle and warm
+        ingest.step_reference(ctx)
     step_end_to_end(ctx)
     step_week_state(ctx)
     for name, step in OPTIONAL_STEPS:

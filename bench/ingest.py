@@ -1,0 +1,198 @@
+"""Ingest steps of `streamproc bench` (issue 15): reference data and a live fleet at x3600.
+
+* reference data: the real fleet's time zones and business hours (plus 2,000 polls) replayed
+  into the idle, warm worker; messages/s until applied, and how long after the replay's end
+  the last of it is visible; probe polls sent while the load is applied (a poll must not
+  wait behind another topic's backlog). Baseline: the pure core applying the same messages
+  in this process (:mod:`bench.core_rate`).
+* live fleet: a generated day of a 13,900-store fleet in its own worker, hours and zones
+  loaded first, then ``replay --speed 3600``: when the worker is done after the replay's end.
+  Then the same day shifted by a week is replayed while the worker is stopped, and the
+  restarted worker drains it: distinct-store polls/s (each packed message carries many
+  stores, each with a poll or two). Baseline: the core on the same packed messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import core_rate, harness
+from streamproc.core import wire
+from streamproc.sandbox import WorkerProcess, isolated_env, unique_name, wait_for
+
+REFERENCE_POLLS = 2000
+HOURS_TZ_TARGET = 20_000  # messages/s
+VISIBLE_TARGET_S = 2.0
+PROBE_TARGET_S = 1.0
+DISTINCT_TARGET = 20_000  # polls/s
+LIVE_STORES = 13_900
+SPEED = 3600.0
+
+
+def _topic_counts(worker: WorkerProcess, topics: list[str]) -> int:
+    health = worker.try_health() or {}
+    return sum((health.get("messages") or {}).get(t, 0) for t in topics)
+
+
+def wait_messages(worker: WorkerProcess, topics: list[str], total: int, timeout: float) -> float:
+    """Until the worker counted ``total`` messages of ``topics``; the monotonic time then."""
+    wait_for(lambda: _topic_counts(worker, topics) >= total, timeout,
+             f"{total} messages of {topics} applied", every=0.02)
+    return time.monotonic()
+
+
+# ------------------------------------------------------------------ probes
+
+
+async def _probe_loop(env: dict[str, str], base: str, stop: threading.Event,
+                      out: list[float]) -> None:
+    """One poll of a fresh store every 0.25 s until ``stop``; seconds until /stores shows it."""
+    import aiohttp
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(bootstrap_servers=env["STREAMPROC_BROKER"].split("://")[-1],
+                                linger_ms=0)
+    await producer.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            while not stop.is_set():
+                out.append(await _probe(producer, session, env, base, len(out)))
+                await asyncio.sleep(0.25)
+    finally:
+        await producer.stop()
+
+
+async def _probe(producer, session, env: dict[str, str], base: str, i: int) -> float:
+    store = f"probe-{i}-{os.getpid()}"
+    ts = 1_674_000_000_000_000 + i  # 2023-01-18, inside the week of the shared data
+    t0 = time.monotonic()
+    await producer.send_and_wait(env["STREAMPROC_TOPIC_POLLS"], wire.encode_polls([(ts, True)]),
+                                 key=store.encode())  # murmur2, like partition_of
+    while time.monotonic() - t0 < 30:
+        async with session.get(f"{base}/stores/{store}") as resp:
+            if resp.status == 200 and (await resp.json()).get("last_poll_us") == ts:
+                return time.monotonic() - t0
+        await asyncio.sleep(0.005)
+    return float("nan")
+
+
+def _probing(env: dict[str, str], base: str) -> tuple[threading.Thread, threading.Event, list]:
+    stop, out = threading.Event(), []
+    thread = threading.Thread(target=lambda: asyncio.run(_probe_loop(env, base, stop, out)),
+                              daemon=True)
+    thread.start()
+    return thread, stop, out
+
+
+# ------------------------------------------------------------------ reference data
+
+
+def measure_reference(worker: WorkerProcess, data, polls_file: Path) -> dict[str, Any]:
+    """Replay hours + zones + ``REFERENCE_POLLS`` polls into ``worker``; timings."""
+    env = worker.env
+    topics = [env["STREAMPROC_TOPIC_HOURS"], env["STREAMPROC_TOPIC_TIMEZONES"]]
+    before = _topic_counts(worker, topics)
+    polls_before = (worker.try_health() or {}).get("polls_applied", 0)
+    thread, stop, probes = _probing(env, worker.base_url)
+    t0 = time.monotonic()
+    wall, out = harness.timed_cli(env, "replay", "--hours", str(data.hours), "--timezones",
+                                  str(data.timezones), "--polls", str(polls_file),
+                                  "--limit", str(REFERENCE_POLLS))
+    t_end = time.monotonic()
+    sent_polls, _ = harness.parse_replay_summary(out)
+    counts = _replayed_counts(out)
+    t_profiles = wait_messages(worker, topics, before + counts, 300)
+    worker.wait_applied(polls_before + sent_polls, timeout=300, every=0.02)
+    t_all = time.monotonic()
+    stop.set()
+    thread.join(60)
+    return {"messages": counts, "replay_s": t_end - t0, "profiles_s": t_profiles - t0,
+            "visible_after_end_s": t_all - t_end, "probes": probes, "polls": sent_polls}
+
+
+def _replayed_counts(summary: str) -> int:
+    """Hours + time-zone messages of a replay's summary line (one message per store)."""
+    import re
+
+    found = re.search(r"hours ([\d,]+) stores; timezones ([\d,]+) stores", summary)
+    if not found:
+        raise ValueError(f"no hours/timezones counts in {summary[-300:]!r}")
+    return sum(int(x.replace(",", "")) for x in found.groups())
+
+
+@contextlib.contextmanager
+def own_worker(ctx, name: str):
+    """A worker of its own pipeline (topics, group, state), so that the probe stores and
+    the generated fleet stay out of the main worker's state; its topics deleted after."""
+    tag = unique_name(f"bench-{name}")
+    env = isolated_env(ctx.bootstrap, ctx.tmp / f"{name}-state", tag,
+                       STREAMPROC_LOGLEVEL="warning")
+    worker = WorkerProcess(env, ctx.tmp / f"worker-{name}.log", grace=30)
+    try:
+        with worker.running(180):
+            yield worker
+    finally:
+        delete_topics(ctx.bootstrap, tag)
+
+
+def delete_topics(bootstrap: str, tag: str) -> None:
+    async def go() -> None:
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            names = [n for n in await admin.list_topics() if tag in n]
+            if names:
+                await admin.delete_topics(names)
+        finally:
+            await admin.close()
+
+    with contextlib.suppress(Exception):
+        asyncio.run(go())
+
+
+def warm_up(worker: WorkerProcess, polls: Path) -> None:
+    """A few polls through every stage (topics exist, connections open, agents running)."""
+    harness.timed_cli(worker.env, "replay", "--polls", str(polls), "--limit", "100")
+    worker.wait_applied(1, timeout=120)
+    time.sleep(1.0)
+
+
+def step_reference(ctx) -> None:
+    print("bench: reference data (hours + zones + 2,000 polls) into an idle worker ...",
+          flush=True)
+    core = core_rate.apply_profiles(core_rate.reference_messages(ctx.data.hours,
+                                                                 ctx.data.timezones))
+    with own_worker(ctx, "reference") as worker:
+        warm_up(worker, ctx.data.polls)
+        ref = measure_reference(worker, ctx.data, ctx.data.polls)
+    print(f"bench: probe polls seen after (s): {[round(p, 3) for p in ref['probes']]}", flush=True)
+    _reference_rows(ctx.res, ref, core, harness.loadavg())
+
+
+def _reference_rows(res, ref: dict, core: core_rate.CoreRun, load: str) -> None:
+    rate = ref["messages"] / ref["profiles_s"]
+    res.add("reference data: hours + time zones applied (replay start → all applied)",
+            f"{rate:,.0f} msgs/s ({ref['messages']:,} msgs in {ref['profiles_s']:.2f} s; "
+            f"the replay itself {ref['replay_s']:.2f} s; load {load})",
+            f"≥ {HOURS_TZ_TARGET:,} msgs/s",
+            f"pure core {core.messages_per_s:,.0f} msgs/s; issue 15: ~1,400 msgs/s",
+            rate >= HOURS_TZ_TARGET)
+    res.add("reference data + 2,000 polls: all visible after the replay's end",
+            f"{ref['visible_after_end_s']:.2f} s", f"≤ {VISIBLE_TARGET_S:g} s",
+            "issue 15: 17–23 s", ref["visible_after_end_s"] <= VISIBLE_TARGET_S)
+    probes = [p for p in ref["probes"] if p == p]
+    worst = max(probes) if probes else float("nan")
+    lost = len(ref["probes"]) - len(probes)
+    res.add("a poll sent while the reference load is applied → on `/stores/{id}`",
+            f"max {worst * 1000:.0f} ms over {len(probes)} probes"
+            + (f" ({lost} never seen)" if lost else ""),
+            f"≤ {PROBE_TARGET_S:g} s", "issue 15: polls waited behind hours and zones",
+            bool(probes) and not lost and worst <= PROBE_TARGET_S)
