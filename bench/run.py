@@ -712,7 +712,7 @@ def step_recovery(ctx: Bench) -> None:
 
 # the optional steps, in the order they run (``--skip`` leaves them out)
 OPTIONAL_STEPS = (("reports", step_reports), ("weeks", step_weeks), ("live", step_live),
-                  ("recovery", step_recovery))
+                  ("recovery", step_recovery), ("fleet", ingest.step_fleet))
 
 
 def bench(args: argparse.Namespace, tmp: Path, res: Results) -> None:
