@@ -97,13 +97,13 @@ def fast_messages(polls: list[Poll]) -> list[Incoming]:
             for i, (key, value, _n) in enumerate(grouping.poll_messages(groups))]
 
 
-def _processor() -> Processor:
+def new_processor() -> Processor:
     return Processor(StateCache({}), Watermarks({}), lambda _r: None, partitions=PARTITIONS)
 
 
 def apply_profiles(messages: list[Incoming], processor: Processor | None = None) -> CoreRun:
     """Hours and zones one message at a time, each changed store serialised (``to_bytes``)."""
-    proc = processor or _processor()
+    proc = processor or new_processor()
     save = lambda state, _msg: proc.cache.save(state)  # noqa: E731
     started = time.perf_counter()
     for msg in messages:
@@ -115,10 +115,28 @@ def apply_polls(messages: list[Incoming], processor: Processor | None = None,
                 batch: int = 2000) -> CoreRun:
     """Polls in batches of ``batch`` messages (the worker's take()), each changed store
     serialised once per batch."""
-    proc = processor or _processor()
+    proc = processor or new_processor()
     save = lambda state, _msg: proc.cache.save(state)  # noqa: E731
     before = proc.stats.polls
     started = time.perf_counter()
     for i in range(0, len(messages), batch):
         proc.apply_polls(messages[i:i + batch], save)
     return CoreRun(len(messages), proc.stats.polls - before, time.perf_counter() - started)
+
+
+def chunked_messages(polls: list[Poll], chunk_rows: int) -> list[Incoming]:
+    """The keyed messages of a fast replay: one per store per chunk of ``chunk_rows`` rows."""
+    out: list[Incoming] = []
+    for i in range(0, len(polls), chunk_rows):
+        out += fast_messages(polls[i:i + chunk_rows])
+    return out
+
+
+def week_core(polls: Path, hours: Path, timezones: Path) -> CoreRun:
+    """The core on the messages of ``replay`` (default chunks) of the week, after its hours and
+    zones: the baseline of the end-to-end figure."""
+    from producers.replay import DEFAULT_CHUNK_ROWS
+
+    proc = new_processor()
+    apply_profiles(reference_messages(hours, timezones), proc)
+    return apply_polls(chunked_messages(read_polls(polls), DEFAULT_CHUNK_ROWS), proc)
