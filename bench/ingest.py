@@ -201,10 +201,16 @@ def _reference_rows(res, ref: dict, core: core_rate.CoreRun, load: str) -> None:
 # ------------------------------------------------------------------ live fleet at x3600
 
 
+def fleet_size(ctx) -> int:
+    """The full fleet, or with ``--quick`` the bench's small one."""
+    args = getattr(ctx, "args", None)
+    return (args.stores or 1000) if args is not None and args.quick else LIVE_STORES
+
+
 def generate_day(ctx) -> Path:
     out = ctx.tmp / "fleet"
-    harness.timed_cli(dict(os.environ), "generate", "--stores", str(LIVE_STORES), "--days", "1",
-                      "--out", str(out))
+    harness.timed_cli(dict(os.environ), "generate", "--stores", str(fleet_size(ctx)),
+                      "--days", "1", "--out", str(out))
     return out
 
 
@@ -259,7 +265,7 @@ def drain_backlog(worker: WorkerProcess, polls: Path) -> dict[str, float]:
 
 
 def step_fleet(ctx) -> None:
-    print(f"bench: live fleet ({LIVE_STORES:,} generated stores, one day, replay x3600) ...",
+    print(f"bench: live fleet ({fleet_size(ctx):,} generated stores, one day, replay x3600) ...",
           flush=True)
     day = generate_day(ctx)
     core = fleet_core(day)
@@ -269,7 +275,7 @@ def step_fleet(ctx) -> None:
         live = replay_live(worker, day / "store_status.csv")
         load = harness.loadavg()
         drain = drain_backlog(worker, shifted)
-    _fleet_rows(ctx.res, live, drain, core, load)
+    _fleet_rows(ctx.res, live, drain, core, load, fleet_size(ctx))
 
 
 def _shift_week(polls: Path, out_dir: Path) -> Path:
@@ -278,8 +284,9 @@ def _shift_week(polls: Path, out_dir: Path) -> Path:
     return shift_weeks(polls, out_dir, [1])[0]
 
 
-def _fleet_rows(res, live: dict, drain: dict, core: core_rate.CoreRun, load: str) -> None:
-    res.add(f"live fleet: `replay --speed 3600` of a day of {LIVE_STORES:,} stores → worker "
+def _fleet_rows(res, live: dict, drain: dict, core: core_rate.CoreRun, load: str,
+                stores: int) -> None:
+    res.add(f"live fleet: `replay --speed 3600` of a day of {stores:,} stores → worker "
             "done after the replay's end",
             f"{live['done_after_s']:.2f} s ({live['sent']:,} polls in {live['replay_s']:.1f} s; "
             f"worker CPU {live['cpu_s']:.1f} s; load {load})",
