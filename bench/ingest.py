@@ -127,6 +127,30 @@ def _replayed_counts(summary: str) -> int:
 
 
 @contextlib.contextmanager
+def profiled(ctx, worker: WorkerProcess, name: str):
+    """With ``--profile``: py-spy on ``worker`` inside the block, the shares written to
+    ``bench/profile-<name>.txt``."""
+    from bench.run import ROOT, Profiler, summarize_profile
+
+    if not getattr(getattr(ctx, "args", None), "profile", False):
+        yield
+        return
+    raw = ctx.tmp / f"profile-{name}.raw"
+    profiler = Profiler(worker.pid, raw, rate=100)
+    try:
+        yield
+    finally:
+        err = profiler.stop()
+        text = raw.read_text() if raw.is_file() else ""
+        out = ROOT / "bench" / f"profile-{name}.txt"
+        out.write_text(f"# py-spy record --nonblocking -r 100 of the worker: {name} step of "
+                       f"`streamproc bench --profile`\n\n"
+                       + (summarize_profile(text, 40) if text else f"no samples: {err[-300:]}"))
+        ctx.res.notes.append(f"profile of the worker during the {name} step: "
+                             f"`bench/profile-{name}.txt`")
+
+
+@contextlib.contextmanager
 def own_worker(ctx, name: str):
     """A worker of its own pipeline (topics, group, state), so that the probe stores and
     the generated fleet stay out of the main worker's state; its topics deleted after."""
@@ -172,7 +196,8 @@ def step_reference(ctx) -> None:
                                                                  ctx.data.timezones))
     with own_worker(ctx, "reference") as worker:
         warm_up(worker, ctx.data.polls)
-        ref = measure_reference(worker, ctx.data, ctx.data.polls)
+        with profiled(ctx, worker, "reference"):
+            ref = measure_reference(worker, ctx.data, ctx.data.polls)
     print(f"bench: probe polls seen after (s): {[round(p, 3) for p in ref['probes']]}", flush=True)
     _reference_rows(ctx.res, ref, core, harness.loadavg())
 
@@ -246,7 +271,7 @@ def replay_live(worker: WorkerProcess, polls: Path) -> dict[str, float]:
             "cpu_s": harness.proc_cpu_seconds(worker.pid) - cpu0}
 
 
-def drain_backlog(worker: WorkerProcess, polls: Path) -> dict[str, float]:
+def drain_backlog(ctx, worker: WorkerProcess, polls: Path) -> dict[str, float]:
     """The worker stopped, ``replay --speed 3600`` of ``polls``, the worker restarted: how
     fast it applies the backlog of packed distinct-store messages (ready → all applied)."""
     import signal
@@ -259,7 +284,8 @@ def drain_backlog(worker: WorkerProcess, polls: Path) -> dict[str, float]:
     worker.spawn()
     worker.wait_ready(180, every=0.02)
     t_ready, cpu0 = time.monotonic(), harness.proc_cpu_seconds(worker.pid)
-    worker.wait_applied(sent, timeout=600, every=0.02)  # a new process counts from 0
+    with profiled(ctx, worker, "fleet-backlog"):
+        worker.wait_applied(sent, timeout=600, every=0.02)  # a new process counts from 0
     return {"sent": sent, "drain_s": time.monotonic() - t_ready, "before": before,
             "cpu_s": harness.proc_cpu_seconds(worker.pid) - cpu0}
 
@@ -274,7 +300,7 @@ def step_fleet(ctx) -> None:
         load_sources(worker, day)
         live = replay_live(worker, day / "store_status.csv")
         load = harness.loadavg()
-        drain = drain_backlog(worker, shifted)
+        drain = drain_backlog(ctx, worker, shifted)
     _fleet_rows(ctx.res, live, drain, core, load, fleet_size(ctx))
 
 
