@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from bench import core_rate, harness
+from bench.profiling import ROOT, Profiler, summarize_profile
+from bench.shifting import shift_weeks
 from streamproc.core import wire
 from streamproc.sandbox import WorkerProcess, isolated_env, unique_name, wait_for
 
@@ -130,8 +132,6 @@ def _replayed_counts(summary: str) -> int:
 def profiled(ctx, worker: WorkerProcess, name: str):
     """With ``--profile``: py-spy on ``worker`` inside the block, the shares written to
     ``bench/profile-<name>.txt``."""
-    from bench.run import ROOT, Profiler, summarize_profile
-
     if not getattr(getattr(ctx, "args", None), "profile", False):
         yield
         return
@@ -305,8 +305,6 @@ def step_fleet(ctx) -> None:
 
 
 def _shift_week(polls: Path, out_dir: Path) -> Path:
-    from bench.run import shift_weeks
-
     return shift_weeks(polls, out_dir, [1])[0]
 
 

@@ -35,28 +35,25 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
-import gzip
 import math
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 import traceback
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench import core_rate, harness, ingest, scale
+from bench.profiling import PROFILE_OUT, Profiler, profile_counts, summarize_profile
+from bench.shifting import shift_weeks
 from streamproc.sandbox import WorkerProcess, http, isolated_env, percentile, unique_name
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "bench" / "results.md"
-PROFILE_OUT = ROOT / "bench" / "profile-worker.txt"
 README = ROOT / "README.md"
 SECTION = "## Performance"
 MiB = 1024 * 1024
@@ -187,61 +184,6 @@ def find_data(args: argparse.Namespace, tmp: Path) -> Data:
                 f"generated: {stores:,} stores x 7 days (seed 0)")
 
 
-def shift_weeks(src: Path, out_dir: Path, weeks: list[int]) -> list[Path]:
-    """Copies of the polls file with every timestamp moved by +7*w days (plain CSV).
-    Only the date part of ``YYYY-MM-DD hh:mm:ss[.f] UTC`` changes; a row whose timestamp
-    does not parse is copied as is (it is rejected on replay like in the original)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = [out_dir / f"store_status_plus{w}w.csv" for w in weeks]
-    opener = gzip.open if src.suffix == ".gz" else open
-    cache: dict[str, list[str] | None] = {}
-
-    def shifted(date: str) -> list[str] | None:
-        if date not in cache:
-            try:
-                d = dt.date.fromisoformat(date)
-                cache[date] = [(d + dt.timedelta(days=7 * w)).isoformat() for w in weeks]
-            except ValueError:
-                cache[date] = None
-        return cache[date]
-
-    outs = [p.open("w", newline="", buffering=1 << 20) for p in paths]
-    try:
-        with opener(src, "rt", newline="") as f:
-            header = f.readline()
-            cols = [c.strip() for c in header.split(",")]
-            ts_col = cols.index("timestamp_utc") if "timestamp_utc" in cols else len(cols) - 1
-            last = ts_col == len(cols) - 1
-            for o in outs:
-                o.write(header)
-            for line in f:
-                if last:
-                    head, sep, ts = line.rpartition(",")
-                    new = shifted(ts[:10]) if sep else None
-                    if new is None:
-                        for o in outs:
-                            o.write(line)
-                        continue
-                    rest = ts[10:]
-                    for o, d in zip(outs, new, strict=True):
-                        o.write(f"{head},{d}{rest}")
-                else:
-                    parts = line.split(",")
-                    new = shifted(parts[ts_col][:10]) if len(parts) > ts_col else None
-                    if new is None:
-                        for o in outs:
-                            o.write(line)
-                        continue
-                    for o, d in zip(outs, new, strict=True):
-                        parts2 = list(parts)
-                        parts2[ts_col] = d + parts[ts_col][10:]
-                        o.write(",".join(parts2))
-    finally:
-        for o in outs:
-            o.close()
-    return paths
-
-
 # ---------------------------------------------------------------------------- Kafka side
 
 
@@ -265,72 +207,6 @@ def end_offsets(bootstrap: str, topics: list[str], partitions: int) -> dict:
 
 
 # ---------------------------------------------------------------------------- profile
-
-
-class Profiler:
-    """py-spy record of one pid (non-blocking sampling) in raw collapsed-stack form."""
-
-    def __init__(self, pid: int, raw_path: Path, rate: int = 50) -> None:
-        self.raw_path = raw_path
-        exe = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-        self.proc = subprocess.Popen(
-            [exe, "record", "--nonblocking", "-r", str(rate), "-f", "raw",
-             "-o", str(raw_path), "-p", str(pid)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )
-
-    def stop(self) -> str:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-        try:
-            _, err = self.proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            _, err = self.proc.communicate()
-        return (err or b"").decode(errors="replace")
-
-
-def _frame_name(frame: str) -> str:
-    """``func (path/to/file.py:123)`` -> ``func (file.py)``: lines merged per function."""
-    name, _, where = frame.partition(" (")
-    where = where.rstrip(")")
-    file = where.rsplit(":", 1)[0]
-    parts = file.split("/")
-    short = "/".join(parts[-2:]) if len(parts) > 1 else file
-    return f"{name} ({short})"
-
-
-def profile_counts(raw: str) -> tuple[int, Counter, Counter]:
-    """(samples, own, inclusive) sample counts per function from py-spy's raw output."""
-    own: Counter = Counter()
-    incl: Counter = Counter()
-    total = 0
-    for line in raw.splitlines():
-        stack, _, count = line.rpartition(" ")
-        if not stack or not count.isdigit():
-            continue
-        n = int(count)
-        frames = [_frame_name(f) for f in stack.split(";") if f and not f.startswith("process ")
-                  and not f.startswith("thread ")]
-        if not frames:
-            continue
-        total += n
-        own[frames[-1]] += n
-        for f in set(frames):
-            incl[f] += n
-    return total, own, incl
-
-
-def summarize_profile(raw: str, top: int = 25) -> str:
-    """Self and inclusive sample shares per function from py-spy's raw (collapsed) output."""
-    total, own, incl = profile_counts(raw)
-    if not total:
-        return "no samples\n"
-    lines = [f"samples: {total:,}", "", f"top {top} by own time (% of samples):"]
-    lines += [f"  {100 * n / total:5.1f}%  {f}" for f, n in own.most_common(top)]
-    lines += ["", f"top {top} by inclusive time (% of samples):"]
-    lines += [f"  {100 * n / total:5.1f}%  {f}" for f, n in incl.most_common(top)]
-    return "\n".join(lines) + "\n"
 
 
 # ---------------------------------------------------------------------------- steps
