@@ -158,7 +158,7 @@ class Processor:
         for store_id, (msg, polls) in groups.items():
             if focus is not None:
                 focus(msg)
-            state = self.cache.get(store_id)
+            state = self.cache.get(store_id, msg.partition)
             before = self._latest(state, now)
             if cutoff is not None:
                 kept = [p for p in polls if p[0] >= cutoff]
@@ -235,7 +235,7 @@ class Processor:
         if wrong:
             self.reject(msg, wrong)
             return
-        state = self.cache.get(store_id)
+        state = self.cache.get(store_id, msg.partition)
         if setter(state, value) or self.cache.is_unsaved(store_id):
             save(state, msg)
             self.stats.saves += 1
