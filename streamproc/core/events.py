@@ -166,15 +166,21 @@ def _poll(doc: dict[str, Any]) -> PollEvent:
 
 def _hours(doc: dict[str, Any]) -> HoursEvent:
     _fields(doc, HOURS_FIELDS)
+    return HoursEvent(*_store_rows(doc, "hours", MAX_HOURS_ROWS, _hours_row))
+
+
+def _store_rows(doc: dict[str, Any], name: str, limit: int,
+                parse_row: Any) -> tuple[str, tuple[tuple[int, int, int], ...]]:
+    """``(store id, rows)`` of an event whose field ``name`` lists a store's rows."""
     store_cell = _text(doc, "store_id")
-    rows = doc["hours"]
+    rows = doc[name]
     if not isinstance(rows, list):
-        raise ValueError(f"hours must be a list of rows, not {_json_type(rows)}")
-    if len(rows) > MAX_HOURS_ROWS:
-        raise ValueError(f"hours has {len(rows)} rows; at most {MAX_HOURS_ROWS} are accepted")
+        raise ValueError(f"{name} must be a list of rows, not {_json_type(rows)}")
+    if len(rows) > limit:
+        raise ValueError(f"{name} has {len(rows)} rows; at most {limit} are accepted")
     store_id = parse_store_id(store_cell)
-    out = tuple(_hours_row(store_id, row, f"hours[{i}]: ") for i, row in enumerate(rows))
-    return HoursEvent(store_id, out)
+    return store_id, tuple(parse_row(store_id, row, f"{name}[{i}]: ")
+                           for i, row in enumerate(rows))
 
 
 def _hours_row(store_id: str, row: object, where: str) -> tuple[int, int, int]:
@@ -204,17 +210,7 @@ def _timezone(doc: dict[str, Any]) -> TimezoneEvent:
 
 def _special_hours(doc: dict[str, Any]) -> SpecialHoursEvent:
     _fields(doc, SPECIAL_FIELDS)
-    store_cell = _text(doc, "store_id")
-    rows = doc["special_hours"]
-    if not isinstance(rows, list):
-        raise ValueError(f"special_hours must be a list of rows, not {_json_type(rows)}")
-    if len(rows) > MAX_SPECIAL_ROWS:
-        raise ValueError(f"special_hours has {len(rows)} rows; "
-                         f"at most {MAX_SPECIAL_ROWS} are accepted")
-    store_id = parse_store_id(store_cell)
-    out = tuple(_special_row(store_id, row, f"special_hours[{i}]: ")
-                for i, row in enumerate(rows))
-    return SpecialHoursEvent(store_id, out)
+    return SpecialHoursEvent(*_store_rows(doc, "special_hours", MAX_SPECIAL_ROWS, _special_row))
 
 
 def _special_row(store_id: str, row: object, where: str) -> tuple[int, int, int]:
