@@ -99,9 +99,17 @@ def _post_all(worker: WorkerProcess, events: list[bytes]) -> float:
 
 def run_path(bootstrap: str, tmp: Path, path: str, events: list[bytes]) -> EventsRun:
     """One fresh pipeline; ``path`` is "topic", "http" or "replay"."""
-    env = isolated_env(bootstrap, tmp / path / "state", unique_name(f"ev-{path}"),
-                       STREAMPROC_LOGLEVEL="warning")
+    tag = unique_name(f"ev-{path}")
+    env = isolated_env(bootstrap, tmp / path / "state", tag, STREAMPROC_LOGLEVEL="warning")
     worker = WorkerProcess(env, tmp / path / "worker.log", grace=30)
+    try:
+        return _timed(worker, env, path, events, tmp)
+    finally:
+        harness.delete_topics(bootstrap, lambda name: tag in name)
+
+
+def _timed(worker: WorkerProcess, env: dict[str, str], path: str, events: list[bytes],
+           tmp: Path) -> EventsRun:
     with worker.running(180):
         started = time.monotonic()
         if path == "topic":

@@ -8,6 +8,7 @@ like theirs (own app id / consumer group, topics, state directory and web port).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import platform
@@ -153,3 +154,23 @@ def table_bytes(worker_dir: Path, table: str = "store-state") -> tuple[int, int]
         finally:
             handle.close()
     return keys, size
+
+
+def delete_topics(bootstrap: str, doomed) -> None:
+    """Delete the broker's topics for which ``doomed(name)`` is true (best effort: the bench
+    cleans up after itself, and a failure here must not hide its figures)."""
+
+    async def go() -> None:
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            names = [n for n in await admin.list_topics() if doomed(n)]
+            if names:
+                await admin.delete_topics(names)
+        finally:
+            await admin.close()
+
+    with contextlib.suppress(Exception):
+        asyncio.run(go())

@@ -166,20 +166,7 @@ def own_worker(ctx, name: str):
 
 
 def delete_topics(bootstrap: str, tag: str) -> None:
-    async def go() -> None:
-        from aiokafka.admin import AIOKafkaAdminClient
-
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        await admin.start()
-        try:
-            names = [n for n in await admin.list_topics() if tag in n]
-            if names:
-                await admin.delete_topics(names)
-        finally:
-            await admin.close()
-
-    with contextlib.suppress(Exception):
-        asyncio.run(go())
+    harness.delete_topics(bootstrap, lambda name: tag in name)
 
 
 def warm_up(worker: WorkerProcess, polls: Path) -> None:

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
 import math
 import os
@@ -664,25 +663,10 @@ def _write_profile(raw_path: Path, res: Results, e2e: dict) -> dict[str, float]:
 
 
 def _delete_topics(bootstrap: str, settings) -> None:
-    async def go() -> None:
-        from aiokafka.admin import AIOKafkaAdminClient
-
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        await admin.start()
-        try:
-            names = [n for n in await admin.list_topics()
-                     if settings.app_id in n or n in {
-                         settings.topic_polls, settings.topic_hours, settings.topic_timezones,
-                         settings.topic_special_hours, settings.topic_events,
-                         settings.topic_deadletter, settings.topic_outages,
-                         settings.topic_reports}]
-            if names:
-                await admin.delete_topics(names)
-        finally:
-            await admin.close()
-
-    with contextlib.suppress(Exception):
-        asyncio.run(go())
+    ours = {settings.topic_polls, settings.topic_hours, settings.topic_timezones,
+            settings.topic_special_hours, settings.topic_events, settings.topic_deadletter,
+            settings.topic_outages, settings.topic_reports}
+    harness.delete_topics(bootstrap, lambda name: settings.app_id in name or name in ours)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -160,3 +160,18 @@ def test_the_replay_summary_gives_the_reference_message_count() -> None:
     line = ("replay: 0 polls sent in 0 messages; hours 11,116 stores; timezones 13,559 stores; "
             "rejected 0; 0.5 s; 0 polls/s")
     assert _replayed_counts(line) == 24_675
+
+
+def test_bench_events_are_the_files_polls_as_valid_poll_events(tmp_path):
+    from bench import events as bench_events
+    from streamproc.core.events import PollEvent, decode_event
+
+    csv = tmp_path / "polls.csv"
+    csv.write_text("store_id,status,timestamp_utc\n"
+                   "a,active,2023-01-22 12:09:39.388884 UTC\nbad,on,2023-01-22 12:00:00 UTC\n"
+                   "b,inactive,2023-01-22 13:00:00 UTC\nc,active,2023-01-22 14:00:00 UTC\n")
+    got = [decode_event(e) for e in bench_events.poll_events(csv, 2)]
+    assert got == [PollEvent("a", 1674389379388884, True), PollEvent("b", 1674392400000000, False)]
+    back = bench_events.csv_of(bench_events.poll_events(csv, 3), tmp_path / "again.csv")
+    assert [decode_event(e) for e in bench_events.poll_events(back, 3)] == [
+        decode_event(e) for e in bench_events.poll_events(csv, 3)]
