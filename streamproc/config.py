@@ -42,6 +42,12 @@ class Settings:
     # Serving on a non-loopback address without a token needs this said explicitly.
     allow_anonymous: bool = False
     live_max_clients: int = 1000  # /live subscribers per worker; more get 503
+    # owner_id,token_sha256,store_id rows: owners and the stores each may see (core/access.py)
+    owners_file: Path | None = None
+    report_max_running: int = 2  # report generations at once per worker; more wait their turn
+    trigger_per_minute: float = 30.0  # report triggers per caller per minute (after the burst)
+    trigger_burst: int = 10  # report triggers a caller may make at once
+    session_hours: float = 12.0  # how long a dashboard session cookie is valid
     alert_webhook: str | None = None  # POST outage / recovery alerts here (docs/monitoring.md)
     alert_after_min: float = 30.0  # business minutes an outage lasts before it is alerted
     # A crashed worker keeps its partitions until its consumer-group session expires: this
@@ -76,6 +82,8 @@ class Settings:
         """Why this worker must not start as configured (anyone on the network could read
         every store), or None."""
         if self.web_host in ("127.0.0.1", "localhost", "::1") or self.api_token:
+            return None
+        if self.owners_file is not None:
             return None
         if self.allow_anonymous:
             return None
@@ -170,6 +178,11 @@ ENV = {
     "peer_secret": "STREAMPROC_PEER_SECRET",
     "allow_anonymous": "STREAMPROC_ALLOW_ANONYMOUS",
     "live_max_clients": "STREAMPROC_LIVE_MAX_CLIENTS",
+    "owners_file": "STREAMPROC_OWNERS_FILE",
+    "report_max_running": "STREAMPROC_REPORT_MAX_RUNNING",
+    "trigger_per_minute": "STREAMPROC_TRIGGER_PER_MINUTE",
+    "trigger_burst": "STREAMPROC_TRIGGER_BURST",
+    "session_hours": "STREAMPROC_SESSION_HOURS",
     "alert_webhook": "STREAMPROC_ALERT_WEBHOOK",
     "alert_after_min": "STREAMPROC_ALERT_AFTER",
     # Faust's own name for it is accepted too (see ALIASES).

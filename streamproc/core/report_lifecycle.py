@@ -8,7 +8,8 @@ A report is a record (a dict kept in the worker's ``reports`` table) that moves 
 
 driven by messages on the ``report-requests`` topic:
 
-* ``request`` ``{created, as_of}``: a new report; record it Running and generate it;
+* ``request`` ``{created, as_of, owner, stores}``: a new report; record it Running and
+  generate it (over ``stores`` only, when given: an owner's report; ``owner`` who may read it);
 * ``resume``: a Running report whose generation died with its worker; generate it again,
   or record it Failed once it was interrupted :data:`MAX_ATTEMPTS` times;
 * ``chunk`` ``{n, data}``: a piece of the finished CSV, kept in Kafka (the ``report-files``
@@ -99,9 +100,14 @@ def _new(report_id: str, message: dict[str, Any]) -> Step:
     as_of = message.get("as_of")
     if as_of is not None and type(as_of) is not int:
         return Step(None, IGNORE, reason=f"as_of must be microseconds, not {as_of!r}")
+    stores = message.get("stores")
+    if stores is not None and not (isinstance(stores, list)
+                                   and all(isinstance(x, str) for x in stores)):
+        return Step(None, IGNORE, reason="stores must be a list of store ids")
     record = {
         "id": report_id, "status": RUNNING, "created": message.get("created"), "as_of_us": as_of,
         "as_of": to_iso(as_of) if as_of is not None else None, "attempts": 1,
+        "owner": str(message.get("owner") or "operator"), "stores": stores,
     }
     return Step(record, GENERATE, as_of_us=as_of)
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from streamproc.web import (
+    access,
     fleet,
     health,
     internal,
@@ -27,12 +28,12 @@ from streamproc.web.http import PIPELINE
 if TYPE_CHECKING:
     from streamproc.worker.pipeline import Pipeline
 
-MODULES = (health, report_api, openapi, internal, stores, fleet, live, prometheus)
+MODULES = (access, health, report_api, openapi, internal, stores, fleet, live, prometheus)
 
 
 def install(web_app: web.Application, pipeline: Pipeline) -> None:
     """Middlewares (errors, token, body size) and every route, before the server starts."""
     web_app[PIPELINE] = pipeline
-    middleware.install(web_app, pipeline.settings.api_token, pipeline.settings.peer_secret)
+    middleware.install(web_app, access.Access.from_settings(pipeline.settings))
     for module in MODULES:
         module.add_routes(web_app.router)

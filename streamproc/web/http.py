@@ -78,8 +78,11 @@ def int_param(request: web.Request, name: str, default: int, lo: int, hi: int) -
 
 def auth_headers(request: web.Request) -> dict[str, str]:
     """The caller's credentials, to pass on when a view asks another worker."""
-    auth = request.headers.get("Authorization")
-    return {"Authorization": auth} if auth else {}
+    out = {}
+    for name in ("Authorization", "Cookie"):  # a bearer token or the dashboard's session
+        if value := request.headers.get(name):
+            out[name] = value
+    return out
 
 
 async def to_owner(request: web.Request, owner: Callable[[], str | None],

@@ -8,12 +8,15 @@ reports folder.
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Any
 from urllib.parse import parse_qs
 
 import orjson
 from aiohttp import web
 
+from streamproc.core.access import may_see_report
 from streamproc.core.report_lifecycle import (
     COMPLETE,
     EXPIRED,
@@ -24,6 +27,7 @@ from streamproc.core.report_lifecycle import (
 )
 from streamproc.core.timeparse import parse_timestamp
 from streamproc.web import openapi
+from streamproc.web.access import principal_of
 from streamproc.web.http import (
     MAX_BODY_BYTES,
     BadRequest,
@@ -70,8 +74,14 @@ async def trigger_report(request: web.Request) -> web.Response:
             as_of = parse_as_of(body["as_of"])
     except BadRequest as exc:
         return error_response(exc.status, str(exc))
+    jobs, principal = pipeline_of(request).reports, principal_of(request)
+    wait = jobs.rate.take(principal.key, time.monotonic())
+    if wait is not None:
+        retry = max(1, math.ceil(wait))
+        return error_response(429, f"too many report triggers; retry in {retry} s",
+                              {"Retry-After": str(retry)})
     try:
-        report_id = await pipeline_of(request).reports.trigger(as_of)
+        report_id = await jobs.trigger(as_of, principal)
     except Exception as exc:  # noqa: BLE001 - Kafka unreachable: try again later
         return error_response(503, f"could not record the request: {exc}",
                               {"Retry-After": "5"})
@@ -99,6 +109,8 @@ async def get_report(request: web.Request) -> web.StreamResponse:
         return forwarded
     jobs = pipeline_of(request).reports
     found = jobs.lookup(report_id)
+    if found.record is not None and not may_see_report(principal_of(request), found.record):
+        return error_response(404, "unknown report id")  # another owner's report
     if found.record is None:
         if found.recovering or await jobs.behind():
             return error_response(503, "worker is recovering its state; retry shortly",
@@ -168,7 +180,8 @@ async def list_reports(request: web.Request) -> web.Response:
         return error_response(400, f"limit must be an integer in 1..{LIST_MAX}")
     if (forwarded := await _to_report_owner(request)) is not None:
         return forwarded
-    return json_response({"reports": pipeline_of(request).reports.listing(int(text))})
+    listing = pipeline_of(request).reports.listing(int(text), principal_of(request))
+    return json_response({"reports": listing})
 
 
 # The services this one replaces spell the routes with dashes too; both work.
@@ -296,6 +309,7 @@ def _describe_trigger() -> None:
     trigger_errors = {
         "200": trigger_ok,
         "400": openapi.error("Bad as_of or body"),
+        "429": openapi.error("Too many triggers from this caller (Retry-After says when)"),
         "503": openapi.error("Kafka unavailable; retry"),
     }
     openapi.add_path("/trigger_report", {

@@ -33,7 +33,9 @@ import faust
 import orjson
 from aiokafka.structs import TopicPartition
 
+from streamproc.core import access
 from streamproc.core import report_lifecycle as lifecycle
+from streamproc.core.access import Principal, RateLimit
 from streamproc.core.report_lifecycle import (
     COMPLETE,
     FAILED,
@@ -92,6 +94,12 @@ def write_text_file(directory: Path, report_id: str, text: str) -> None:
     os.replace(tmp, final)
 
 
+def _only(rows: list[ReportRow], stores: list[str]) -> list[ReportRow]:
+    """The rows of ``stores`` (an owner's report)."""
+    wanted = set(stores)
+    return [row for row in rows if row.store_id in wanted]
+
+
 def _chunk_key(report_id: str, n: int) -> bytes:
     return f"{report_id}/{n}".encode()
 
@@ -123,6 +131,11 @@ class ReportJobs:
         self._resumed_at: dict[str, float] = {}
         self._json_cache: OrderedDict[str, bytes] = OrderedDict()
         self.applied = 0  # next offset of the report-requests partition to apply
+        # Limits (README, "Limits"): generations at once, triggers per caller, and identical
+        # triggers (same caller, scope, as_of and watermark) answered with one report.
+        self.running = asyncio.Semaphore(max(1, self.settings.report_max_running))
+        self.rate = RateLimit(self.settings.trigger_per_minute, self.settings.trigger_burst)
+        self._coalesce: dict[str, str] = {}  # coalesce key -> id of a Running report
 
     @property
     def expire_check_s(self) -> float:
@@ -159,19 +172,30 @@ class ReportJobs:
 
     # -- the API side ------------------------------------------------------------------
 
-    async def trigger(self, as_of: int | None) -> str:
-        """Send the request (waiting for the broker's ack) and return the new id."""
+    async def trigger(self, as_of: int | None,
+                      principal: Principal = access.OPERATOR_PRINCIPAL) -> str:
+        """Send the request (waiting for the broker's ack) and return the new id, or the id
+        of a Running report the same caller triggered at the same watermark and as_of."""
+        key = access.coalesce_key(principal, as_of, self.pipeline.processor.watermarks.now())
+        same = self._coalesce.get(key)
+        if same is not None and (self.lookup(same).record or {}).get("status") == RUNNING:
+            return same
         report_id = new_report_id()
         created = utc_now_iso()
         self.pending[report_id] = {
-            "id": report_id, "status": RUNNING, "created": created,
+            "id": report_id, "status": RUNNING, "created": created, "owner": principal.key,
             "as_of": to_iso(as_of) if as_of is not None else None,
         }
         try:
-            await self._send(report_id, {"type": "request", "created": created, "as_of": as_of})
+            await self._send(report_id, {"type": "request", "created": created, "as_of": as_of,
+                                         "owner": principal.key,
+                                         "stores": access.report_scope(principal)})
         except BaseException:
             self.pending.pop(report_id, None)
             raise
+        self._coalesce = {k: v for k, v in self._coalesce.items()
+                          if (self.lookup(v).record or {}).get("status") == RUNNING}
+        self._coalesce[key] = report_id
         return report_id
 
     def lookup(self, report_id: str) -> Lookup:
@@ -217,10 +241,14 @@ class ReportJobs:
             self._json_cache.popitem(last=False)
         return body
 
-    def listing(self, limit: int) -> list[dict[str, Any]]:
-        by_id = {r["id"]: r for r in self.records() if "id" in r}
+    def listing(self, limit: int, principal: Principal = access.OPERATOR_PRINCIPAL
+                ) -> list[dict[str, Any]]:
+        """The newest ``limit`` reports the principal may see."""
+        by_id = {r["id"]: r for r in self.records()
+                 if "id" in r and access.may_see_report(principal, r)}
         for rid, rec in self.pending.items():
-            by_id.setdefault(rid, rec)
+            if access.may_see_report(principal, rec):
+                by_id.setdefault(rid, rec)
         for rid, loc in self.local.items():
             if rid in by_id and by_id[rid].get("status") == RUNNING:
                 by_id[rid] = {**by_id[rid], **loc}
@@ -257,7 +285,7 @@ class ReportJobs:
         if step.action == lifecycle.GENERATE:
             if step.record.get("attempts", 1) > 1:
                 log.warning("report %s: resuming (attempt %d)", report_id, step.record["attempts"])
-            self._start(report_id, step.as_of_us)
+            self._start(report_id, step.as_of_us, step.record.get("stores"))
         elif step.action == lifecycle.FORGET_LOCAL:
             self.local.pop(report_id, None)
             self._resumed_at.pop(report_id, None)
@@ -271,15 +299,18 @@ class ReportJobs:
         elif step.action == lifecycle.IGNORE:
             log.warning("report %s: %s", report_id, step.reason)
 
-    def _start(self, report_id: str, as_of: int | None) -> None:
+    def _start(self, report_id: str, as_of: int | None, stores: list[str] | None) -> None:
         self.local.pop(report_id, None)
-        self.tasks[report_id] = faust_compat.fresh_task(self._generate(report_id, as_of))
+        self.tasks[report_id] = faust_compat.fresh_task(
+            self._generate(report_id, as_of, stores))
 
     # -- generation --------------------------------------------------------------------
 
-    async def _generate(self, report_id: str, as_of: int | None) -> None:
+    async def _generate(self, report_id: str, as_of: int | None,
+                        stores: list[str] | None) -> None:
         try:
-            outcome = await self._outcome(report_id, as_of)
+            async with self.running:  # at most report_max_running generations at once
+                outcome = await self._outcome(report_id, as_of, stores)
         except asyncio.CancelledError:  # worker stopping: the orphan check resumes it later
             self.tasks.pop(report_id, None)
             raise
@@ -294,14 +325,17 @@ class ReportJobs:
         finally:
             self.tasks.pop(report_id, None)
 
-    async def _outcome(self, report_id: str, as_of: int | None) -> dict[str, Any]:
-        """Generate the report file: the ``done`` or ``failed`` message to record."""
+    async def _outcome(self, report_id: str, as_of: int | None,
+                       stores: list[str] | None) -> dict[str, Any]:
+        """Generate the report file (the rows of ``stores`` only, when given): the ``done``
+        or ``failed`` message to record."""
         started = time.monotonic()
         try:
             if self.delay_s:
                 await asyncio.sleep(self.delay_s)
             snap = await self.pipeline.snapshot(as_of=as_of, timeout=SNAPSHOT_TIMEOUT_S)
-            text = await asyncio.to_thread(csv_text, snap.rows)
+            rows = snap.rows if stores is None else _only(snap.rows, stores)
+            text = await asyncio.to_thread(csv_text, rows)
             await asyncio.to_thread(write_text_file, self.directory, report_id, text)
             chunks = [text[i:i + CHUNK_CHARS] for i in range(0, len(text), CHUNK_CHARS)]
             for n, data in enumerate(chunks):
@@ -315,7 +349,7 @@ class ReportJobs:
             return {"type": "failed", "error": f"{type(exc).__name__}: {exc}",
                     "completed": utc_now_iso()}
         return {
-            "type": "done", "rows": len(snap.rows), "chunks": len(chunks),
+            "type": "done", "rows": len(rows), "chunks": len(chunks),
             "now": to_iso(snap.now_us) if snap.now_us is not None else None,
             "seconds": round(time.monotonic() - started, 3), "completed": utc_now_iso(),
         }
