@@ -78,6 +78,9 @@ def test_owner_never_sees_another_owners_data(worker_env, tmp_path, say):
         assert not leaks, leaks[:5]
         listing = json.loads(request(a.base_url, "/reports", headers=op)[2])["reports"]
         assert set(ids) <= {r["id"] for r in listing}  # the operator sees every report
+        for handle in (a, b):  # no token or secret in any log line
+            log = handle.log_path.read_text(errors="replace")
+            assert not [t for t in (OPERATOR, SECRET, *TOKENS.values()) if t in log]
         say(f"{len(alice.bodies)} answers to owner A on two workers: none holds any of the "
             f"{len(foreign)} other stores' ids")
 
