@@ -48,6 +48,8 @@ class Settings:
     trigger_per_minute: float = 30.0  # report triggers per caller per minute (after the burst)
     trigger_burst: int = 10  # report triggers a caller may make at once
     session_hours: float = 12.0  # how long a dashboard session cookie is valid
+    # An HTTP connection idle this long (no request yet, or between requests) is closed.
+    http_idle_timeout_s: float = 15.0
     alert_webhook: str | None = None  # POST outage / recovery alerts here (docs/monitoring.md)
     alert_after_min: float = 30.0  # business minutes an outage lasts before it is alerted
     # A crashed worker keeps its partitions until its consumer-group session expires: this
@@ -183,6 +185,7 @@ ENV = {
     "trigger_per_minute": "STREAMPROC_TRIGGER_PER_MINUTE",
     "trigger_burst": "STREAMPROC_TRIGGER_BURST",
     "session_hours": "STREAMPROC_SESSION_HOURS",
+    "http_idle_timeout_s": "STREAMPROC_HTTP_IDLE_TIMEOUT",
     "alert_webhook": "STREAMPROC_ALERT_WEBHOOK",
     "alert_after_min": "STREAMPROC_ALERT_AFTER",
     # Faust's own name for it is accepted too (see ALIASES).

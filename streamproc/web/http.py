@@ -7,6 +7,7 @@ its :class:`~streamproc.worker.pipeline.Pipeline` on the aiohttp application und
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -20,14 +21,27 @@ if TYPE_CHECKING:
 PIPELINE: web.AppKey = web.AppKey("streamproc.pipeline")
 FORWARDED = "X-Streamproc-Forwarded"  # set on a request one worker passes on to another
 MAX_BODY_BYTES = 64 * 1024
+BODY_TIMEOUT_S = 10.0  # a body not received within this long is refused (408): no slow drip
 
 
 class BadRequest(Exception):
-    """A request the API refuses with 400 (or 413 when ``too_large``)."""
+    """A request the API refuses with 400 (or 413 when ``too_large``, or ``status``)."""
 
-    def __init__(self, message: str, too_large: bool = False) -> None:
+    def __init__(self, message: str, too_large: bool = False, status: int = 400) -> None:
         super().__init__(message)
-        self.status = 413 if too_large else 400
+        self.status = 413 if too_large else status
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The body, at most :data:`MAX_BODY_BYTES` + 1 bytes, received within
+    :data:`BODY_TIMEOUT_S` (BadRequest 408 otherwise: a client trickling a body must not hold
+    a connection and a handler for ever)."""
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT_S):
+            return await request.content.read(MAX_BODY_BYTES + 1)
+    except TimeoutError:
+        raise BadRequest(f"request body not received within {BODY_TIMEOUT_S:g} s",
+                         status=408) from None
 
 
 def pipeline_of(request: web.Request) -> Pipeline:
@@ -48,7 +62,7 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
 
 async def read_json_body(request: web.Request) -> dict[str, Any]:
     """The body as a JSON object ({} when empty); BadRequest otherwise."""
-    raw = await request.content.read(MAX_BODY_BYTES + 1)
+    raw = await read_body(request)
     if len(raw) > MAX_BODY_BYTES:
         raise BadRequest("request body too large", too_large=True)
     if not raw.strip():
@@ -108,7 +122,10 @@ async def to_owner(request: web.Request, owner: Callable[[], str | None],
     else:
         method = request.method
         if request.can_read_body:
-            body = await request.content.read(MAX_BODY_BYTES + 1)
+            try:
+                body = await read_body(request)
+            except BadRequest as exc:
+                return error_response(exc.status, str(exc))
         if body is not None and len(body) > MAX_BODY_BYTES:
             return error_response(413, f"request body larger than {MAX_BODY_BYTES} bytes")
     headers = {**auth_headers(request), FORWARDED: "1"}

@@ -34,6 +34,7 @@ from streamproc.web.http import (
     error_response,
     json_response,
     pipeline_of,
+    read_body,
     read_json_body,
     to_owner,
 )
@@ -124,7 +125,7 @@ async def get_report(request: web.Request) -> web.StreamResponse:
 async def _report_id_from_body(request: web.Request) -> str | None:
     """``report_id`` of a JSON object or a form body; None if the body has none."""
     if request.content_type == "application/x-www-form-urlencoded":
-        raw = await request.content.read(MAX_BODY_BYTES + 1)
+        raw = await read_body(request)
         if len(raw) > MAX_BODY_BYTES:
             raise BadRequest("request body too large", too_large=True)
         value = parse_qs(raw.decode("utf-8", "replace")).get("report_id", [None])[0]
