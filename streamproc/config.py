@@ -59,6 +59,10 @@ class Settings:
     replication: int = 1
     # Finished reports (their CSV files and records) are deleted after this long.
     report_retention_h: float = 168.0
+    # At most this many finished reports (and as many Expired records) are kept: the oldest
+    # expire early, so the table and the reports folder stay bounded.
+    reports_max: int = 1000
+    expired_keep_h: float = 24.0  # an Expired record (410) is deleted this long after
 
     def __post_init__(self) -> None:
         # Several brokers: Faust's form, one URL per broker separated by ';' (faust's urllist
@@ -191,6 +195,8 @@ ENV = {
     # Faust's own name for it is accepted too (see ALIASES).
     "session_timeout_s": "STREAMPROC_SESSION_TIMEOUT",
     "report_retention_h": "STREAMPROC_REPORT_RETENTION_HOURS",
+    "reports_max": "STREAMPROC_REPORTS_MAX",
+    "expired_keep_h": "STREAMPROC_EXPIRED_KEEP_HOURS",
     "replication": "STREAMPROC_REPLICATION",
 }
 ALIASES = {"session_timeout_s": ("BROKER_SESSION_TIMEOUT",)}

@@ -45,6 +45,8 @@ from streamproc.core.report_lifecycle import (
     is_report_id,
     new_report_id,
     public,
+    purge_ids,
+    stale_files,
 )
 from streamproc.core.report_rows import ReportRow, write_csv
 from streamproc.core.timeparse import to_iso
@@ -296,6 +298,8 @@ class ReportJobs:
             self._json_cache.pop(report_id, None)
             for n in range(step.record.get("chunks") or 0):
                 self.files.pop(_chunk_key(report_id, n), None)  # a tombstone in the changelog
+        elif step.action == lifecycle.DELETE_RECORD:
+            self.table.pop(report_id.encode(), None)  # a tombstone in the changelog
         elif step.action == lifecycle.IGNORE:
             log.warning("report %s: %s", report_id, step.reason)
 
@@ -361,14 +365,41 @@ class ReportJobs:
     # -- timers ------------------------------------------------------------------------
 
     async def expire_old(self) -> None:
-        """Ask the agent to expire reports past the retention (it alone writes the table)."""
-        if self.pipeline.recovering():
-            return
+        """Ask the agent to expire reports past the retention or the count, and to delete
+        Expired records kept as long again (it alone writes the table); then remove this
+        worker's stale report files."""
         try:
-            for report_id in expired_ids(self.records(), datetime.now(UTC), self.retention_s):
+            self.sweep_files()
+            if self.pipeline.recovering() or not self._holds_reports():
+                return
+            records, now, keep = self.records(), datetime.now(UTC), self.settings.reports_max
+            for report_id in expired_ids(records, now, self.retention_s, keep):
                 await self._send(report_id, {"type": "expire"})
+            keep_s = self.settings.expired_keep_h * 3600
+            for report_id in purge_ids(records, now, keep_s, keep):
+                await self._send(report_id, {"type": "purge"})
         except Exception:  # noqa: BLE001 - a timer that raises would stop for good
             log.exception("report expiry check failed")
+
+    def _holds_reports(self) -> bool:
+        """This worker applies the report messages (a standby's copy would send them too)."""
+        name = self.topic.get_topic_name()
+        return any(tp.topic == name for tp in self.pipeline.assigned())
+
+    def sweep_files(self) -> None:
+        """Delete report files older than the retention or beyond the newest reports_max,
+        and temp files left by a crash (every worker: any may have written copies)."""
+        if not self.directory.is_dir():
+            return
+        files, now = [], time.time()
+        for entry in os.scandir(self.directory):
+            if entry.name.endswith(".csv.tmp") and now - entry.stat().st_mtime > 3600:
+                Path(entry.path).unlink(missing_ok=True)
+            elif entry.name.endswith(".csv") and is_report_id(entry.name[:-4]):
+                files.append((entry.name, entry.stat().st_mtime))
+        for name in stale_files(files, now, self.retention_s, self.settings.reports_max):
+            (self.directory / name).unlink(missing_ok=True)
+            self._json_cache.pop(name[:-4], None)
 
     async def resume_orphans(self) -> None:
         """Running reports with no live task here (the worker died while they ran)."""
