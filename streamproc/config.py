@@ -45,8 +45,8 @@ class Settings:
     # owner_id,token_sha256,store_id rows: owners and the stores each may see (core/access.py)
     owners_file: Path | None = None
     report_max_running: int = 2  # report generations at once per worker; more wait their turn
-    trigger_per_minute: float = 30.0  # report triggers per caller per minute (after the burst)
-    trigger_burst: int = 10  # report triggers a caller may make at once
+    trigger_per_minute: float = 60.0  # report triggers per caller per minute (after the burst)
+    trigger_burst: int = 60  # report triggers a caller may make at once
     session_hours: float = 12.0  # how long a dashboard session cookie is valid
     # An HTTP connection idle this long (no request yet, or between requests) is closed.
     http_idle_timeout_s: float = 15.0
