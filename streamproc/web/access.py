@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from streamproc.config import Settings
 
 ACCESS: web.AppKey = web.AppKey("streamproc.access", object)
-PRINCIPAL = "streamproc.principal"
+PRINCIPAL: web.RequestKey = web.RequestKey("streamproc.principal", Principal)
 COOKIE = "streamproc_session"
 INTERNAL_PREFIX = "/internal/"
 PUBLIC_PATHS = frozenset({"/health", "/", "/session"})  # the page holds no data
