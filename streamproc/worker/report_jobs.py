@@ -66,6 +66,7 @@ SNAPSHOT_TIMEOUT_S = 120.0
 CHUNK_CHARS = 256 * 1024  # CSV text per chunk message (Kafka's default limit is 1 MB)
 JSON_CACHE = 16  # finished reports kept parsed for ?format=json
 EXPIRE_CHECK_MAX_S = 60.0  # how often finished reports are checked against the retention
+COALESCE_KEYS = 1000  # recent triggers remembered for coalescing
 
 
 
@@ -195,9 +196,9 @@ class ReportJobs:
         except BaseException:
             self.pending.pop(report_id, None)
             raise
-        self._coalesce = {k: v for k, v in self._coalesce.items()
-                          if (self.lookup(v).record or {}).get("status") == RUNNING}
         self._coalesce[key] = report_id
+        while len(self._coalesce) > COALESCE_KEYS:  # the oldest first: bounded, O(1) a call
+            del self._coalesce[next(iter(self._coalesce))]
         return report_id
 
     def lookup(self, report_id: str) -> Lookup:
