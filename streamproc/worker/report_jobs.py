@@ -359,6 +359,13 @@ class ReportJobs:
             "seconds": round(time.monotonic() - started, 3), "completed": utc_now_iso(),
         }
 
+    async def _send_each(self, report_ids: list[str], kind: str) -> None:
+        """One ``kind`` message per id, all sent before waiting for the acks (thousands of
+        reports due at once must not take a broker round trip each)."""
+        value = orjson.dumps({"type": kind})
+        acks = [await self.topic.send(key=rid.encode(), value=value) for rid in report_ids]
+        await asyncio.gather(*acks)
+
     async def _send(self, report_id: str, message: dict[str, Any]) -> None:
         fut = await self.topic.send(key=report_id.encode(), value=orjson.dumps(message))
         await fut  # the broker's ack: once we answer, the message is durable
@@ -374,11 +381,9 @@ class ReportJobs:
             if self.pipeline.recovering() or not self._holds_reports():
                 return
             records, now, keep = self.records(), datetime.now(UTC), self.settings.reports_max
-            for report_id in expired_ids(records, now, self.retention_s, keep):
-                await self._send(report_id, {"type": "expire"})
             keep_s = self.settings.expired_keep_h * 3600
-            for report_id in purge_ids(records, now, keep_s, keep):
-                await self._send(report_id, {"type": "purge"})
+            await self._send_each(expired_ids(records, now, self.retention_s, keep), "expire")
+            await self._send_each(purge_ids(records, now, keep_s, keep), "purge")
         except Exception:  # noqa: BLE001 - a timer that raises would stop for good
             log.exception("report expiry check failed")
 
