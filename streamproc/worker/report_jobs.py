@@ -65,7 +65,7 @@ RESUME_AGAIN_S = 30.0  # a resume message not acted on is re-sent after this lon
 SNAPSHOT_TIMEOUT_S = 120.0
 CHUNK_CHARS = 256 * 1024  # CSV text per chunk message (Kafka's default limit is 1 MB)
 JSON_CACHE = 16  # finished reports kept parsed for ?format=json
-EXPIRE_CHECK_MAX_S = 60.0  # how often finished reports are checked against the retention
+EXPIRE_CHECK_MAX_S = 10.0  # how often finished reports are checked (retention and count)
 COALESCE_KEYS = 1000  # recent triggers remembered for coalescing
 
 
