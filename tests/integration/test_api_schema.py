@@ -60,6 +60,7 @@ def test_schemathesis_finds_no_server_errors_or_schema_violations(kafka_broker, 
             capture_output=True, text=True, timeout=240,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
+        print(proc.stdout[-1200:])
         assert proc.returncode == 0, f"{proc.stdout[-6000:]}\n{proc.stderr[-2000:]}"
         health = handle.get_json("/health")
         assert health["status"] == "ok"
