@@ -19,6 +19,7 @@ from aiohttp import web
 
 from streamproc.core import access
 from streamproc.core.access import Principal
+from streamproc.web import openapi
 from streamproc.web.http import error_response, json_response
 
 if TYPE_CHECKING:
@@ -154,3 +155,29 @@ async def end_session(request: web.Request) -> web.Response:
 def add_routes(router: web.UrlDispatcher) -> None:
     router.add_post("/session", start_session)
     router.add_delete("/session", end_session)
+    _describe()
+
+
+def _describe() -> None:
+    session = {"type": "object", "required": ["role"], "properties": {
+        "role": {"enum": [access.OPERATOR, access.OWNER]},
+        "owner_id": {"type": ["string", "null"]},
+        "stores": {"type": ["integer", "null"], "description": "how many (owners)"}}}
+    cookie = {"Set-Cookie": {"schema": {"type": "string"},
+                             "description": f"{COOKIE}=...; HttpOnly; SameSite=Strict"}}
+    openapi.add_path("/session", {
+        "post": {
+            "operationId": "startSession",
+            "summary": "Exchange the bearer token for a session cookie (the dashboard)",
+            "description": "The cookie names the caller, signed, never the token; later "
+                           "requests need no Authorization header.",
+            "responses": {"200": {"description": "The session's caller", "headers": cookie,
+                                  "content": openapi.json_content(session)}},
+        },
+        "delete": {
+            "operationId": "endSession",
+            "summary": "Forget the session cookie",
+            "responses": {"200": {"description": "Ended", "content": openapi.json_content(
+                {"type": "object", "properties": {"ended": {"type": "boolean"}}})}},
+        },
+    })
