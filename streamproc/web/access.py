@@ -29,7 +29,8 @@ ACCESS: web.AppKey = web.AppKey("streamproc.access", object)
 PRINCIPAL: web.RequestKey = web.RequestKey("streamproc.principal", Principal)
 COOKIE = "streamproc_session"
 INTERNAL_PREFIX = "/internal/"
-PUBLIC_PATHS = frozenset({"/health", "/", "/session"})  # the page holds no data
+PUBLIC_PATHS = frozenset({"/health", "/"})  # the page holds no data
+SESSION = "/session"  # POST checks the token itself; DELETE needs the session it ends
 PUBLIC_PREFIXES = ("/static/",)  # its script and style
 UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="streamproc"'}
 
@@ -103,7 +104,8 @@ def _check(acc: Access, request: web.Request) -> web.Response | None:
             return None
         what = "peer secret" if acc.peer_secret else "bearer token"
         return error_response(401, f"missing or wrong {what}", UNAUTHORIZED)
-    if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
+    if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES) or (
+            path == SESSION and request.method == "POST"):
         return None
     principal = acc.principal(request)
     if principal is None:

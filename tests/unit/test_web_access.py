@@ -87,6 +87,8 @@ def test_session_cookie_exchange(tmp_path) -> None:
         client.session.cookie_jar.clear()
         async with client.get("/fleet") as resp:
             assert resp.status == 401
+        async with client.delete("/session") as resp:  # no session to end
+            assert resp.status == 401
 
     _run(tmp_path, scenario)
 
