@@ -125,7 +125,7 @@ def test_idle_connections_do_not_stop_replay_or_report(kafka_broker, tmp_path: P
     assert after < baseline + 100
     say(f"{IDLE} idle connections opened in {opened_s:.1f} s (worker fds {baseline} -> "
         f"{peak}); a full replay (200 stores) and a report completed meanwhile "
-        f"({busy_s:.1f} s); idle timeout {IDLE_TIMEOUT_S:g} s: all closed by the worker "
+        f"({busy_s - opened_s:.1f} s); idle timeout {IDLE_TIMEOUT_S:g} s: all closed by the worker "
         f"{waited:.1f} s later, half-sent headers and bodies included (fds back to {after})")
 
 
