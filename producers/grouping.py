@@ -9,18 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 
-from streamproc.core import wire
+from streamproc.core import packing, wire
 from streamproc.core.records import HoursRow, Poll, Rejection, TimezoneRow
 from streamproc.kafka.partitioning import partition_of
 
-# Polls per message: ~21 bytes each in JSON, so a message stays well under Kafka's default
-# 1 MB limit (and under wire.MAX_POLLS_PER_MESSAGE, which the worker enforces).
-MAX_POLLS_PER_MESSAGE = min(16_000, wire.MAX_POLLS_PER_MESSAGE)
-
-# A packed message's JSON size stays under this (Kafka's default limit is 1 MB).
-MAX_PACKED_BYTES = 800_000
-_POLL_BYTES = 24  # a poll's share of a packed message: "1679...,": 17 + "1,": 2, rounded up
-_STORE_BYTES = 20  # per store: quotes, {"t":[],"a":[]}
+MAX_POLLS_PER_MESSAGE = packing.MAX_POLLS_PER_MESSAGE
+MAX_PACKED_BYTES = packing.MAX_PACKED_BYTES
 
 Message = tuple[bytes, bytes | None]  # (key, value)
 
@@ -80,31 +74,9 @@ def packed_poll_messages(
     max_polls: int = MAX_POLLS_PER_MESSAGE,
     max_bytes: int = MAX_PACKED_BYTES,
 ) -> Iterator[tuple[int, bytes, int]]:
-    """``(partition, value, number of polls)``: the stores of each partition packed into as
-    few keyless messages as the limits allow (a store with more polls than `max_polls` is
-    split over several)."""
-    if max_polls < 1:
-        raise ValueError("max_polls must be at least 1")
-    by_partition: dict[int, list[str]] = {}
-    for store_id in groups:
-        by_partition.setdefault(partition_of(store_id, partitions), []).append(store_id)
-    for partition, store_ids in sorted(by_partition.items()):
-        pack: dict[str, list[tuple[int, bool]]] = {}
-        polls_in = size = 0
-        for store_id in store_ids:
-            polls = groups[store_id]
-            for i in range(0, len(polls), max_polls):
-                part = polls[i : i + max_polls]
-                cost = len(store_id) + _STORE_BYTES + _POLL_BYTES * len(part)
-                if pack and (polls_in + len(part) > max_polls or size + cost > max_bytes
-                             or store_id in pack):
-                    yield partition, wire.encode_packed_polls(pack), polls_in
-                    pack, polls_in, size = {}, 0, 0
-                pack[store_id] = part
-                polls_in += len(part)
-                size += cost
-        if pack:
-            yield partition, wire.encode_packed_polls(pack), polls_in
+    """``(partition, value, number of polls)``: `packing.packed_messages` over `partitions`."""
+    return packing.packed_messages(groups, lambda s: partition_of(s, partitions), max_polls,
+                                   max_bytes)
 
 
 def group_hours(
@@ -138,6 +110,12 @@ def group_hours(
 def hours_messages(groups: dict[str, list[tuple[int, int, int]]]) -> Iterator[Message]:
     for store_id, rows in groups.items():
         yield store_id.encode(), wire.encode_hours(rows)
+
+
+def special_messages(groups: dict[str, list[tuple[int, int, int]]]) -> Iterator[Message]:
+    """One message per store with all its special dates (group them with `group_hours`)."""
+    for store_id, rows in groups.items():
+        yield store_id.encode(), wire.encode_special(rows)
 
 
 def last_timezones(rows: Iterable[TimezoneRow]) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """`streamproc replay`: publish the CSV sources to Kafka in the wire format of the worker.
 
 Order: time zones (one message per store, last row wins), business hours (one message per
-store with its full set of rows), then polls:
+store with its full set of rows), special hours (one message per store with all its special
+dates), then polls:
 
 * fast (default): `--chunk-rows` parsed rows at a time, one message per store per chunk;
 * ``--speed X``: the whole file sorted by event time, sent as time passes at X times real
@@ -37,7 +38,8 @@ from producers.follow import FollowParser
 from producers.pacing import run_paced
 from producers.sinks import Sink
 from streamproc.config import Settings
-from streamproc.core.parsing import iter_hours, iter_polls, iter_timezones
+from streamproc.core import wire
+from streamproc.core.parsing import iter_hours, iter_polls, iter_special_hours, iter_timezones
 from streamproc.core.records import Poll, Rejection
 from streamproc.progress import Progress
 
@@ -64,6 +66,7 @@ class Topics:
     hours: str
     timezones: str
     deadletter: str
+    special_hours: str = "store-special-hours"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Topics:
@@ -72,6 +75,7 @@ class Topics:
             settings.topic_hours,
             settings.topic_timezones,
             settings.topic_deadletter,
+            settings.topic_special_hours,
         )
 
 
@@ -82,6 +86,7 @@ class Summary:
     messages: int = 0  # poll messages sent
     hours_stores: int = 0
     timezone_stores: int = 0
+    special_stores: int = 0
     rejected: Counter = field(default_factory=Counter)  # per source
     seconds: float = 0.0
     interrupted: bool = False
@@ -95,6 +100,7 @@ class Summary:
         return (
             f"replay: {self.polls:,} polls sent in {self.messages:,} messages; "
             f"hours {self.hours_stores:,} stores; timezones {self.timezone_stores:,} stores; "
+            f"special hours {self.special_stores:,} stores; "
             f"{rejected}; {self.seconds:.1f} s; {rate:,.0f} polls/s{note}"
         )
 
@@ -211,6 +217,16 @@ class Replayer:
         for key, value in grouping.hours_messages(groups):
             await self.sink.send(self.topics.hours, key, value)
         self.summary.hours_stores += len(groups)
+
+    async def send_special_hours(self, source: Any) -> None:
+        """All of a store's special dates in one message (the compacted topic is an upsert)."""
+        records, rejections = grouping.split_records(iter_special_hours(source))
+        groups, too_many = grouping.group_hours(
+            records, source="special_hours", max_rows=wire.MAX_SPECIAL_ROWS)
+        await self.reject(rejections + too_many)
+        for key, value in grouping.special_messages(groups):
+            await self.sink.send(self.topics.special_hours, key, value)
+        self.summary.special_stores += len(groups)
 
     # ------------------------------------------------------------------ polls
 
@@ -369,8 +385,10 @@ async def _replay(
     polls_items = None
     if args.polls and not args.follow:
         polls_items = _Polls(args.polls)
-    for name, reader in (("hours", iter_hours), ("timezones", iter_timezones)):
-        path = getattr(args, name)
+    readers = (("hours", iter_hours), ("timezones", iter_timezones),
+               ("special_hours", iter_special_hours))
+    for name, reader in readers:
+        path = getattr(args, name, None)
         if path:
             next(reader(path), None)  # header check before connecting (small files)
 
@@ -397,6 +415,8 @@ async def _replay(
             await replayer.send_timezones(args.timezones)
         if args.hours:
             await replayer.send_hours(args.hours)
+        if getattr(args, "special_hours", None):
+            await replayer.send_special_hours(args.special_hours)
         await sink.flush()  # zones and hours land before the first poll
         if args.follow:
             await replayer.follow_polls(args.polls, idle_exit=args.idle_exit)

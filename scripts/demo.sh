@@ -65,14 +65,15 @@ say "generating $STORES stores x $DAYS days into $DATA"
 
 say "replaying the data set into Kafka"
 "$SP" replay --polls "$DATA/store_status.csv" --hours "$DATA/menu_hours.csv" \
-    --timezones "$DATA/timezones.csv"
+    --timezones "$DATA/timezones.csv" --special-hours "$DATA/special_hours.csv"
 
 say "asking the worker for a report snapshot -> out/report.csv"
 "$SP" snapshot --out out/report.csv
 
 say "computing the same report offline -> out/batch_report.csv"
 "$SP" report --polls "$DATA/store_status.csv" --hours "$DATA/menu_hours.csv" \
-    --timezones "$DATA/timezones.csv" --out out/batch_report.csv
+    --timezones "$DATA/timezones.csv" --special-hours "$DATA/special_hours.csv" \
+    --out out/batch_report.csv
 
 if cmp -s out/report.csv out/batch_report.csv; then
     say "OK: streaming report equals the batch report ($(($(wc -l <out/report.csv) - 1)) stores)"

@@ -31,6 +31,7 @@ class Settings:
     topic_polls: str = "store-polls"
     topic_hours: str = "store-hours"
     topic_timezones: str = "store-timezones"
+    topic_special_hours: str = "store-special-hours"  # holidays, closures (compacted)
     topic_events: str = "store-events"  # the public event format (docs/events.md)
     topic_deadletter: str = "streamproc-deadletter"
     topic_outages: str = "store-outages"
@@ -50,6 +51,7 @@ class Settings:
     session_hours: float = 12.0  # how long a dashboard session cookie is valid
     # An HTTP connection idle this long (no request yet, or between requests) is closed.
     http_idle_timeout_s: float = 15.0
+    events_max_bytes: int = 4 << 20  # largest POST /events body (NDJSON or CSV)
     alert_webhook: str | None = None  # POST outage / recovery alerts here (docs/monitoring.md)
     alert_after_min: float = 30.0  # business minutes an outage lasts before it is alerted
     # A crashed worker keeps its partitions until its consumer-group session expires: this
@@ -176,6 +178,7 @@ ENV = {
     "topic_polls": "STREAMPROC_TOPIC_POLLS",
     "topic_hours": "STREAMPROC_TOPIC_HOURS",
     "topic_timezones": "STREAMPROC_TOPIC_TIMEZONES",
+    "topic_special_hours": "STREAMPROC_TOPIC_SPECIAL_HOURS",
     "topic_events": "STREAMPROC_TOPIC_EVENTS",
     "topic_deadletter": "STREAMPROC_TOPIC_DEADLETTER",
     "topic_outages": "STREAMPROC_TOPIC_OUTAGES",
@@ -190,6 +193,7 @@ ENV = {
     "trigger_burst": "STREAMPROC_TRIGGER_BURST",
     "session_hours": "STREAMPROC_SESSION_HOURS",
     "http_idle_timeout_s": "STREAMPROC_HTTP_IDLE_TIMEOUT",
+    "events_max_bytes": "STREAMPROC_EVENTS_MAX_BYTES",
     "alert_webhook": "STREAMPROC_ALERT_WEBHOOK",
     "alert_after_min": "STREAMPROC_ALERT_AFTER",
     # Faust's own name for it is accepted too (see ALIASES).

@@ -27,6 +27,7 @@ from streamproc.synthetic import (
     generate,
     write_lines,
 )
+from streamproc.synthetic_special import SPECIAL_FILE, SPECIAL_HEADER, special_hours_lines
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -105,6 +106,9 @@ def run(args: argparse.Namespace) -> int:
         write_lines(f, HOURS_HEADER, data.hours)
     with _open_text(args.out / TIMEZONES_FILE, False) as f:
         write_lines(f, TIMEZONES_HEADER, data.timezones)
+    special = special_hours_lines(cfg, data.stores)
+    with _open_text(args.out / SPECIAL_FILE, False) as f:
+        write_lines(f, SPECIAL_HEADER, special)
 
     if cfg.dst:
         eu_changes = crossed_transitions("Europe/Berlin", cfg.start_us, cfg.end_us)
@@ -118,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"generated {cfg.stores:,} stores, {len(data.polls) - data.bad['polls']:,} polls "
         f"({data.duplicates:,} duplicates), {len(data.hours) - data.bad['hours']:,} hours rows, "
-        f"{len(data.timezones) - data.bad['timezones']:,} timezones rows, {bad:,} bad rows "
+        f"{len(data.timezones) - data.bad['timezones']:,} timezones rows, "
+        f"{len(special):,} special hours rows, {bad:,} bad rows "
         f"in {time.monotonic() - started:.1f}s -> {args.out}"
     )
     return 0

@@ -18,6 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--polls", metavar="CSV", help="polls file (.csv or .csv.gz)")
     parser.add_argument("--hours", metavar="CSV", help="business hours file")
     parser.add_argument("--timezones", metavar="CSV", help="time zones file")
+    parser.add_argument(
+        "--special-hours", metavar="CSV", help="special hours file (holidays, closures)"
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
         "--speed",
@@ -43,8 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _check_args(args: argparse.Namespace) -> None:
-    if not (args.polls or args.hours or args.timezones):
-        raise ReplayError("give at least one of --polls, --hours, --timezones")
+    if not (args.polls or args.hours or args.timezones or args.special_hours):
+        raise ReplayError("give at least one of --polls, --hours, --timezones, --special-hours")
     if args.follow and not args.polls:
         raise ReplayError("--follow needs --polls")
     if args.speed is not None and not (args.speed > 0 and args.speed < float("inf")):
@@ -53,10 +56,10 @@ def _check_args(args: argparse.Namespace) -> None:
         raise ReplayError("--limit must be >= 0")
     if args.chunk_rows < 1:
         raise ReplayError("--chunk-rows must be >= 1")
-    for name in ("polls", "hours", "timezones"):
+    for name in ("polls", "hours", "timezones", "special_hours"):
         path = getattr(args, name)
         if path and not os.path.isfile(path):
-            raise ReplayError(f"--{name} {path}: no such file")
+            raise ReplayError(f"--{name.replace('_', '-')} {path}: no such file")
 
 
 

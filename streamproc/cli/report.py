@@ -15,7 +15,13 @@ from typing import TypeVar
 
 from streamproc.core import parsing
 from streamproc.core.records import Rejection
-from streamproc.core.report_rows import build_states, report_rows, write_csv
+from streamproc.core.report_rows import (
+    OPTIONAL_COLUMNS,
+    build_states,
+    check_columns,
+    report_rows,
+    write_csv,
+)
 from streamproc.core.timeparse import format_timestamp, parse_timestamp
 from streamproc.progress import Progress
 
@@ -26,9 +32,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--polls", required=True, type=Path, help="store_status CSV (.csv/.gz)")
     parser.add_argument("--hours", required=True, type=Path, help="business hours CSV")
     parser.add_argument("--timezones", required=True, type=Path, help="time zones CSV")
+    parser.add_argument(
+        "--special-hours", type=Path, help="special hours CSV (holidays, closures; optional)"
+    )
     parser.add_argument("--out", required=True, type=Path, help="report CSV to write")
     parser.add_argument("--as-of", help="report at this UTC time instead of the newest poll")
     parser.add_argument("--rejects", type=Path, help="write rejected rows to this CSV")
+    parser.add_argument("--columns", default="",
+                        help="optional columns to add, comma-separated: "
+                             + ",".join(OPTIONAL_COLUMNS))
 
 
 class RejectSink:
@@ -63,16 +75,26 @@ def _counted(items: Iterable[T], progress: Progress) -> Iterator[T]:
         yield item
 
 
+def _special_rows(path: Path | None, sink: RejectSink) -> list:
+    """The accepted special-hours rows, read before the polls so a bad header stops early."""
+    return [] if path is None else list(sink.accept(parsing.iter_special_hours(path)))
+
+
 def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
-    for path in (args.polls, args.hours, args.timezones):
-        if not path.exists():
+    for path in (args.polls, args.hours, args.timezones, args.special_hours):
+        if path is not None and not path.exists():
             print(f"streamproc report: no such file: {path}", file=sys.stderr)
             return 2
     try:
         as_of = parse_timestamp(args.as_of) if args.as_of else None
     except ValueError as exc:
         print(f"streamproc report: bad --as-of {args.as_of!r}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        columns = check_columns([c.strip() for c in args.columns.split(",") if c.strip()])
+    except ValueError as exc:
+        print(f"streamproc report: bad --columns: {exc}", file=sys.stderr)
         return 2
     sink = RejectSink()
     progress = Progress("reading polls")
@@ -82,15 +104,16 @@ def run(args: argparse.Namespace) -> int:
             sink.accept(parsing.iter_hours(args.hours)),
             sink.accept(parsing.iter_timezones(args.timezones)),
             as_of=as_of,
+            special=_special_rows(args.special_hours, sink),
         )
     except parsing.HeaderError as exc:
         print(f"streamproc report: {exc}", file=sys.stderr)
         return 2
     progress.close()
-    rows = report_rows(states, now)
+    rows = report_rows(states, now, figures=bool(columns))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("w", newline="") as f:
-        write_csv(rows, f)
+        write_csv(rows, f, columns)
     if args.rejects:
         sink.write(args.rejects)
     now_text = format_timestamp(now) if now is not None else "none"

@@ -7,6 +7,9 @@ names (docs/events.md, schemas in docs/events/):
 * ``{"type": "hours", "store_id", "hours": [{"day", "start_time_local", "end_time_local"}]}``,
   the store's whole weekly set (``[]`` = no rows = open 24x7)
 * ``{"type": "timezone", "store_id", "timezone_str"}``
+* ``{"type": "special_hours", "store_id", "special_hours": [{"date", "start_time_local",
+  "end_time_local"}]}``, all of the store's special dates (both times empty or null: closed
+  that date; ``[]`` = no special dates)
 
 Every field is checked by the CSV parsers of `parsing` (same rules, same messages); on top of
 them the object must be strict JSON (UTF-8, no duplicate names, no NaN), of a known type, with
@@ -23,14 +26,16 @@ from typing import Any, NamedTuple
 from streamproc.core.parsing import (
     HOURS,
     POLLS,
+    SPECIAL,
     TIMEZONES,
     make_header,
     parse_hours_row,
     parse_poll_row,
+    parse_special_row,
     parse_store_id,
     parse_timezone_row,
 )
-from streamproc.core.wire import MAX_HOURS_ROWS
+from streamproc.core.wire import MAX_HOURS_ROWS, MAX_SPECIAL_ROWS
 
 MAX_EVENT_BYTES = 64 * 1024
 
@@ -38,11 +43,14 @@ POLL_FIELDS = ("store_id", "timestamp_utc", "status")
 HOURS_FIELDS = ("store_id", "hours")
 ROW_FIELDS = ("day", "start_time_local", "end_time_local")
 TIMEZONE_FIELDS = ("store_id", "timezone_str")
+SPECIAL_FIELDS = ("store_id", "special_hours")
+SPECIAL_ROW_FIELDS = ("date", "start_time_local", "end_time_local")
 
 # CSV headers in the events' own field names, so the CSV row parsers name the event's fields.
 _POLL_HEADER = make_header(POLLS, POLL_FIELDS)
 _HOURS_HEADER = make_header(HOURS, ("store_id", *ROW_FIELDS))
 _TIMEZONE_HEADER = make_header(TIMEZONES, TIMEZONE_FIELDS)
+_SPECIAL_HEADER = make_header(SPECIAL, ("store_id", *SPECIAL_ROW_FIELDS))
 
 
 class PollEvent(NamedTuple):
@@ -61,7 +69,12 @@ class TimezoneEvent(NamedTuple):
     tz: str
 
 
-Event = PollEvent | HoursEvent | TimezoneEvent
+class SpecialHoursEvent(NamedTuple):
+    store_id: str
+    rows: tuple[tuple[int, int, int], ...]  # (local date as days since 1970, start, end)
+
+
+Event = PollEvent | HoursEvent | TimezoneEvent | SpecialHoursEvent
 
 
 class _Bad(ValueError):
@@ -71,9 +84,16 @@ class _Bad(ValueError):
 def decode_event(value: bytes | None) -> Event | str:
     """One message value -> the event it carries, or the reason it is rejected."""
     try:
-        doc = _load(value)
-    except _Bad as exc:
+        doc = load_json(value)
+    except ValueError as exc:
         return str(exc)
+    return decode_document(doc)
+
+
+def decode_document(doc: Any) -> Event | str:
+    """One parsed JSON value (of :func:`load_json`) -> its event, or the reason it is not one."""
+    if not isinstance(doc, dict):
+        return f"value must be a JSON object, not {_json_type(doc)}"
     kind = doc.get("type")
     decoder = _DECODERS.get(kind) if isinstance(kind, str) else None
     if decoder is None:
@@ -86,11 +106,13 @@ def decode_event(value: bytes | None) -> Event | str:
         return f"{kind}: {exc}"
 
 
-def _load(value: bytes | None) -> dict[str, Any]:
+def load_json(value: bytes | None, limit: int = MAX_EVENT_BYTES) -> Any:
+    """Strict JSON (UTF-8, no duplicate names, no NaN, at most ``limit`` bytes) -> the value;
+    ValueError with the reason otherwise."""
     if value is None:
         raise _Bad("message has no value (expected a JSON event)")
-    if len(value) > MAX_EVENT_BYTES:
-        raise _Bad(f"event is {len(value)} bytes; at most {MAX_EVENT_BYTES} are accepted")
+    if len(value) > limit:
+        raise _Bad(f"event is {len(value)} bytes; at most {limit} are accepted")
     try:
         text = bytes(value).decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -101,8 +123,6 @@ def _load(value: bytes | None) -> dict[str, Any]:
         raise
     except (ValueError, RecursionError) as exc:
         raise _Bad(f"value is not JSON: {str(exc)[:120]}") from None
-    if not isinstance(doc, dict):
-        raise _Bad(f"value must be a JSON object, not {_json_type(doc)}")
     return doc
 
 
@@ -182,7 +202,39 @@ def _timezone(doc: dict[str, Any]) -> TimezoneEvent:
     return TimezoneEvent(*parse_timezone_row(cells, _TIMEZONE_HEADER))
 
 
-_DECODERS = {"poll": _poll, "hours": _hours, "timezone": _timezone}
+def _special_hours(doc: dict[str, Any]) -> SpecialHoursEvent:
+    _fields(doc, SPECIAL_FIELDS)
+    store_cell = _text(doc, "store_id")
+    rows = doc["special_hours"]
+    if not isinstance(rows, list):
+        raise ValueError(f"special_hours must be a list of rows, not {_json_type(rows)}")
+    if len(rows) > MAX_SPECIAL_ROWS:
+        raise ValueError(f"special_hours has {len(rows)} rows; "
+                         f"at most {MAX_SPECIAL_ROWS} are accepted")
+    store_id = parse_store_id(store_cell)
+    out = tuple(_special_row(store_id, row, f"special_hours[{i}]: ")
+                for i, row in enumerate(rows))
+    return SpecialHoursEvent(store_id, out)
+
+
+def _special_row(store_id: str, row: object, where: str) -> tuple[int, int, int]:
+    """One row, checked by the CSV's row parser; a null time is an empty cell."""
+    if not isinstance(row, dict):
+        raise ValueError(f"{where}must be an object {{date, start_time_local, end_time_local}}"
+                         f", not {_json_type(row)}")
+    _fields(row, SPECIAL_ROW_FIELDS, where)
+    date_cell = _text(row, "date", where)
+    times = ["" if row[name] is None else _text(row, name, where)
+             for name in SPECIAL_ROW_FIELDS[1:]]
+    try:
+        _, day, start, end = parse_special_row([store_id, date_cell, *times], _SPECIAL_HEADER)
+    except ValueError as exc:
+        raise ValueError(f"{where}{exc}") from None
+    return day, start, end
+
+
+_DECODERS = {"poll": _poll, "hours": _hours, "timezone": _timezone,
+             "special_hours": _special_hours}
 _TYPES = ", ".join(repr(t) for t in _DECODERS)
 
 

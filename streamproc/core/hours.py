@@ -4,6 +4,11 @@ A row ``(day, start, end)`` opens the store on every local date whose weekday is
 from ``start`` to ``end`` that day, or to ``end`` the next day when ``end <= start``.
 Wall times become instants with the zone's rules on that date (zoneinfo, fold=0), so a
 22:00-22:00 row lasts 23 or 25 hours across a DST change.
+
+Special hours (holidays, closures, events) replace the weekly rows date by date: for a local
+date D with at least one special row, the intervals that *start* on D are exactly D's
+special rows (a row ``(D, CLOSED, CLOSED)`` says "closed"); intervals of D-1 running past
+midnight are untouched. A store without weekly rows is open all day on the other dates.
 """
 
 from __future__ import annotations
@@ -16,7 +21,11 @@ from zoneinfo import ZoneInfo
 from streamproc.core.records import DEFAULT_TIMEZONE, US_PER_DAY
 
 HoursSpec = tuple[tuple[int, int, int], ...]  # (day, start_us, end_us), local wall time
+SpecialSpec = tuple[tuple[int, int, int], ...]  # (local date as days since 1970-01-01, start, end)
 Interval = tuple[int, int]
+
+CLOSED = -1  # start and end of a special row that says "closed on that date"
+_WHOLE_DAY = ((0, 0),)  # 00:00 to 00:00 the next day: a 24x7 store's hours on one date
 
 ALWAYS_OPEN: tuple[Interval, ...] = ((-(2**62), 2**62),)
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
@@ -33,6 +42,24 @@ def normalize_hours(rows: Iterable[Sequence[int]] | None) -> HoursSpec | None:
         return None
     spec = tuple(sorted({(int(d), int(s), int(e)) for d, s, e in rows}))
     return spec or None
+
+
+def normalize_special(rows: Iterable[Sequence[int]] | None) -> SpecialSpec | None:
+    """A canonical, hashable form of special rows: sorted, de-duplicated; None when empty."""
+    if rows is None:
+        return None
+    spec = tuple(sorted({(int(d), int(s), int(e)) for d, s, e in rows}))
+    return spec or None
+
+
+def _rows_by_date(special: SpecialSpec | None) -> dict[int, tuple[tuple[int, int], ...]]:
+    """Special rows per proleptic ordinal; a date with only "closed" rows maps to ()."""
+    by_date: dict[int, list[tuple[int, int]]] = {}
+    for day, s, e in special or ():
+        todays = by_date.setdefault(day + _EPOCH_ORDINAL, [])
+        if s != CLOSED:
+            todays.append((s, e))
+    return {ordinal: tuple(rows) for ordinal, rows in by_date.items()}
 
 
 def _wall_to_utc(tz: ZoneInfo, ordinal: int, time_us: int) -> int:
@@ -58,24 +85,32 @@ def merge(intervals: Iterable[Interval]) -> list[Interval]:
 
 
 def business_intervals(
-    rows: Sequence[Sequence[int]] | None, tz: str | None, start_us: int, end_us: int
+    rows: Sequence[Sequence[int]] | None,
+    tz: str | None,
+    start_us: int,
+    end_us: int,
+    special: Sequence[Sequence[int]] | None = None,
 ) -> list[Interval]:
     """Merged UTC business intervals intersecting ``[start_us, end_us)``, clipped to it."""
     if end_us <= start_us:
         return []
     spec = normalize_hours(rows)
-    if spec is None:
+    by_date = _rows_by_date(normalize_special(special))
+    if spec is None and not by_date:
         return [(start_us, end_us)]
     zi = zone(tz)
     by_day: dict[int, list[tuple[int, int]]] = {}
-    for day, s, e in spec:
+    for day, s, e in spec or ():
         by_day.setdefault(day, []).append((s, e))
     # Local dates that can open inside the range: one day of slack for offsets, one for overnight.
     first = _EPOCH_ORDINAL + start_us // US_PER_DAY - 2
     last = _EPOCH_ORDINAL + end_us // US_PER_DAY + 1
     raw: list[Interval] = []
     for ordinal in range(first, last + 1):
-        for s, e in by_day.get((ordinal - 1) % 7, ()):  # ordinal 1 (0001-01-01) is a Monday
+        todays = by_date.get(ordinal)
+        if todays is None:  # ordinal 1 (0001-01-01) is a Monday
+            todays = _WHOLE_DAY if spec is None else by_day.get((ordinal - 1) % 7, ())
+        for s, e in todays:
             end_ordinal = ordinal if e > s else ordinal + 1
             lo = _wall_to_utc(zi, ordinal, s)
             hi = _wall_to_utc(zi, end_ordinal, e)

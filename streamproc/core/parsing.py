@@ -5,7 +5,7 @@ position; extra columns are allowed and ignored. Every data row yields either a 
 or a `Rejection` with a specific reason; nothing raises mid-file. Only a header without a
 required column raises (`HeaderError`), before any row is read.
 
-Sources (`iter_polls`, `iter_hours`, `iter_timezones`):
+Sources (`iter_polls`, `iter_hours`, `iter_timezones`, `iter_special_hours`):
 
 * a path (`str` or `os.PathLike`) to a `.csv` or gzip-compressed file (detected by its magic
   bytes, so `.csv.gz` works whatever the name), read in binary and decoded per line;
@@ -35,8 +35,9 @@ Field rules: store ids are stripped and must match `records.STORE_ID_PATTERN` (t
 rejects spreadsheet formula prefixes `=`, `+`, `-`, `@`, and commas, quotes and newlines);
 statuses are `active`/`inactive` in any case; timestamps follow `timeparse.parse_timestamp`;
 days are integers 0..6; times of day follow `timeparse.parse_time_of_day`; time zones must be
-names in the installed IANA database (`zoneinfo.available_timezones()`). An empty field is
-"missing <column>".
+names in the installed IANA database (`zoneinfo.available_timezones()`); special-hours dates
+are local `YYYY-MM-DD` in 1970..2100, and a special row with both times empty says "closed
+that date" (one empty time alone is rejected). An empty field is "missing <column>".
 """
 
 from __future__ import annotations
@@ -51,14 +52,21 @@ from datetime import datetime, timedelta
 from itertools import chain
 from typing import Any, NamedTuple, TypeVar
 
+from streamproc.core.hours import CLOSED
 from streamproc.core.records import (
     HoursRow,
     Poll,
     Rejection,
+    SpecialRow,
     TimezoneRow,
     is_valid_store_id,
 )
-from streamproc.core.timeparse import MAX_TS_US, parse_time_of_day, parse_timestamp
+from streamproc.core.timeparse import (
+    MAX_TS_US,
+    parse_local_date,
+    parse_time_of_day,
+    parse_timestamp,
+)
 from streamproc.core.timezones import known_timezones
 
 Source = str | os.PathLike[str] | Iterable[bytes] | Iterable[str]
@@ -77,6 +85,7 @@ _ID_CACHE_LIMIT = 1_000_000
 POLLS = "polls"
 HOURS = "hours"
 TIMEZONES = "timezones"
+SPECIAL = "special_hours"
 
 # Required columns per source, in record order; each is a tuple of accepted names.
 COLUMNS: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -88,6 +97,7 @@ COLUMNS: dict[str, tuple[tuple[str, ...], ...]] = {
         ("end_time_local",),
     ),
     TIMEZONES: (("store_id",), ("timezone_str",)),
+    SPECIAL: (("store_id",), ("date",), ("start_time_local",), ("end_time_local",)),
 }
 
 BAD_STORE_ID = "is not a safe id (letters, digits, _ . : - ; max 128)"
@@ -265,6 +275,26 @@ def _timezone(fields: Sequence[str], header: Header) -> TimezoneRow:
     return (parse_store_id(fields[i_id]), parse_timezone(fields[i_tz], header.names[1]))
 
 
+def _special(fields: Sequence[str], header: Header) -> SpecialRow:
+    i_id, i_date, i_start, i_end = header.positions
+    _, date_name, start_name, end_name = header.names
+    store_id = parse_store_id(fields[i_id])
+    day = _clock_field(parse_local_date, fields[i_date], date_name)
+    start, end = fields[i_start].strip(), fields[i_end].strip()
+    if not start and not end:
+        return (store_id, day, CLOSED, CLOSED)
+    if not start or not end:
+        raise ValueError(
+            f"give both {start_name} and {end_name}, or leave both empty (closed that date)"
+        )
+    return (
+        store_id,
+        day,
+        _clock_field(parse_time_of_day, start, start_name),
+        _clock_field(parse_time_of_day, end, end_name),
+    )
+
+
 def parse_poll_row(fields: Sequence[str], header: Header) -> Poll:
     """One polls row (its fields) -> `(store_id, ts_us, active)`; ValueError(reason) if bad."""
     _check_width(fields, header)
@@ -283,10 +313,17 @@ def parse_timezone_row(fields: Sequence[str], header: Header) -> TimezoneRow:
     return _timezone(fields, header)
 
 
+def parse_special_row(fields: Sequence[str], header: Header) -> SpecialRow:
+    """One special-hours row -> `(store_id, day, start_us, end_us)`; ValueError(reason)."""
+    _check_width(fields, header)
+    return _special(fields, header)
+
+
 _ROW_PARSERS: dict[str, Callable[[Sequence[str], Header], Any]] = {
     POLLS: _poll,
     HOURS: _hours,
     TIMEZONES: _timezone,
+    SPECIAL: _special,
 }
 
 
@@ -625,6 +662,14 @@ def iter_hours(source: Source, *, name: str | None = None) -> Iterator[HoursRow 
 def iter_timezones(source: Source, *, name: str | None = None) -> Iterator[TimezoneRow | Rejection]:
     """`(store_id, tz)` records and Rejections of a time zones CSV."""
     return _records(TIMEZONES, source, name)
+
+
+def iter_special_hours(
+    source: Source, *, name: str | None = None
+) -> Iterator[SpecialRow | Rejection]:
+    """`(store_id, day, start_us, end_us)` records and Rejections of a special-hours CSV;
+    `day` is the local date as days since 1970-01-01, times are `hours.CLOSED` when closed."""
+    return _records(SPECIAL, source, name)
 
 
 def iter_polls_chunks(

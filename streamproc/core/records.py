@@ -17,6 +17,7 @@ DEFAULT_TIMEZONE = "America/Chicago"
 Poll = tuple[str, int, bool]
 HoursRow = tuple[str, int, int, int]
 TimezoneRow = tuple[str, str]
+SpecialRow = tuple[str, int, int, int]  # store_id, local date (days since 1970), start, end
 
 
 class Rejection(NamedTuple):

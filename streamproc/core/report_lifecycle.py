@@ -8,8 +8,9 @@ A report is a record (a dict kept in the worker's ``reports`` table) that moves 
 
 driven by messages on the ``report-requests`` topic:
 
-* ``request`` ``{created, as_of, owner, stores}``: a new report; record it Running and
-  generate it (over ``stores`` only, when given: an owner's report; ``owner`` who may read it);
+* ``request`` ``{created, as_of, columns, owner, stores}``: a new report; record it Running
+  and generate it (``columns``: optional columns added to the contract's seven; over
+  ``stores`` only, when given: an owner's report; ``owner``: who may read it);
 * ``resume``: a Running report whose generation died with its worker; generate it again,
   or record it Failed once it was interrupted :data:`MAX_ATTEMPTS` times;
 * ``chunk`` ``{n, data}``: a piece of the finished CSV, kept in Kafka (the ``report-files``
@@ -38,7 +39,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from streamproc.core.report_rows import HEADER
+from streamproc.core.report_rows import COUNT_COLUMNS, HEADER, check_columns
 from streamproc.core.timeparse import to_iso
 
 RUNNING, COMPLETE, FAILED, EXPIRED = "Running", "Complete", "Failed", "Expired"
@@ -64,6 +65,7 @@ class Step:
     action: str = NOTHING
     as_of_us: int | None = None  # for GENERATE: the report's requested event time
     reason: str = ""  # for IGNORE: why the message was not applied
+    columns: tuple[str, ...] = ()  # for GENERATE: the optional columns asked for
 
 
 def new_report_id() -> str:
@@ -112,12 +114,20 @@ def _new(report_id: str, message: dict[str, Any]) -> Step:
     if stores is not None and not (isinstance(stores, list)
                                    and all(isinstance(x, str) for x in stores)):
         return Step(None, IGNORE, reason="stores must be a list of store ids")
+    try:
+        columns = check_columns(message.get("columns"))
+    except ValueError as exc:  # the API checks first: only a hand-made message gets here
+        return Step({"id": report_id, "status": FAILED, "created": message.get("created"),
+                     "owner": str(message.get("owner") or "operator"),
+                     "error": f"bad columns: {exc}", "completed": message.get("created")})
     record = {
         "id": report_id, "status": RUNNING, "created": message.get("created"), "as_of_us": as_of,
         "as_of": to_iso(as_of) if as_of is not None else None, "attempts": 1,
         "owner": str(message.get("owner") or "operator"), "stores": stores,
     }
-    return Step(record, GENERATE, as_of_us=as_of)
+    if columns:
+        record["columns"] = list(columns)
+    return Step(record, GENERATE, as_of_us=as_of, columns=columns)
 
 
 def _resume(record: Record, now_iso: str) -> Step:
@@ -126,7 +136,7 @@ def _resume(record: Record, now_iso: str) -> Step:
         error = f"interrupted by worker restarts {attempts} times"
         return Step({**record, "status": FAILED, "completed": now_iso, "error": error})
     return Step({**record, "attempts": attempts + 1}, GENERATE,
-                as_of_us=record.get("as_of_us"))
+                as_of_us=record.get("as_of_us"), columns=tuple(record.get("columns") or ()))
 
 
 def _chunk(record: Record | None, message: dict[str, Any]) -> Step:
@@ -203,8 +213,8 @@ def stale_files(files: list[tuple[str, float]], now_s: float, max_age_s: float,
             if now_s - mtime > max_age_s or n >= keep]
 
 
-PUBLIC_FIELDS = ("id", "status", "created", "as_of", "now", "rows", "seconds", "completed",
-                 "error", "expired")
+PUBLIC_FIELDS = ("id", "status", "created", "as_of", "columns", "now", "rows", "seconds",
+                 "completed", "error", "expired")
 
 
 def public(record: Record) -> Record:
@@ -213,12 +223,15 @@ def public(record: Record) -> Record:
 
 
 def csv_to_json_rows(text: str) -> list[dict[str, Any]]:
-    """A report CSV as row objects (``?format=json``)."""
+    """A report CSV as row objects (``?format=json``; counts as integers)."""
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
-    if header is None or ",".join(header) != HEADER:
+    if header is None or ",".join(header[:7]) != HEADER:
         raise ValueError("report file has an unexpected header")
+    check_columns(header[7:])
+    kinds = [int if k in COUNT_COLUMNS else float for k in header]
     return [
-        {"store_id": r[0], **{k: float(v) for k, v in zip(header[1:], r[1:], strict=True)}}
+        {"store_id": r[0],
+         **{k: f(v) for k, f, v in zip(header[1:], kinds[1:], r[1:], strict=True)}}
         for r in reader
     ]

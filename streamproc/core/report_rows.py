@@ -6,7 +6,15 @@ import csv
 from collections.abc import Iterable, Mapping
 from typing import NamedTuple, TextIO
 
-from streamproc.core.records import US_PER_HOUR, US_PER_MINUTE, HoursRow, Poll, TimezoneRow
+from streamproc.core.evidence import evidence
+from streamproc.core.records import (
+    US_PER_HOUR,
+    US_PER_MINUTE,
+    HoursRow,
+    Poll,
+    SpecialRow,
+    TimezoneRow,
+)
 from streamproc.core.state import HORIZON_US, StoreState, Values
 
 HEADER = (
@@ -28,6 +36,66 @@ class ReportRow(NamedTuple):
     downtime_last_week: int
 
 
+class FullRow(NamedTuple):
+    """A report row with the figures it rests on (:mod:`streamproc.core.evidence`), in µs."""
+
+    store_id: str
+    uptime_last_hour: int
+    uptime_last_day: int
+    uptime_last_week: int
+    downtime_last_hour: int
+    downtime_last_day: int
+    downtime_last_week: int
+    observations_last_hour: int
+    observations_last_day: int
+    observations_last_week: int
+    longest_gap_last_week: int
+    outages_last_hour: int
+    outages_last_day: int
+    outages_last_week: int
+    longest_outage_last_week: int
+
+
+# Optional columns, asked for by name: (FullRow field, unit µs or None for a count).
+OPTIONAL_COLUMNS: dict[str, tuple[str, int | None]] = {
+    "observations_last_hour": ("observations_last_hour", None),
+    "observations_last_day": ("observations_last_day", None),
+    "observations_last_week": ("observations_last_week", None),
+    "longest_gap_minutes_last_week": ("longest_gap_last_week", US_PER_MINUTE),
+    "outages_last_hour": ("outages_last_hour", None),
+    "outages_last_day": ("outages_last_day", None),
+    "outages_last_week": ("outages_last_week", None),
+    "longest_outage_minutes_last_week": ("longest_outage_last_week", US_PER_MINUTE),
+}
+COUNT_COLUMNS = frozenset(c for c, (_, unit) in OPTIONAL_COLUMNS.items() if unit is None)
+MAX_COLUMNS = 32
+
+
+def check_columns(columns: object) -> tuple[str, ...]:
+    """The optional columns asked for, in the order asked; ValueError says what is wrong."""
+    if columns is None:
+        return ()
+    if not isinstance(columns, list | tuple) or len(columns) > MAX_COLUMNS:
+        raise ValueError(f"columns must be a list of column names (at most {MAX_COLUMNS})")
+    default = HEADER.split(",")
+    for column in columns:
+        if not isinstance(column, str):
+            raise ValueError(f"column names are strings, not {column!r:.40}")
+        if column in default:
+            raise ValueError(f"column {column!r} is always in the report; ask only for "
+                             f"optional ones: {', '.join(OPTIONAL_COLUMNS)}")
+        if column not in OPTIONAL_COLUMNS:
+            raise ValueError(f"unknown column {column[:60]!r}; optional columns are: "
+                             f"{', '.join(OPTIONAL_COLUMNS)}")
+    if len(set(columns)) != len(columns):
+        raise ValueError("a column is asked for twice")
+    return tuple(columns)
+
+
+def header_of(columns: tuple[str, ...] = ()) -> str:
+    return ",".join((HEADER, *columns))
+
+
 def round_half_up(us: int, unit_us: int) -> str:
     """``us / unit_us`` rounded half up to two decimals, computed exactly in integers."""
     hundredths = (us * 200 + unit_us) // (2 * unit_us)
@@ -37,22 +105,54 @@ def round_half_up(us: int, unit_us: int) -> str:
 
 
 def format_row(row: ReportRow) -> list[str]:
-    return [row.store_id] + [round_half_up(v, u) for v, u in zip(row[1:], _UNITS, strict=True)]
+    return [row.store_id] + [round_half_up(v, u) for v, u in zip(row[1:7], _UNITS, strict=True)]
 
 
-def write_csv(rows: Iterable[ReportRow], file: TextIO) -> int:
-    """Write the contract's CSV; return the number of data rows."""
-    file.write(HEADER + "\n")
+def format_extra(row: FullRow, columns: tuple[str, ...]) -> list[str]:
+    """The optional columns of a row: counts as integers, durations in minutes."""
+    out = []
+    for column in columns:
+        field, unit = OPTIONAL_COLUMNS[column]
+        value = getattr(row, field)
+        out.append(str(value) if unit is None else round_half_up(value, unit))
+    return out
+
+
+def write_csv(rows: Iterable[ReportRow | FullRow], file: TextIO,
+              columns: tuple[str, ...] = ()) -> int:
+    """Write the contract's CSV (plus ``columns``, which need FullRows); return the rows."""
+    file.write(header_of(columns) + "\n")
     writer = csv.writer(file, lineterminator="\n")
     n = 0
     for row in rows:
-        writer.writerow(format_row(row))
+        cells = format_row(row)
+        if columns:
+            cells += format_extra(row, columns)
+        writer.writerow(cells)
         n += 1
     return n
 
 
-def report_rows(states: Mapping[str, StoreState | None], now_us: int | None) -> list[ReportRow]:
-    """One row per store, sorted by store id as text; a store without state reports zeros."""
+def full_row(store_id: str, state: StoreState | None, now_us: int | None) -> FullRow:
+    """A store's row with its figures (zeros without a state or a ``now``)."""
+    if state is None or now_us is None:
+        return FullRow(store_id, *(0,) * 14)
+    return FullRow(store_id, *state.values(now_us), *evidence(state, now_us))
+
+
+def row_from_wire(cells: Iterable) -> ReportRow | FullRow:
+    """A row sent between workers as a JSON array: 7 cells or, with figures, 15."""
+    cells = list(cells)
+    return ReportRow(*cells) if len(cells) == len(ReportRow._fields) else FullRow(*cells)
+
+
+def report_rows(states: Mapping[str, StoreState | None], now_us: int | None,
+                figures: bool = False) -> list[ReportRow] | list[FullRow]:
+    """One row per store, sorted by store id as text; a store without state reports zeros.
+
+    ``figures``: FullRows, with what each number rests on (for the optional columns)."""
+    if figures:
+        return [full_row(store_id, states[store_id], now_us) for store_id in sorted(states)]
     rows = []
     for store_id in sorted(states):
         state = states[store_id]
@@ -66,6 +166,7 @@ def build_states(
     hours: Iterable[HoursRow],
     timezones: Iterable[TimezoneRow],
     as_of: int | None = None,
+    special: Iterable[SpecialRow] = (),
 ) -> tuple[dict[str, StoreState], int | None]:
     """Fold accepted records into per-store states; return them and the report's ``now``."""
     by_store: dict[str, list[tuple[int, bool]]] = {}
@@ -83,11 +184,16 @@ def build_states(
     for store_id, day, start, end in hours:
         hours_by_store.setdefault(store_id, []).append((day, start, end))
     tz_by_store = dict(timezones)  # the last row wins, like a compacted topic
+    special_by_store: dict[str, list[tuple[int, int, int]]] = {}
+    for store_id, day, start, end in special:
+        special_by_store.setdefault(store_id, []).append((day, start, end))
     states: dict[str, StoreState] = {}
-    for store_id in by_store.keys() | hours_by_store.keys() | tz_by_store.keys():
+    stores = by_store.keys() | hours_by_store.keys() | tz_by_store.keys()
+    for store_id in stores | special_by_store.keys():
         state = StoreState(store_id)
         state.set_timezone(tz_by_store.get(store_id))
         state.set_hours(hours_by_store.get(store_id))
+        state.set_special(special_by_store.get(store_id))
         if now is not None:
             horizon = now - HORIZON_US
             state.add_polls(p for p in by_store.get(store_id, ()) if p[0] >= horizon)
@@ -100,7 +206,8 @@ def compute_report(
     hours: Iterable[HoursRow],
     timezones: Iterable[TimezoneRow],
     as_of: int | None = None,
+    special: Iterable[SpecialRow] = (),
 ) -> list[ReportRow]:
     """The whole contract for already-parsed records (the batch oracle for streaming)."""
-    states, now = build_states(polls, hours, timezones, as_of)
+    states, now = build_states(polls, hours, timezones, as_of, special)
     return report_rows(states, now)

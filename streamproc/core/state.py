@@ -6,10 +6,10 @@ gaps ``[o_k, o_k+1)`` whose up/down business time never changes unless a neighbo
 We keep those contributions summed per UTC hour (``_up``/``_down`` buckets): an arriving poll
 touches only the two gaps around it, and a query sums whole hours and integrates only the
 partial hours at the window edges, plus the head and tail that extend the first and last
-observation to the window edges. Hours or time zone changes rebuild everything from the
-kept polls, which is why polls outside business hours are kept too.
+observation to the window edges. Hours, special hours or time zone changes rebuild
+everything from the kept polls, which is why polls outside business hours are kept too.
 
-Only the polls, the hours and the zone are serialised; everything else is derived.
+Only the polls, the hours, the special hours and the zone are serialised; the rest is derived.
 """
 
 from __future__ import annotations
@@ -19,13 +19,20 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 
-from streamproc.core.hours import ALWAYS_OPEN, HoursSpec, business_intervals, normalize_hours
+from streamproc.core.hours import (
+    ALWAYS_OPEN,
+    HoursSpec,
+    SpecialSpec,
+    business_intervals,
+    normalize_hours,
+    normalize_special,
+)
 from streamproc.core.records import US_PER_DAY, US_PER_HOUR
 
 HORIZON_US = 8 * US_PER_DAY  # observations older than now - 8 days are ignored (the contract)
 WINDOWS_US = (US_PER_HOUR, US_PER_DAY, 7 * US_PER_DAY)
 _B_MARGIN_US = 2 * US_PER_DAY  # how far business intervals are computed beyond what is needed
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2  # 2 appends the special hours; version 1 (without them) is still read
 _REBUILD_FRACTION = 4  # a batch bigger than 1/4 of the kept polls rebuilds instead of patching
 
 Values = tuple[int, int, int, int, int, int]
@@ -37,7 +44,7 @@ class StoreState:
     """Everything the report needs about one store; see the module docstring."""
 
     __slots__ = (
-        "store_id", "tz", "hours", "_poll_ts", "_poll_up",
+        "store_id", "tz", "hours", "special", "_poll_ts", "_poll_up",
         "_obs_ts", "_obs_up", "_base", "_up", "_down", "_b_lo", "_b_hi", "_b_start", "_b_end",
         "_memo",
     )
@@ -46,6 +53,7 @@ class StoreState:
         self.store_id = store_id
         self.tz: str | None = None
         self.hours: HoursSpec | None = None
+        self.special: SpecialSpec | None = None
         self._poll_ts = array("q")  # sorted, unique
         self._poll_up = bytearray()  # 1 active, 0 inactive (inactive wins on duplicates)
         self._reset_derived()
@@ -74,6 +82,15 @@ class StoreState:
         if spec == self.hours:
             return False
         self.hours = spec
+        self._rebuild()
+        return True
+
+    def set_special(self, rows: Iterable[Sequence[int]] | None) -> bool:
+        """Replace all special dates at once (the compacted topic carries a store's full set)."""
+        spec = normalize_special(rows)
+        if spec == self.special:
+            return False
+        self.special = spec
         self._rebuild()
         return True
 
@@ -118,6 +135,19 @@ class StoreState:
 
     def polls(self) -> list[tuple[int, bool]]:
         return [(ts, bool(up)) for ts, up in zip(self._poll_ts, self._poll_up, strict=True)]
+
+    def observations(self, since_us: int, until_us: int) -> list[tuple[int, bool]]:
+        """Observations (polls inside business hours) with ``since_us <= ts <= until_us``."""
+        lo = bisect_left(self._obs_ts, since_us)
+        hi = bisect_right(self._obs_ts, until_us)
+        return [(self._obs_ts[i], bool(self._obs_up[i])) for i in range(lo, hi)]
+
+    def business_pieces(self, x_us: int, y_us: int) -> list[tuple[int, int]]:
+        """The business intervals inside [x_us, y_us), clipped to it."""
+        if y_us <= x_us:
+            return []
+        self._cover(x_us, y_us)
+        return self._business(x_us, y_us)
 
     def latest_observation(self, now_us: int) -> tuple[int, bool] | None:
         """The newest observation at or before ``now_us`` within the horizon."""
@@ -212,13 +242,16 @@ class StoreState:
         else:
             head += struct.pack("<i", len(hours))
             head += b"".join(struct.pack("<bqq", d, s, e) for d, s, e in hours)
+        special = self.special or ()
+        head += struct.pack("<i", len(special))
+        head += b"".join(struct.pack("<iqq", d, s, e) for d, s, e in special)
         n = len(self._poll_ts)
         return head + struct.pack("<I", n) + self._poll_ts.tobytes() + bytes(self._poll_up)
 
     @classmethod
     def from_bytes(cls, store_id: str, data: bytes) -> StoreState:
         version, tz_len = struct.unpack_from("<BH", data, 0)
-        if version != _FORMAT_VERSION:
+        if version not in (1, _FORMAT_VERSION):
             raise ValueError(f"unknown store state format {version}")
         pos = 3
         tz = data[pos : pos + tz_len].decode() or None
@@ -229,10 +262,17 @@ class StoreState:
         if n_hours >= 0:
             hours = tuple(struct.unpack_from("<bqq", data, pos + 17 * i) for i in range(n_hours))
             pos += 17 * n_hours
+        special = None
+        if version >= 2:
+            (n_special,) = struct.unpack_from("<i", data, pos)
+            pos += 4
+            rows = [struct.unpack_from("<iqq", data, pos + 20 * i) for i in range(n_special)]
+            special = normalize_special(rows)
+            pos += 20 * n_special
         (n,) = struct.unpack_from("<I", data, pos)
         pos += 4
         state = cls(store_id)
-        state.tz, state.hours = tz, hours
+        state.tz, state.hours, state.special = tz, hours, special
         state._poll_ts.frombytes(data[pos : pos + 8 * n])
         state._poll_up[:] = data[pos + 8 * n : pos + 9 * n]
         state._rebuild()
@@ -431,14 +471,14 @@ class StoreState:
         """Make sure business intervals are known on [x, y)."""
         if self._b_lo <= x and y <= self._b_hi and self._b_hi > self._b_lo:
             return
-        if self.hours is None:
+        if self.hours is None and self.special is None:
             self._b_lo, self._b_hi = ALWAYS_OPEN[0]
             self._b_start, self._b_end = [ALWAYS_OPEN[0][0]], [ALWAYS_OPEN[0][1]]
             return
         lo = min(x, self._b_lo) if self._b_hi > self._b_lo else x
         hi = max(y, self._b_hi)
         lo, hi = lo - _B_MARGIN_US, hi + _B_MARGIN_US
-        intervals = business_intervals(self.hours, self.tz, lo, hi)
+        intervals = business_intervals(self.hours, self.tz, lo, hi, self.special)
         self._b_lo, self._b_hi = lo, hi
         self._b_start = [s for s, _ in intervals]
         self._b_end = [e for _, e in intervals]

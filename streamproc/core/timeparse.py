@@ -204,6 +204,21 @@ def parse_time_of_day(text: str) -> int:
     return value
 
 
+def parse_local_date(text: str) -> int:
+    """`YYYY-MM-DD` (a local calendar date, 1970..2100) -> days since 1970-01-01."""
+    stripped = text.strip()
+    if not stripped:
+        raise ValueError("empty date")
+    if not stripped.isascii():
+        raise ValueError(f"date {_show(stripped)} is not YYYY-MM-DD")
+    return _midnight_us(stripped) // US_PER_DAY
+
+
+def format_local_date(days: int) -> str:
+    """Days since 1970-01-01 -> `YYYY-MM-DD` (parse_local_date's form)."""
+    return date.fromordinal(_EPOCH_ORDINAL + days).isoformat()
+
+
 def _split(ts_us: int) -> tuple[date, int, int, int, int]:
     days, rest = divmod(ts_us, US_PER_DAY)
     seconds, micros = divmod(rest, US_PER_SECOND)

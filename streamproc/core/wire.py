@@ -9,6 +9,9 @@
 * hours topic (compacted), key = store id: ``{"hours": [[day, start_us, end_us], ...]}``,
   the store's full set; ``null`` value (a tombstone) means "no rows" (open 24x7)
 * time zone topic (compacted), key = store id: ``{"tz": "America/New_York"}``
+* special hours topic (compacted), key = store id:
+  ``{"special": [["2026-12-25", null, null], ["2026-12-31", start_us, end_us], ...]}``, all
+  of the store's special dates (null times: closed that date); a tombstone means none
 * dead-letter topic, key = source: ``{"source", "line", "reason", "raw", "at"}``
 
 Everything read from a topic is validated again: anyone can write to a topic.
@@ -21,13 +24,16 @@ from typing import Any
 
 import orjson
 
+from streamproc.core.hours import CLOSED
 from streamproc.core.records import US_PER_DAY, Rejection, is_valid_store_id
+from streamproc.core.timeparse import format_local_date, parse_local_date
 from streamproc.core.timezones import is_known_timezone
 
 MIN_TS_US = 0  # 1970-01-01
 MAX_TS_US = 4_102_444_800 * 1_000_000  # 2100-01-01
 MAX_POLLS_PER_MESSAGE = 100_000  # also the most polls of all stores in a packed message
 MAX_HOURS_ROWS = 7 * 48
+MAX_SPECIAL_ROWS = 10_000  # about 27 years of special dates, a few rows a date
 MAX_RAW_CHARS = 500
 
 
@@ -41,6 +47,15 @@ def encode_polls(polls: Sequence[tuple[int, bool]]) -> bytes:
 
 def encode_hours(rows: Sequence[tuple[int, int, int]] | None) -> bytes | None:
     return None if not rows else orjson.dumps({"hours": [list(r) for r in rows]})
+
+
+def encode_special(rows: Sequence[tuple[int, int, int]] | None) -> bytes | None:
+    """A store's special rows (day number, start_us, end_us) as the topic's value."""
+    if not rows:
+        return None
+    out = [[format_local_date(d), None if s == CLOSED else s, None if e == CLOSED else e]
+           for d, s, e in rows]
+    return orjson.dumps({"special": out})
 
 
 def encode_timezone(tz: str) -> bytes:
@@ -167,6 +182,33 @@ def decode_hours(value: bytes | None) -> list[tuple[int, int, int]] | None:
             raise WireError("start/end must be microseconds within a day")
         out.append((day, start, end))
     return out or None
+
+
+def decode_special(value: bytes | None) -> list[tuple[int, int, int]] | None:
+    """Rows ``(day number, start_us, end_us)``, CLOSED times for a closed date; None: none."""
+    if value is None:
+        return None
+    rows = _load(value, "special")
+    if not isinstance(rows, list) or len(rows) > MAX_SPECIAL_ROWS:
+        raise WireError(f"'special' must be a list of at most {MAX_SPECIAL_ROWS} rows")
+    return [_special_row(row) for row in rows] or None
+
+
+def _special_row(row: object) -> tuple[int, int, int]:
+    if not (isinstance(row, list) and len(row) == 3 and isinstance(row[0], str)):
+        raise WireError(f"bad special row {str(row)[:80]}: expected [date, start_us, end_us]")
+    try:
+        day = parse_local_date(row[0])
+    except ValueError as exc:
+        raise WireError(f"bad special row {str(row)[:80]}: {exc}") from None
+    start, end = row[1], row[2]
+    if start is None and end is None:
+        return (day, CLOSED, CLOSED)
+    if not (type(start) is int and type(end) is int):
+        raise WireError(f"bad special row {str(row)[:80]}: times must be both null or both µs")
+    if not (0 <= start < US_PER_DAY and 0 <= end < US_PER_DAY):
+        raise WireError("start/end must be microseconds within a day")
+    return (day, start, end)
 
 
 def decode_timezone(value: bytes | None) -> str:

@@ -28,12 +28,14 @@ class TopicSpec:
 
 
 def input_topics(settings: Settings) -> list[TopicSpec]:
-    """Polls, hours and zones share a partition count so a store lives in one partition."""
+    """Polls, hours, zones and special hours share a partition count so a store lives in
+    one partition."""
     n = settings.partitions
     return [
         TopicSpec(settings.topic_polls, n),
         TopicSpec(settings.topic_hours, n, compacted=True),
         TopicSpec(settings.topic_timezones, n, compacted=True),
+        TopicSpec(settings.topic_special_hours, n, compacted=True),
     ]
 
 

@@ -34,6 +34,7 @@ def isolated_env(
         STREAMPROC_TOPIC_POLLS=f"polls-{tag}",
         STREAMPROC_TOPIC_HOURS=f"hours-{tag}",
         STREAMPROC_TOPIC_TIMEZONES=f"tz-{tag}",
+        STREAMPROC_TOPIC_SPECIAL_HOURS=f"special-{tag}",
         STREAMPROC_TOPIC_EVENTS=f"events-{tag}",
         STREAMPROC_TOPIC_DEADLETTER=f"dlq-{tag}",
         STREAMPROC_TOPIC_OUTAGES=f"outages-{tag}",

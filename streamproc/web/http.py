@@ -22,6 +22,7 @@ PIPELINE: web.AppKey = web.AppKey("streamproc.pipeline")
 FORWARDED = "X-Streamproc-Forwarded"  # set on a request one worker passes on to another
 MAX_BODY_BYTES = 64 * 1024
 BODY_TIMEOUT_S = 10.0  # a body not received within this long is refused (408): no slow drip
+BODY_MIN_RATE = 100_000  # bytes/s: a body of up to `limit` bytes gets limit/BODY_MIN_RATE s
 
 
 class BadRequest(Exception):
@@ -30,18 +31,6 @@ class BadRequest(Exception):
     def __init__(self, message: str, too_large: bool = False, status: int = 400) -> None:
         super().__init__(message)
         self.status = 413 if too_large else status
-
-
-async def read_body(request: web.Request) -> bytes:
-    """The body, at most :data:`MAX_BODY_BYTES` + 1 bytes, received within
-    :data:`BODY_TIMEOUT_S` (BadRequest 408 otherwise: a client trickling a body must not hold
-    a connection and a handler for ever)."""
-    try:
-        async with asyncio.timeout(BODY_TIMEOUT_S):
-            return await request.content.read(MAX_BODY_BYTES + 1)
-    except TimeoutError:
-        raise BadRequest(f"request body not received within {BODY_TIMEOUT_S:g} s",
-                         status=408) from None
 
 
 def pipeline_of(request: web.Request) -> Pipeline:
@@ -60,11 +49,30 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
     return json_response({"error": message, **extra}, status, headers)
 
 
+async def read_body(request: web.Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The whole body, at most ``limit`` bytes (BadRequest 413 beyond), received in time
+    (408 otherwise). ``content.read(n)`` alone gives only what has arrived so far: a body
+    sent in several packets needs a loop."""
+    chunks, size = [], 0
+    timeout = max(BODY_TIMEOUT_S, limit / BODY_MIN_RATE)  # larger bodies get longer
+    try:
+        async with asyncio.timeout(timeout):
+            while size <= limit:
+                chunk = await request.content.read(limit + 1 - size)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+    except TimeoutError:  # a client trickling a body must not hold a handler for ever
+        raise BadRequest(f"request body not received within {timeout:g} s", status=408) from None
+    if size > limit:
+        raise BadRequest(f"request body larger than {limit} bytes", too_large=True)
+    return b"".join(chunks)
+
+
 async def read_json_body(request: web.Request) -> dict[str, Any]:
     """The body as a JSON object ({} when empty); BadRequest otherwise."""
     raw = await read_body(request)
-    if len(raw) > MAX_BODY_BYTES:
-        raise BadRequest("request body too large", too_large=True)
     if not raw.strip():
         return {}
     try:
@@ -126,8 +134,6 @@ async def to_owner(request: web.Request, owner: Callable[[], str | None],
                 body = await read_body(request)
             except BadRequest as exc:
                 return error_response(exc.status, str(exc))
-        if body is not None and len(body) > MAX_BODY_BYTES:
-            return error_response(413, f"request body larger than {MAX_BODY_BYTES} bytes")
     headers = {**auth_headers(request), FORWARDED: "1"}
     if body is not None and request.content_type:
         headers["Content-Type"] = request.content_type

@@ -72,13 +72,16 @@ async def catch_up(request: web.Request) -> web.Response:
 
 async def rows(request: web.Request) -> web.Response:
     try:
-        now = (await _body(request))["now"]
+        body = await _body(request)
+        now, figures = body["now"], body.get("figures", False)
         if now is not None and type(now) is not int:
             raise ValueError("'now' must be microseconds or null")
+        if type(figures) is not bool:
+            raise ValueError("'figures' must be true or false")
     except (ValueError, KeyError) as exc:
         return error_response(400, f"bad rows request: {exc}")
     try:
-        part = await pipeline_of(request).local_part(now)
+        part = await pipeline_of(request).local_part(now, figures)
     except RuntimeError as exc:  # AssignmentChanged: the coordinator retries
         return error_response(409, str(exc))
     return json_response({**part, "rows": [tuple(row) for row in part["rows"]]})
@@ -111,7 +114,8 @@ add_path("/internal/rows", {"post": {
     "summary": "Worker to worker: this worker's report rows at a given watermark",
     "requestBody": {"required": True, "content": json_content({
         "type": "object", "required": ["now"],
-        "properties": {"now": {"type": ["integer", "null"]}}})},
+        "properties": {"now": {"type": ["integer", "null"]},
+                       "figures": {"type": "boolean", "default": False}}})},
     "responses": {
         "200": {"description": "Rows", "content": json_content({"type": "object"})},
         "400": error("Bad request"),

@@ -34,12 +34,16 @@ def _from_http_exception(exc: web.HTTPException) -> web.Response:
     return error_response(exc.status, exc.reason or "error", headers)
 
 
-def make_error_middleware():
+def make_error_middleware(body_limits: dict[str, int] | None = None):
+    """``body_limits``: paths allowed a larger body than :data:`MAX_BODY_BYTES`."""
+    limits = body_limits or {}
+
     @web.middleware
     async def errors(request: web.Request, handler) -> web.StreamResponse:
         length = request.content_length
-        if length is not None and length > MAX_BODY_BYTES:
-            return error_response(413, f"request body larger than {MAX_BODY_BYTES} bytes")
+        limit = limits.get(request.path, MAX_BODY_BYTES)
+        if length is not None and length > limit:
+            return error_response(413, f"request body larger than {limit} bytes")
         try:
             return await handler(request)
         except web.HTTPException as exc:
@@ -55,8 +59,10 @@ def make_error_middleware():
     return errors
 
 
-def install(web_app: web.Application, acc: Access) -> None:
+def install(web_app: web.Application, acc: Access,
+            body_limits: dict[str, int] | None = None) -> None:
     """Add the middlewares to the aiohttp application (before it starts)."""
     web_app[ACCESS] = acc
-    web_app.middlewares.append(make_error_middleware())  # outermost: sees auth's answers too
+    # Outermost: it sees auth's answers too.
+    web_app.middlewares.append(make_error_middleware(body_limits))
     web_app.middlewares.append(make_middleware(acc))

@@ -25,11 +25,11 @@ from streamproc.core.report_lifecycle import (
     is_report_id,
     public,
 )
+from streamproc.core.report_rows import MAX_COLUMNS, OPTIONAL_COLUMNS, check_columns
 from streamproc.core.timeparse import parse_timestamp
 from streamproc.web import openapi
 from streamproc.web.access import principal_of
 from streamproc.web.http import (
-    MAX_BODY_BYTES,
     BadRequest,
     error_response,
     json_response,
@@ -57,6 +57,14 @@ def parse_as_of(value: object) -> int | None:
         raise BadRequest(f"bad as_of: {exc}") from None
 
 
+def parse_columns(value: object) -> tuple[str, ...]:
+    """The optional columns of a trigger body; BadRequest names an unknown one."""
+    try:
+        return check_columns(value)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+
+
 async def _to_report_owner(request: web.Request, as_get: str | None = None
                            ) -> web.Response | None:
     """Reports live with the worker holding the report partition: others pass requests on
@@ -73,6 +81,7 @@ async def trigger_report(request: web.Request) -> web.Response:
         as_of = parse_as_of(request.query.get("as_of"))  # checked even when the body has one
         if "as_of" in body:
             as_of = parse_as_of(body["as_of"])
+        columns = parse_columns(body.get("columns"))
     except BadRequest as exc:
         return error_response(exc.status, str(exc))
     jobs, principal = pipeline_of(request).reports, principal_of(request)
@@ -82,7 +91,7 @@ async def trigger_report(request: web.Request) -> web.Response:
         return error_response(429, f"too many report triggers; retry in {retry} s",
                               {"Retry-After": str(retry)})
     try:
-        report_id = await jobs.trigger(as_of, principal)
+        report_id = await jobs.trigger(as_of, columns, principal)
     except Exception as exc:  # noqa: BLE001 - Kafka unreachable: try again later
         return error_response(503, f"could not record the request: {exc}",
                               {"Retry-After": "5"})
@@ -126,8 +135,6 @@ async def _report_id_from_body(request: web.Request) -> str | None:
     """``report_id`` of a JSON object or a form body; None if the body has none."""
     if request.content_type == "application/x-www-form-urlencoded":
         raw = await read_body(request)
-        if len(raw) > MAX_BODY_BYTES:
-            raise BadRequest("request body too large", too_large=True)
         value = parse_qs(raw.decode("utf-8", "replace")).get("report_id", [None])[0]
     else:
         value = (await read_json_body(request)).get("report_id")
@@ -213,6 +220,8 @@ _RECORD = {
         "status": {"enum": [RUNNING, COMPLETE, FAILED, EXPIRED]},
         "created": {"type": "string"},
         "as_of": {"type": "string"},
+        "columns": {"type": "array", "items": {"type": "string"},
+                    "description": "optional columns asked for on trigger"},
         "now": {"type": "string", "description": "event time the report was computed at"},
         "rows": {"type": "integer"},
         "seconds": {"type": "number"},
@@ -228,7 +237,14 @@ _ROW = {
         "store_id": {"type": "string"},
         **{f"{kind}_last_{w}": {"type": "number"}
            for kind in ("uptime", "downtime") for w in ("hour", "day", "week")},
+        **{c: {"type": "number"} for c in OPTIONAL_COLUMNS},
     },
+}
+_COLUMNS = {
+    "type": "array", "uniqueItems": True, "maxItems": MAX_COLUMNS,
+    "items": {"enum": list(OPTIONAL_COLUMNS)},
+    "description": "Optional columns added after the contract's seven, in this order "
+                   "(docs/semantics.md, 'What each number rests on'); an unknown one is a 400",
 }
 _STATUS = {
     "oneOf": [
@@ -321,7 +337,8 @@ def _describe_trigger() -> None:
             "parameters": [openapi.AS_OF_QUERY],
             "requestBody": {"required": False, "content": openapi.json_content({
                 "type": "object",
-                "properties": {"as_of": {"anyOf": [openapi.AS_OF_SCHEMA, {"type": "null"}]}},
+                "properties": {"as_of": {"anyOf": [openapi.AS_OF_SCHEMA, {"type": "null"}]},
+                               "columns": {"anyOf": [_COLUMNS, {"type": "null"}]}},
             })},
             "responses": trigger_errors,
         },

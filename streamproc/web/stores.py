@@ -1,5 +1,6 @@
 """`GET /stores/{store_id}`: one store's live state, answered by the worker that holds it
-(a request to another worker is forwarded there)."""
+(a request to another worker is forwarded there); with what its numbers rest on, and with
+``?week=1`` the last 7 days the store page draws (``streamproc.web.store_detail``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from streamproc.core.records import DEFAULT_TIMEZONE, US_PER_HOUR, US_PER_MINUTE
 from streamproc.core.report_rows import round_half_up
 from streamproc.core.timeparse import to_iso
 from streamproc.web.http import error_response, json_response, pipeline_of, to_owner
+from streamproc.web.store_detail import detail_json
 
 if TYPE_CHECKING:
     from streamproc.worker.pipeline import Pipeline
@@ -33,7 +35,7 @@ def report_values(values) -> tuple[dict[str, float], dict[str, float]]:
     return shown, seconds
 
 
-def store_json(pipeline: Pipeline, store_id: str) -> dict[str, Any] | None:
+def store_json(pipeline: Pipeline, store_id: str, week: bool = False) -> dict[str, Any] | None:
     """The live state of one store held by this worker, or None if it does not know it."""
     cache = pipeline.processor.cache
     if cache.table.get(store_id) is None and not cache.is_unsaved(store_id):
@@ -65,6 +67,7 @@ def store_json(pipeline: Pipeline, store_id: str) -> dict[str, Any] | None:
         "watermark_us": now,
         "report": shown,
         "report_seconds": seconds,
+        **detail_json(state, now, week),
         "served_by": pipeline.own_url() + "/",
     }
 
@@ -73,11 +76,14 @@ async def store(request: web.Request) -> web.Response:
     store_id = request.match_info["store_id"]
     if not is_valid_store_id(store_id):
         return error_response(400, f"invalid store id {store_id[:80]!r}")
+    week = request.query.get("week", "0")
+    if week not in ("0", "1"):
+        return error_response(400, "week must be 0 or 1")
     pipeline = pipeline_of(request)
     forwarded = await to_owner(request, lambda: pipeline.store_owner(store_id))
     if forwarded is not None:
         return forwarded
-    doc = store_json(pipeline, store_id)
+    doc = store_json(pipeline, store_id, week == "1")
     if doc is None:
         return error_response(404, f"unknown store {store_id}")
     return json_response(doc)

@@ -37,7 +37,7 @@ from streamproc.core.records import Rejection
 from streamproc.kafka.topics import all_topics, changelog_topics, ensure_topics
 from streamproc.worker import faust_compat
 from streamproc.worker.cluster_watermark import ClusterWatermark
-from streamproc.worker.event_intake import forward_events
+from streamproc.worker.event_intake import SendFn, forward_events, publish_batch
 from streamproc.worker.monitoring import SCAN_INTERVAL_S, Monitor
 from streamproc.worker.pipeline import REPORTS_TABLE, STATE_TABLE, Pipeline
 from streamproc.worker.processing import Incoming, Processor, Watermarks
@@ -50,6 +50,11 @@ POLL_BATCH_MAX = 2000  # messages per take(); one message usually carries many p
 POLL_BATCH_WITHIN = 0.05  # seconds to wait for a batch to fill
 PROFILE_BATCH_MAX = 1000  # hours / time-zone messages per take()
 EVENT_BATCH_MAX = 5000  # public events per take(); one poll each, regrouped per store
+# Bytes fetched per partition and request: small, so that a poll is not queued behind a
+# whole backlog of hours and zones that arrived just before it (aiokafka hands out fetched
+# records partition by partition, in the order the fetches returned: with Faust's 1 MiB a
+# full reference load, ~25,000 messages, was buffered ahead of any poll).
+FETCH_BYTES_PER_PARTITION = 32 * 1024
 # Per-partition RocksDB sizing: Faust's defaults (64 MiB write buffers x3, a 2 GiB block
 # cache per partition DB) would let memory grow far past the ~25 MiB of live state.
 STATE_DB_OPTIONS = {
@@ -117,6 +122,7 @@ def _faust_app(settings: Settings) -> faust.App:
         broker_heartbeat_interval=max(settings.session_timeout_s / 10, 0.5),
         consumer_auto_offset_reset="earliest",
         broker_max_poll_records=5000,
+        consumer_max_fetch_size=FETCH_BYTES_PER_PARTITION,
         stream_buffer_maxsize=8192,
         producer_linger_ms=5,
         producer_max_batch_size=1024 * 1024,
@@ -130,6 +136,8 @@ def _topics(app: faust.App, settings: Settings) -> dict[str, faust.TopicT]:
         "polls": app.topic(settings.topic_polls, partitions=n, **RAW),
         "hours": app.topic(settings.topic_hours, partitions=n, compacting=True, **RAW),
         "timezones": app.topic(settings.topic_timezones, partitions=n, compacting=True, **RAW),
+        "special_hours": app.topic(settings.topic_special_hours, partitions=n, compacting=True,
+                                   **RAW),
         "events": app.topic(settings.topic_events, partitions=n, **RAW),
         "deadletter": app.topic(settings.topic_deadletter, partitions=1, **RAW),
         "outages": app.topic(settings.topic_outages, partitions=1, **RAW),
@@ -162,24 +170,32 @@ def _pipeline(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT
     marks = tables["watermarks"]
     shared = ClusterWatermark(settings.bootstrap, marks.changelog_topic.get_topic_name(),
                               settings.partitions)
-    processor = Processor(StateCache(KeyedTable(tables["states"])),
+    states = faust_compat.BatchedChangelog(tables["states"])
+    processor = Processor(StateCache(KeyedTable(tables["states"]), states),
                           Watermarks(KeyedTable(marks), shared=lambda: shared.now),
                           send_dead_letter, partitions=settings.partitions)
-    inputs = {name: topics[name] for name in ("polls", "hours", "timezones")}
+    inputs = {name: topics[name]
+              for name in ("polls", "hours", "timezones", "special_hours", "events")}
     pipeline = Pipeline(settings, app, processor, inputs, cluster_watermark=shared)
     pipeline.reports = ReportJobs(pipeline, topics["reports"], tables["reports"],
                                   tables["report-files"])
     pipeline.monitor = Monitor(pipeline, topics["outages"], tables["alerts"])
     processor.on_status = pipeline.monitor.on_status
+    send, n = _sender(topics), settings.partitions
+    pipeline.publish = lambda batch: publish_batch(batch, processor, send, n)  # POST /events
     return pipeline
 
 
 def _agents(app: faust.App, pipeline: Pipeline, topics: dict[str, faust.TopicT]) -> None:
     processor = pipeline.processor
-    app.agent(topics["polls"], name="polls")(_polls_agent(processor))
-    app.agent(topics["hours"], name="hours")(_profile_agent(processor.apply_hours, processor))
+    flush = processor.cache.writer.flush
+    app.agent(topics["polls"], name="polls")(_polls_agent(processor, flush))
+    app.agent(topics["hours"], name="hours")(
+        _profile_agent(processor.apply_hours, processor, flush))
     app.agent(topics["timezones"], name="timezones")(
-        _profile_agent(processor.apply_timezone, processor))
+        _profile_agent(processor.apply_timezone, processor, flush))
+    app.agent(topics["special_hours"], name="special-hours")(
+        _profile_agent(processor.apply_special, processor, flush))
     app.agent(topics["events"], name="events")(
         _events_agent(processor, topics, pipeline.settings.partitions))
     app.agent(topics["reports"], name="reports")(pipeline.reports.consume)
@@ -225,33 +241,42 @@ def _incoming(event: faust.EventT) -> Incoming:
     return Incoming(m.topic, m.partition, m.offset, m.key, m.value)
 
 
-def _polls_agent(processor: Processor) -> Callable:
-    """Polls in batches (one message usually carries many stores' polls)."""
+def _polls_agent(processor: Processor, flush: Callable) -> Callable:
+    """Polls in batches (one message usually carries many stores' polls); the batch's state
+    writes are sent before Faust acknowledges its messages (``flush``)."""
 
     async def polls(stream: faust.StreamT) -> None:
-        save = lambda state, _msg: processor.cache.save(state)  # noqa: E731
+        save = lambda state, msg: processor.cache.save(state, msg.partition)  # noqa: E731
         async for events in stream.take_events(POLL_BATCH_MAX, within=POLL_BATCH_WITHIN):
             owner = {_incoming(e): e for e in events}
 
             def in_context(msg: Incoming, owner: dict = owner) -> None:
-                # Table writes go to the partition of the "current event"; after take() that
-                # is the last event of the batch, so point it at the message being applied.
+                # The watermarks table writes to the partition of the "current event"; after
+                # take() that is the last event of the batch, so point it at this message.
                 faust_compat.set_current_event(stream, owner[msg])
 
             processor.watermarks.context = in_context
-            processor.apply_polls(owner, save, focus=in_context)
+            processor.apply_polls(owner, save)
             processor.watermarks.context = None
+            await flush()
 
     return polls
+
+
+def _sender(topics: dict[str, faust.TopicT]) -> SendFn:
+    """Send to an internal topic by its short name; returns the future of the broker's ack."""
+
+    async def send(name: str, partition: int, key: bytes, value: bytes | None) -> object:
+        return await topics[name].send(key=key, value=value, partition=partition)
+
+    return send
 
 
 def _events_agent(processor: Processor, topics: dict[str, faust.TopicT],
                   partitions: int) -> Callable:
     """Public events (docs/events.md), re-keyed by store into the internal topics; a batch
     is done once the broker has every message it produced."""
-
-    async def send(name: str, partition: int, key: bytes, value: bytes | None) -> object:
-        return await topics[name].send(key=key, value=value, partition=partition)
+    send = _sender(topics)
 
     async def events(stream: faust.StreamT) -> None:
         async for batch in stream.take_events(EVENT_BATCH_MAX, within=POLL_BATCH_WITHIN):
@@ -260,15 +285,16 @@ def _events_agent(processor: Processor, topics: dict[str, faust.TopicT],
     return events
 
 
-def _profile_agent(apply: Callable, processor: Processor) -> Callable:
+def _profile_agent(apply: Callable, processor: Processor, flush: Callable) -> Callable:
     """Hours or time zones: one store per message, taken in batches (Faust's per-event
-    overhead), each applied under its own event so the write lands in its partition."""
+    overhead); each write names its partition, and the batch's writes are sent before Faust
+    acknowledges its messages (``flush``)."""
 
     async def profiles(stream: faust.StreamT) -> None:
-        save = lambda state, _msg: processor.cache.save(state)  # noqa: E731
+        save = lambda state, msg: processor.cache.save(state, msg.partition)  # noqa: E731
         async for events in stream.take_events(PROFILE_BATCH_MAX, within=POLL_BATCH_WITHIN):
             for event in events:
-                faust_compat.set_current_event(stream, event)
                 apply(_incoming(event), save)
+            await flush()
 
     return profiles

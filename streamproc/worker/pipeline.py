@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,8 @@ from aiokafka.structs import TopicPartition
 
 from streamproc.config import Settings
 from streamproc.core.coverage import coverage_problem, duplicate_ids
-from streamproc.core.report_rows import ReportRow
+from streamproc.core.event_bodies import Batch
+from streamproc.core.report_rows import ReportRow, row_from_wire
 from streamproc.kafka.partitioning import partition_of
 from streamproc.worker import faust_compat, peers
 from streamproc.worker.processing import Processor
@@ -52,6 +54,8 @@ class Pipeline:
     reports: ReportJobs | None = None  # set by create_app
     monitor: Monitor | None = None  # set by create_app
     cluster_watermark: ClusterWatermark | None = None
+    # POST /events: send a decoded body's events; the number of messages, once acknowledged.
+    publish: Callable[[Batch], Awaitable[int]] | None = None
     epoch: int = 0  # +1 on every partition revocation and assignment (snapshot guard)
     _offsets_client: AIOKafkaConsumer | None = None
 
@@ -185,11 +189,11 @@ class Pipeline:
             "waited_s": waited,
         }
 
-    async def local_part(self, now: int | None) -> dict:
+    async def local_part(self, now: int | None, figures: bool = False) -> dict:
         """This worker's rows at ``now`` with the partitions they cover, evaluated against one
-        assignment (AssignmentChanged if partitions moved meanwhile)."""
+        assignment (AssignmentChanged if partitions moved meanwhile); ``figures``: FullRows."""
         epoch, partitions = self.epoch, self.owned_partitions()
-        rows = await local_rows(self.processor, now)
+        rows = await local_rows(self.processor, now, figures)
         if self.epoch != epoch or self.owned_partitions() != partitions:
             raise AssignmentChanged("partitions were reassigned during the evaluation")
         n = self.settings.partitions
@@ -198,13 +202,16 @@ class Pipeline:
             raise AssignmentChanged(f"stores {stray[:3]} are not in partitions {partitions}")
         return {"rows": rows, "partitions": partitions, "epoch": epoch}
 
-    async def snapshot(self, as_of: int | None = None, timeout: float = 60.0) -> Snapshot:
+    async def snapshot(self, as_of: int | None = None, timeout: float = 60.0,
+                       figures: bool = False) -> Snapshot:
         """All stores of all workers, including every event acknowledged before the call,
-        each evaluated exactly once; retried while the assignment moves."""
+        each evaluated exactly once; retried while the assignment moves (``figures``: rows
+        with what each number rests on, for the optional report columns)."""
         deadline = time.monotonic() + timeout
         for attempt in range(1, SNAPSHOT_ATTEMPTS + 1):
             try:
-                return await self._snapshot_once(as_of, max(deadline - time.monotonic(), 1.0))
+                return await self._snapshot_once(as_of, max(deadline - time.monotonic(), 1.0),
+                                                 figures)
             except AssignmentChanged as exc:
                 if attempt == SNAPSHOT_ATTEMPTS or time.monotonic() + attempt > deadline:
                     raise SnapshotTimeout(f"no stable assignment after {attempt} attempts: "
@@ -213,10 +220,32 @@ class Pipeline:
                 await asyncio.sleep(min(attempt, 5))
         raise AssertionError("unreachable")
 
-    async def _snapshot_once(self, as_of: int | None, timeout: float) -> Snapshot:
+    async def _snapshot_once(self, as_of: int | None, timeout: float,
+                             figures: bool = False) -> Snapshot:
         await self.wait_ready(timeout)
-        targets = await self.all_end_offsets()
         urls = self.peer_urls()
+        targets = await self.all_end_offsets()
+        events = self.topics["events"].get_topic_name() if "events" in self.topics else None
+        if any(off for (t, _), off in targets.items() if t == events):
+            # Public events are re-keyed into the other inputs: first wait until every one
+            # published before now was forwarded (and acknowledged), then read their ends.
+            await self._catch_up_all(urls, {tp: o for tp, o in targets.items()
+                                            if tp[0] == events}, timeout)
+            targets = await self.all_end_offsets()
+        caught = await self._catch_up_all(urls, targets, timeout)
+        marks = [part["watermark"] for part in caught.values() if part["watermark"] is not None]
+        now = as_of if as_of is not None else (max(marks) if marks else None)
+        started = time.monotonic()
+        local, answers = await asyncio.gather(
+            self.local_part(now, figures),
+            self._ask_all(urls, "/internal/rows", {"now": now, "figures": figures}, timeout))
+        rows = _merge_parts(caught, {"": local, **answers})
+        waited = max(part["waited_s"] for part in caught.values())
+        return Snapshot(rows, now, waited, time.monotonic() - started)
+
+    async def _catch_up_all(self, urls: list[str], targets: dict[TP, int],
+                            timeout: float) -> dict[str, dict]:
+        """Every worker's catch-up answer ("" = this one), checked to cover each partition."""
         body = {"targets": [[t, p, o] for (t, p), o in targets.items()], "timeout": timeout}
         mine, theirs = await asyncio.gather(
             self.catch_up(targets, timeout),
@@ -225,14 +254,7 @@ class Pipeline:
         problem = self._coverage(caught)
         if problem:
             raise AssignmentChanged(problem)
-        marks = [part["watermark"] for part in caught.values() if part["watermark"] is not None]
-        now = as_of if as_of is not None else (max(marks) if marks else None)
-        started = time.monotonic()
-        local, answers = await asyncio.gather(
-            self.local_part(now), self._ask_all(urls, "/internal/rows", {"now": now}, timeout))
-        rows = _merge_parts(caught, {"": local, **answers})
-        waited = max(part["waited_s"] for part in caught.values())
-        return Snapshot(rows, now, waited, time.monotonic() - started)
+        return caught
 
     def _coverage(self, caught: dict[str, dict]) -> str | None:
         """Why the workers' catch-up answers do not cover every partition of every input
@@ -277,7 +299,7 @@ def _merge_parts(caught: dict[str, dict], parts: dict[str, dict]) -> list[Report
         if part["epoch"] != before["epoch"] or list(part["partitions"]) != before["partitions"]:
             who = key or "this worker"
             raise AssignmentChanged(f"the partitions of {who} changed during the snapshot")
-    rows = [row if isinstance(row, ReportRow) else ReportRow(*row)
+    rows = [row if isinstance(row, tuple) else row_from_wire(row)
             for part in parts.values() for row in part["rows"]]
     twice = duplicate_ids([row.store_id for row in rows])
     if twice:

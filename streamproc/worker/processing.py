@@ -158,7 +158,7 @@ class Processor:
         for store_id, (msg, polls) in groups.items():
             if focus is not None:
                 focus(msg)
-            state = self.cache.get(store_id)
+            state = self.cache.get(store_id, msg.partition)
             before = self._latest(state, now)
             if cutoff is not None:
                 kept = [p for p in polls if p[0] >= cutoff]
@@ -214,6 +214,10 @@ class Processor:
     def apply_hours(self, msg: Incoming, save: SaveFn) -> None:
         self._apply_profile(msg, save, wire.decode_hours, StoreState.set_hours)
 
+    def apply_special(self, msg: Incoming, save: SaveFn) -> None:
+        """Special hours: the message carries all of a store's special dates (an upsert)."""
+        self._apply_profile(msg, save, wire.decode_special, StoreState.set_special)
+
     def apply_timezone(self, msg: Incoming, save: SaveFn) -> None:
         decode = lambda value: None if value is None else wire.decode_timezone(value)  # noqa: E731
         self._apply_profile(msg, save, decode, StoreState.set_timezone)
@@ -231,7 +235,7 @@ class Processor:
         if wrong:
             self.reject(msg, wrong)
             return
-        state = self.cache.get(store_id)
+        state = self.cache.get(store_id, msg.partition)
         if setter(state, value) or self.cache.is_unsaved(store_id):
             save(state, msg)
             self.stats.saves += 1
@@ -247,6 +251,13 @@ class Processor:
         key = (msg.topic, msg.partition)
         if msg.offset + 1 > self.processed.get(key, 0):
             self.processed[key] = msg.offset + 1
+
+    def reject_record(self, rejection: Rejection) -> None:
+        """Count and dead-letter a rejection that did not come from a topic (``POST
+        /events``); counted under its source like a topic's."""
+        kind = rejection.reason.split(":")[0].split(" ")[0] if rejection.reason else "unknown"
+        self.stats.rejected[f"{rejection.source}:{kind}"] += 1
+        self.dead_letter(rejection)
 
     def reject(self, msg: Incoming, reason: str) -> None:
         """Send ``msg`` to the dead-letter callback with ``reason`` and where it was read."""

@@ -79,9 +79,9 @@ def utc_now_iso() -> str:
 
 
 
-def csv_text(rows: list[ReportRow]) -> str:
+def csv_text(rows: list[ReportRow], columns: tuple[str, ...] = ()) -> str:
     buf = io.StringIO()
-    write_csv(rows, buf)
+    write_csv(rows, buf, columns)
     return buf.getvalue()
 
 
@@ -175,11 +175,13 @@ class ReportJobs:
 
     # -- the API side ------------------------------------------------------------------
 
-    async def trigger(self, as_of: int | None,
+    async def trigger(self, as_of: int | None, columns: tuple[str, ...] = (),
                       principal: Principal = access.OPERATOR_PRINCIPAL) -> str:
         """Send the request (waiting for the broker's ack) and return the new id, or the id
-        of a Running report the same caller triggered at the same watermark and as_of."""
+        of a Running report the same caller triggered at the same watermark, as_of and
+        columns; ``columns``: the optional columns (already checked) to add to the seven."""
         key = access.coalesce_key(principal, as_of, self.pipeline.processor.watermarks.now())
+        key += "|" + ",".join(columns)
         same = self._coalesce.get(key)
         if same is not None and (self.lookup(same).record or {}).get("status") == RUNNING:
             return same
@@ -190,9 +192,11 @@ class ReportJobs:
             "as_of": to_iso(as_of) if as_of is not None else None,
         }
         try:
-            await self._send(report_id, {"type": "request", "created": created, "as_of": as_of,
-                                         "owner": principal.key,
-                                         "stores": access.report_scope(principal)})
+            message = {"type": "request", "created": created, "as_of": as_of,
+                       "owner": principal.key, "stores": access.report_scope(principal)}
+            if columns:
+                message["columns"] = list(columns)
+            await self._send(report_id, message)
         except BaseException:
             self.pending.pop(report_id, None)
             raise
@@ -288,7 +292,7 @@ class ReportJobs:
         if step.action == lifecycle.GENERATE:
             if step.record.get("attempts", 1) > 1:
                 log.warning("report %s: resuming (attempt %d)", report_id, step.record["attempts"])
-            self._start(report_id, step.as_of_us, step.record.get("stores"))
+            self._start(report_id, step.as_of_us, step.columns, step.record.get("stores"))
         elif step.action == lifecycle.FORGET_LOCAL:
             self.local.pop(report_id, None)
             self._resumed_at.pop(report_id, None)
@@ -304,18 +308,19 @@ class ReportJobs:
         elif step.action == lifecycle.IGNORE:
             log.warning("report %s: %s", report_id, step.reason)
 
-    def _start(self, report_id: str, as_of: int | None, stores: list[str] | None) -> None:
+    def _start(self, report_id: str, as_of: int | None, columns: tuple[str, ...] = (),
+               stores: list[str] | None = None) -> None:
         self.local.pop(report_id, None)
         self.tasks[report_id] = faust_compat.fresh_task(
-            self._generate(report_id, as_of, stores))
+            self._generate(report_id, as_of, columns, stores))
 
     # -- generation --------------------------------------------------------------------
 
     async def _generate(self, report_id: str, as_of: int | None,
-                        stores: list[str] | None) -> None:
+                        columns: tuple[str, ...] = (), stores: list[str] | None = None) -> None:
         try:
             async with self.running:  # at most report_max_running generations at once
-                outcome = await self._outcome(report_id, as_of, stores)
+                outcome = await self._outcome(report_id, as_of, columns, stores)
         except asyncio.CancelledError:  # worker stopping: the orphan check resumes it later
             self.tasks.pop(report_id, None)
             raise
@@ -331,16 +336,18 @@ class ReportJobs:
             self.tasks.pop(report_id, None)
 
     async def _outcome(self, report_id: str, as_of: int | None,
-                       stores: list[str] | None) -> dict[str, Any]:
-        """Generate the report file (the rows of ``stores`` only, when given): the ``done``
-        or ``failed`` message to record."""
+                       columns: tuple[str, ...] = (),
+                       stores: list[str] | None = None) -> dict[str, Any]:
+        """Generate the report file (the rows of ``stores`` only, when given: an owner's):
+        the ``done`` or ``failed`` message to record."""
         started = time.monotonic()
         try:
             if self.delay_s:
                 await asyncio.sleep(self.delay_s)
-            snap = await self.pipeline.snapshot(as_of=as_of, timeout=SNAPSHOT_TIMEOUT_S)
+            snap = await self.pipeline.snapshot(as_of=as_of, timeout=SNAPSHOT_TIMEOUT_S,
+                                                figures=bool(columns))
             rows = snap.rows if stores is None else _only(snap.rows, stores)
-            text = await asyncio.to_thread(csv_text, rows)
+            text = await asyncio.to_thread(csv_text, rows, columns)
             await asyncio.to_thread(write_text_file, self.directory, report_id, text)
             chunks = [text[i:i + CHUNK_CHARS] for i in range(0, len(text), CHUNK_CHARS)]
             for n, data in enumerate(chunks):

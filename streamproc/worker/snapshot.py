@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
-from streamproc.core.report_rows import ReportRow
+from streamproc.core.report_rows import FullRow, ReportRow, full_row
 from streamproc.worker.processing import Processor
 
 TP = tuple[str, int]
@@ -68,19 +68,24 @@ async def wait_caught_up(
 
 
 async def evaluate(
-    processor: Processor, store_ids: Iterable[str], now_us: int | None
-) -> list[ReportRow]:
-    """Rows for the given stores at ``now_us``, sorted by store id as text."""
+    processor: Processor, store_ids: Iterable[str], now_us: int | None, figures: bool = False
+) -> list[ReportRow] | list[FullRow]:
+    """Rows for the given stores at ``now_us``, sorted by store id as text (``figures``:
+    FullRows, with what each number rests on)."""
     rows = []
     cache = processor.cache
     for i, store_id in enumerate(sorted(store_ids)):
-        values = (0,) * 6 if now_us is None else cache.get(store_id).values(now_us)
-        rows.append(ReportRow(store_id, *values))
+        if figures:
+            rows.append(full_row(store_id, cache.get(store_id), now_us))
+        else:
+            values = (0,) * 6 if now_us is None else cache.get(store_id).values(now_us)
+            rows.append(ReportRow(store_id, *values))
         if i % YIELD_EVERY == YIELD_EVERY - 1:
             await asyncio.sleep(0)
     return rows
 
 
-async def local_rows(processor: Processor, now_us: int | None) -> list[ReportRow]:
+async def local_rows(processor: Processor, now_us: int | None, figures: bool = False
+                     ) -> list[ReportRow] | list[FullRow]:
     """Rows for every store this worker holds."""
-    return await evaluate(processor, list(processor.cache.store_ids()), now_us)
+    return await evaluate(processor, list(processor.cache.store_ids()), now_us, figures)

@@ -3,21 +3,35 @@
 The table (RocksDB via rocksdict, changelogged) holds each store's serialised state; this
 cache keeps the deserialised objects so that a batch of polls patches aggregates in place
 instead of rebuilding them. After a restart or rebalance the cache is refilled lazily.
+
+In the worker, writes that know their partition go through a :class:`PartitionWriter`
+(``faust_compat.BatchedChangelog``): the store's partition is explicit, so no Faust "current
+event" is needed, and the changelog is sent once per batch (:class:`WriteBehind` holds it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, MutableMapping
-from typing import Any
+from typing import Any, Protocol
 
 from streamproc.core.state import StoreState
+
+
+class PartitionWriter(Protocol):
+    """Reads and writes of one partition's rows, without Faust's "current event"."""
+
+    def get(self, partition: int, key: str) -> bytes | None: ...
+
+    def put(self, partition: int, key: str, value: bytes) -> None: ...
 
 
 class StateCache:
     """``get`` returns the live object; ``save`` writes it through to the durable table."""
 
-    def __init__(self, table: MutableMapping[str, bytes]) -> None:
+    def __init__(self, table: MutableMapping[str, bytes],
+                 writer: PartitionWriter | None = None) -> None:
         self.table = table
+        self.writer = writer  # used when the caller knows the partition (the agents)
         self._live: dict[str, StoreState] = {}
         self._unsaved: set[str] = set()  # created here, not yet in the table
         self._complete = False  # every store of the table is live (so no RocksDB scan needed)
@@ -25,10 +39,13 @@ class StateCache:
     def __len__(self) -> int:
         return len(self._live)
 
-    def get(self, store_id: str) -> StoreState:
+    def get(self, store_id: str, partition: int | None = None) -> StoreState:
         state = self._live.get(store_id)
         if state is None:
-            raw = self.table.get(store_id)
+            if partition is not None and self.writer is not None:
+                raw = self.writer.get(partition, store_id)
+            else:
+                raw = self.table.get(store_id)
             if raw:
                 state = StoreState.from_bytes(store_id, raw)
             else:
@@ -37,9 +54,12 @@ class StateCache:
             self._live[store_id] = state
         return state
 
-    def save(self, state: StoreState) -> None:
-        """Persist ``state`` (in the Faust shell: under the store's own event, see app.py)."""
-        self.table[state.store_id] = state.to_bytes()
+    def save(self, state: StoreState, partition: int | None = None) -> None:
+        """Persist ``state``; through the writer when the partition is known (the agents)."""
+        if partition is not None and self.writer is not None:
+            self.writer.put(partition, state.store_id, state.to_bytes())
+        else:
+            self.table[state.store_id] = state.to_bytes()
         self._unsaved.discard(state.store_id)
 
     def is_unsaved(self, store_id: str) -> bool:
@@ -61,6 +81,32 @@ class StateCache:
 
     def live_states(self) -> Iterator[StoreState]:
         return iter(self._live.values())
+
+
+class WriteBehind:
+    """Rows written since the last :meth:`take`, per partition, the last value of a key only.
+
+    A store saved several times in one batch is sent to the changelog once. The caller
+    must hold the acknowledgement of the input behind these rows until they are sent.
+    """
+
+    def __init__(self) -> None:
+        self._rows: dict[int, dict[bytes, bytes]] = {}
+
+    def __len__(self) -> int:
+        return sum(len(rows) for rows in self._rows.values())
+
+    def add(self, partition: int, key: bytes, value: bytes) -> None:
+        rows = self._rows.get(partition)
+        if rows is None:
+            rows = self._rows[partition] = {}
+        rows.pop(key, None)  # keep the order of the last writes
+        rows[key] = value
+
+    def take(self) -> dict[int, dict[bytes, bytes]]:
+        """Every held row, per partition; the holder is empty afterwards."""
+        rows, self._rows = self._rows, {}
+        return rows
 
 
 class KeyedTable:

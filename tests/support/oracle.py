@@ -5,7 +5,7 @@ imports nothing from streamproc except the constants in ``streamproc.core.record
 shares no code with the real core:
 
 * business hours: walk every local date in range, build each row's interval with ``zoneinfo``
-  (``fold=0``) and merge;
+  (``fold=0``) and merge; a date with special rows takes exactly those (none when closed);
 * observations: polls inside business hours, ``now - 8 days <= ts <= now``; one observation per
   timestamp, inactive if any poll at that timestamp says inactive;
 * integration: every business piece of a window is cut at every midpoint between consecutive
@@ -73,13 +73,36 @@ def merge(intervals: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     return [(s, e) for s, e in out]
 
 
+def day_rows(
+    rows: Sequence[tuple[int, int, int]] | None,
+    special: Sequence[tuple[date, int | None, int | None]] | None,
+    d: date,
+) -> list[tuple[int, int]]:
+    """(start, end) wall times of the intervals that start on local date ``d``.
+
+    ``special`` rows are (date, start, end) with None times for "closed"; a date with any
+    special row takes exactly its special rows; otherwise the weekly rows of its weekday, or
+    the whole day (00:00 to 00:00) for a store without weekly rows.
+    """
+    todays = [(s, e) for day, s, e in special or () if day == d]
+    if todays:
+        return [(s, e) for s, e in todays if s is not None and e is not None]
+    if not rows:
+        return [(0, 0)]
+    return [(s, e) for day, s, e in rows if day == d.weekday()]
+
+
 def business_intervals(
-    rows: Sequence[tuple[int, int, int]] | None, tz: str, start_us: int, end_us: int
+    rows: Sequence[tuple[int, int, int]] | None,
+    tz: str,
+    start_us: int,
+    end_us: int,
+    special: Sequence[tuple[date, int | None, int | None]] | None = None,
 ) -> list[tuple[int, int]]:
     """Business time inside [start_us, end_us) as merged UTC intervals; no rows means 24x7."""
     if end_us <= start_us:
         return []
-    if not rows:
+    if not rows and not special:
         return [(start_us, end_us)]
     zone = ZoneInfo(tz)
     # Every local date that could open an interval touching the range (an interval lasts < 2 days
@@ -89,9 +112,7 @@ def business_intervals(
     raw = []
     d = first
     while d <= last:
-        for day, s, e in rows:
-            if d.weekday() != day:
-                continue
+        for s, e in day_rows(rows, special, d):
             opens = local_to_us(tz, d, s)
             closes = local_to_us(tz, d + timedelta(days=1), e) if e <= s else local_to_us(tz, d, e)
             raw.append((opens, closes))
@@ -100,8 +121,9 @@ def business_intervals(
     return [(s, e) for s, e in clipped if s < e]
 
 
-def is_open(rows: Sequence[tuple[int, int, int]] | None, tz: str, ts_us: int) -> bool:
-    return bool(business_intervals(rows, tz, ts_us, ts_us + 1))
+def is_open(rows: Sequence[tuple[int, int, int]] | None, tz: str, ts_us: int,
+            special=None) -> bool:
+    return bool(business_intervals(rows, tz, ts_us, ts_us + 1, special))
 
 
 def observations(
@@ -109,11 +131,12 @@ def observations(
     rows: Sequence[tuple[int, int, int]] | None,
     tz: str,
     now_us: int,
+    special=None,
 ) -> list[tuple[int, bool]]:
     """Sorted (ts, active) observations that count at ``now_us``."""
     status: dict[int, bool] = {}
     for ts, active in polls:
-        if now_us - HORIZON_US <= ts <= now_us and is_open(rows, tz, ts):
+        if now_us - HORIZON_US <= ts <= now_us and is_open(rows, tz, ts, special):
             status[ts] = status.get(ts, True) and bool(active)
     return sorted(status.items())
 
@@ -152,17 +175,19 @@ def store_values(
     rows: Sequence[tuple[int, int, int]] | None,
     tz: str | None,
     now_us: int | None,
+    special=None,
 ) -> tuple[Fraction, ...]:
     """The six values (up hour/day/week, down hour/day/week) in µs for one store."""
     if now_us is None:
         return (Fraction(0),) * 6
     tz = tz or DEFAULT_TIMEZONE
-    obs = observations(polls, rows, tz, now_us)
+    obs = observations(polls, rows, tz, now_us, special)
     if not obs:
         return (Fraction(0),) * 6
     ups, downs = [], []
     for width in WINDOWS_US:
-        up, down = integrate(obs, business_intervals(rows, tz, now_us - width, now_us))
+        pieces = business_intervals(rows, tz, now_us - width, now_us, special)
+        up, down = integrate(obs, pieces)
         ups.append(up)
         downs.append(down)
     return (*ups, *downs)
@@ -173,8 +198,11 @@ def compute_report(
     hours: Iterable[tuple[str, int, int, int]],
     timezones: Iterable[tuple[str, str]],
     as_of: int | None = None,
+    special: Iterable[tuple[str, date, int | None, int | None]] = (),
 ) -> list[tuple]:
-    """(store_id, six µs values) for every store seen in any input, sorted by id as text."""
+    """(store_id, six µs values) for every store seen in any input, sorted by id as text.
+
+    ``special`` rows are (store_id, local date, start, end), None times meaning "closed"."""
     polls = list(polls)
     stores: set[str] = set()
     by_store: dict[str, list[tuple[int, bool]]] = {}
@@ -190,6 +218,10 @@ def compute_report(
     for sid, tz in timezones:
         stores.add(sid)
         tz_by_store[sid] = tz  # the last row wins
+    special_by_store: dict[str, list[tuple[date, int | None, int | None]]] = {}
+    for sid, d, s, e in special:
+        stores.add(sid)
+        special_by_store.setdefault(sid, []).append((d, s, e))
     now = as_of if as_of is not None else max((ts for _, ts, _ in polls), default=None)
     return [
         (
@@ -199,6 +231,7 @@ def compute_report(
                 rows_by_store.get(sid),
                 tz_by_store.get(sid, DEFAULT_TIMEZONE),
                 now,
+                special_by_store.get(sid),
             ),
         )
         for sid in sorted(stores)

@@ -119,3 +119,44 @@ def test_scale_table_compares_with_the_first_run() -> None:
     text = scale.table(runs)
     assert "| 1 | 100 polls/s (10.0 s) | x1.00 |" in text
     assert "| 2 | 200 polls/s (5.0 s) | x2.00 |" in text
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_core_rate_builds_the_replay_messages_and_applies_them(tmp_path: Path) -> None:
+    from bench import core_rate
+    from streamproc.core.wire import decode_packed_polls
+
+    hours = _write(tmp_path / "h.csv", "store_id,day,start_time_local,end_time_local\n"
+                   "1,0,09:00:00,17:00:00\n1,1,09:00:00,17:00:00\n2,0,10:00:00,11:00:00\n")
+    zones = _write(tmp_path / "z.csv", "store_id,timezone_str\n1,Asia/Tokyo\n3,Europe/Paris\n")
+    rows = [f"{s},{'active' if m % 2 else 'inactive'},2023-01-2{d} 1{m}:00:00.0 UTC"
+            for d in range(3) for m in range(4) for s in (1, 2, 3)]
+    polls = _write(tmp_path / "p.csv", "store_id,status,timestamp_utc\n" + "\n".join(rows) + "\n")
+    ref = core_rate.reference_messages(hours, zones)
+    assert sorted((m.topic, m.key) for m in ref) == [
+        ("hours", b"1"), ("hours", b"2"), ("tz", b"1"), ("tz", b"3")]
+    proc = core_rate.new_processor()
+    assert core_rate.apply_profiles(ref, proc).messages == 4
+    assert proc.cache.get("1").tz == "Asia/Tokyo"
+    parsed = core_rate.read_polls(polls)
+    assert len(parsed) == 36
+    chunked = core_rate.chunked_messages(parsed, 12)
+    assert len(chunked) == 9  # 3 stores in each of 3 chunks
+    run = core_rate.apply_polls(chunked, proc)
+    assert run.polls == 36 and run.messages == 9
+    assert proc.cache.get("2").poll_count == 12
+    paced = core_rate.paced_messages(parsed, 3600.0, 0.05)  # slices of 3 minutes: each hour
+    assert all(m.key is None for m in paced)
+    assert sum(sum(len(p) for _s, p in decode_packed_polls(m.value)[0]) for m in paced) == 36
+
+
+def test_the_replay_summary_gives_the_reference_message_count() -> None:
+    from bench.ingest import _replayed_counts
+
+    line = ("replay: 0 polls sent in 0 messages; hours 11,116 stores; timezones 13,559 stores; "
+            "rejected 0; 0.5 s; 0 polls/s")
+    assert _replayed_counts(line) == 24_675

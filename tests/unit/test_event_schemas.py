@@ -19,7 +19,7 @@ from streamproc.core.events import decode_event
 from streamproc.core.timezones import known_timezones
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-TYPES = ("poll", "hours", "timezone")
+TYPES = ("poll", "hours", "timezone", "special_hours")
 SCHEMAS = {t: json.loads((DOCS / "events" / f"{t}.schema.json").read_text()) for t in TYPES}
 VALIDATORS = {t: jsonschema_rs.Draft202012Validator(s) for t, s in SCHEMAS.items()}
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
@@ -89,6 +89,14 @@ def zone(**fields: object) -> dict:
     return {"type": "timezone", "store_id": "1", "timezone_str": "Europe/Paris"} | fields
 
 
+def special(*rows: object, **fields: object) -> dict:
+    return {"type": "special_hours", "store_id": "1", "special_hours": list(rows)} | fields
+
+
+def day(date: object = "2026-12-25", start: object = None, end: object = None) -> dict:
+    return {"date": date, "start_time_local": start, "end_time_local": end}
+
+
 def without(doc: dict, name: str) -> dict:
     return {k: v for k, v in doc.items() if k != name}
 
@@ -101,6 +109,9 @@ VALID = [
     hours(*[row(d % 7) for d in range(336)]), hours(row(2.0)),
     zone(), zone(timezone_str="America/Argentina/Buenos_Aires"), zone(timezone_str="Etc/GMT+5"),
     zone(timezone_str="UTC"),
+    special(), special(day()), special(day(start="", end="")), special(day(end="")),
+    special(day(start="18:00", end="2:00")),
+    special(day("1970-01-01", "00:00", "00:00"), day("2100-12-31", "23:59:59.999999", "00:00")),
 ]
 
 INVALID = [
@@ -117,6 +128,12 @@ INVALID = [
     hours([0, "09:00", "17:00"]), hours(*[row()] * 337), hours(store_id="=1"),
     zone(timezone_str=""), zone(timezone_str="America/New York"), zone(timezone_str=None),
     zone(tz="UTC"), without(zone(), "timezone_str"), {"store_id": "1"}, {"type": "store"}, [],
+    special(special_hours=None), without(special(), "special_hours"), special(day(start="10:00")),
+    special(day(start=None, end="10:00")), special(day()) | {"extra": 1},
+    special(day("2026-12-25 00:00")), special(day("25.12.2026")), special(day(20812)),
+    special(day("1969-12-31")), special(day("2101-01-01")), special(day(start="24:00", end="1:00")),
+    special(without(day(), "end_time_local")), special(day() | {"day": 0}),
+    special(["2026-12-25", None, None]), special(store_id="@1"),
 ]
 
 # Refused by the decoder only: the schemas describe the structure, not the calendar or the
@@ -125,6 +142,7 @@ BEYOND_THE_SCHEMA = [
     poll(timestamp_utc="2023-02-30 00:00:00"), poll(timestamp_utc="1969-12-31 23:59:59 UTC"),
     poll(timestamp_utc="2101-01-01T00:00:00Z"), zone(timezone_str="america/chicago"),
     zone(timezone_str="CST"), zone(timezone_str="Mars/Olympus_Mons"),
+    special(day("2026-02-30")), special(day("2023-04-31")),
 ]
 
 

@@ -7,6 +7,7 @@ If this fails after an upgrade, the named attribute moved or went: adapt
 from __future__ import annotations
 
 import ast
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,62 @@ def test_web_server_closes_idle_connections() -> None:
     assert runner is not before and runner.app is app.web.web_app
     assert runner._kwargs["keepalive_timeout"] == 7.5
     assert runner._kwargs["access_log"] is None  # no access log: no URL in any log
+
+
+def test_faust_still_delivers_each_message_through_wait_first_with_suspend_flow() -> None:
+    """RewindingConsumer.wait_first speeds up exactly this call; if Faust changes it, the
+    override must be revisited."""
+    import inspect
+
+    source = inspect.getsource(faust_compat.faust_kafka.Consumer._drain_messages)
+    assert "self.wait_first(" in source and "self.suspend_flow.wait()" in source
+
+
+class _Consumer(faust_compat.RewindingConsumer):
+    """Just enough of a consumer to call wait_first (a mode Service)."""
+
+    def __init__(self) -> None:  # no transport: only the Service machinery is used
+        from mode import Service
+
+        Service.__init__(self)
+        self.suspend_flow = asyncio.Event()
+
+
+def test_a_delivery_that_finishes_at_once_wins_without_racing() -> None:
+    async def run() -> tuple:
+        consumer = _Consumer()
+        done = []
+
+        async def deliver() -> str:
+            done.append(1)
+            return "delivered"
+
+        result = await consumer.wait_first(deliver(), consumer.suspend_flow.wait())
+        return result, done
+
+    result, done = asyncio.run(run())
+    assert done == [1] and result.results == ["delivered"] and not result.stopped
+
+
+def test_a_blocked_delivery_is_abandoned_when_the_flow_is_suspended() -> None:
+    async def run() -> tuple:
+        consumer = _Consumer()
+        never = asyncio.Event()
+        cancelled = []
+
+        async def deliver() -> None:
+            try:
+                await never.wait()  # a full stream buffer
+            except asyncio.CancelledError:
+                cancelled.append(1)
+                raise
+
+        asyncio.get_running_loop().call_later(0.05, consumer.suspend_flow.set)
+        result = await asyncio.wait_for(
+            consumer.wait_first(deliver(), consumer.suspend_flow.wait()), 5)
+        await asyncio.sleep(0)
+        return result, cancelled
+
+    result, cancelled = asyncio.run(run())
+    assert cancelled == [1], "the delivery is cancelled, as Faust's own wait_first does"
+    assert len(result.results) == 1 and result.results[0] is True  # Event.wait() -> True

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from streamproc.core.state import StoreState
-from streamproc.worker.statestore import StateCache
+from streamproc.worker.statestore import StateCache, WriteBehind
 
 
 def test_a_lookup_of_an_unknown_store_is_not_a_store():
@@ -31,3 +31,44 @@ def test_a_cold_cache_loads_every_stored_store_once():
     assert "d" not in cold.store_ids()  # served from memory once loaded...
     cold.clear()  # ...until a rebalance clears it
     assert "d" in cold.store_ids()
+
+
+class _Partitions:
+    """An in-memory PartitionWriter: rows per partition (the worker's is RocksDB + Kafka)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, dict[str, bytes]] = {}
+
+    def get(self, partition: int, key: str) -> bytes | None:
+        return self.rows.get(partition, {}).get(key)
+
+    def put(self, partition: int, key: str, value: bytes) -> None:
+        self.rows.setdefault(partition, {})[key] = value
+
+
+def test_a_save_with_its_partition_goes_to_that_partition_only():
+    table: dict[str, bytes] = {}
+    parts = _Partitions()
+    cache = StateCache(table, parts)
+    state = cache.get("s1", 3)
+    state.set_timezone("Asia/Tokyo")
+    cache.save(state, 3)
+    assert table == {}
+    assert list(parts.rows) == [3]
+    assert StoreState.from_bytes("s1", parts.rows[3]["s1"]).tz == "Asia/Tokyo"
+    assert cache.store_ids() == ["s1"]  # saved, so a store (not a phantom lookup)
+    assert StateCache(table, parts).get("s1", 3).tz == "Asia/Tokyo"  # a cold read asks it
+    assert StateCache(table, parts).get("s1", 2).tz is None  # ...and only that partition
+
+
+def test_write_behind_keeps_the_last_value_of_each_key_per_partition():
+    held = WriteBehind()
+    held.add(0, b"a", b"1")
+    held.add(1, b"a", b"x")
+    held.add(0, b"b", b"2")
+    held.add(0, b"a", b"3")  # the store written again in the same batch: sent once
+    assert len(held) == 3
+    rows = held.take()
+    assert rows == {0: {b"b": b"2", b"a": b"3"}, 1: {b"a": b"x"}}
+    assert list(rows[0]) == [b"b", b"a"]  # in the order of the last writes
+    assert len(held) == 0 and held.take() == {}

@@ -81,6 +81,7 @@ function renderTable() {
   for (const r of rows) {
     const tr = document.createElement("tr");
     tr.dataset.store = r.store_id;
+    tr.addEventListener("click", () => openStore(r.store_id));
     const cells = [
       [r.store_id, ""],
       [(r.status || "no data") + (r.open_now ? "" : " (closed)"), "status-" + (r.status || "none")],
@@ -101,6 +102,12 @@ function renderTable() {
   body.replaceChildren(frag);
 }
 
+// A click on a row, or Enter in the search, opens the store's page (static/store.html).
+function openStore(id) {
+  const q = new URLSearchParams({ id });  // the session cookie goes along, no token
+  location.href = "/static/store.html?" + q;
+}
+
 function setupTable() {
   for (const th of document.querySelectorAll("#worst th")) {
     th.addEventListener("click", () => {
@@ -118,6 +125,11 @@ function setupTable() {
   $("search").addEventListener("input", (ev) => {
     clearTimeout(timer);
     timer = setTimeout(() => { state.query = ev.target.value.trim(); refreshFleet(); }, 250);
+  });
+  $("search").addEventListener("keydown", (ev) => {
+    if (ev.key !== "Enter") return;
+    const id = ev.target.value.trim(), exact = state.rows.some((r) => r.store_id === id);
+    if (id) openStore(!exact && state.rows.length === 1 ? state.rows[0].store_id : id);
   });
   $("window").addEventListener("change", (ev) => { state.window = ev.target.value; refreshFleet(); });
 }
