@@ -8,6 +8,7 @@ reports folder.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from typing import Any
@@ -40,6 +41,7 @@ from streamproc.web.http import (
 )
 
 LIST_DEFAULT, LIST_MAX = 100, 1000
+SETTLE_S = 3.0  # an unknown id waits this long for report messages still being applied
 
 
 def parse_as_of(value: object) -> int | None:
@@ -119,16 +121,32 @@ async def get_report(request: web.Request) -> web.StreamResponse:
         return forwarded
     jobs = pipeline_of(request).reports
     found = jobs.lookup(report_id)
-    if found.record is not None and not may_see_report(principal_of(request), found.record):
-        return error_response(404, "unknown report id")  # another owner's report
     if found.record is None:
-        if found.recovering or await jobs.behind():
+        found, behind = await _settled_lookup(jobs, report_id)
+        if found.record is None and (found.recovering or behind):
             return error_response(503, "worker is recovering its state; retry shortly",
                                   {"Retry-After": "2"})
-        return error_response(404, "unknown report id")
+    if found.record is None or not may_see_report(principal_of(request), found.record):
+        return error_response(404, "unknown report id")  # or another owner's report
     if found.record.get("status") != COMPLETE:
         return _unfinished(found.record, report_id, jobs.settings.report_retention_h)
     return _finished(jobs, found.record, report_id, fmt)
+
+
+async def _settled_lookup(jobs, report_id: str) -> tuple[Any, bool]:
+    """An id not found while report messages the broker has are still being applied (the
+    agent is a moment behind while reports finish) is looked up again for up to
+    :data:`SETTLE_S`: (the lookup, whether still behind). Only a worker truly recovering its
+    state then answers 503."""
+    deadline = time.monotonic() + SETTLE_S
+    while True:
+        found = jobs.lookup(report_id)
+        if found.record is not None or found.recovering:
+            return found, False
+        behind = await jobs.behind()
+        if not behind or time.monotonic() > deadline:
+            return found, behind
+        await asyncio.sleep(0.05)
 
 
 async def _report_id_from_body(request: web.Request) -> str | None:
