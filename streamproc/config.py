@@ -43,6 +43,14 @@ class Settings:
     # Serving on a non-loopback address without a token needs this said explicitly.
     allow_anonymous: bool = False
     live_max_clients: int = 1000  # /live subscribers per worker; more get 503
+    # owner_id,token_sha256,store_id rows: owners and the stores each may see (core/access.py)
+    owners_file: Path | None = None
+    report_max_running: int = 2  # report generations at once per worker; more wait their turn
+    trigger_per_minute: float = 60.0  # report triggers per caller per minute (after the burst)
+    trigger_burst: int = 60  # report triggers a caller may make at once
+    session_hours: float = 12.0  # how long a dashboard session cookie is valid
+    # An HTTP connection idle this long (no request yet, or between requests) is closed.
+    http_idle_timeout_s: float = 15.0
     events_max_bytes: int = 4 << 20  # largest POST /events body (NDJSON or CSV)
     alert_webhook: str | None = None  # POST outage / recovery alerts here (docs/monitoring.md)
     alert_after_min: float = 30.0  # business minutes an outage lasts before it is alerted
@@ -53,6 +61,10 @@ class Settings:
     replication: int = 1
     # Finished reports (their CSV files and records) are deleted after this long.
     report_retention_h: float = 168.0
+    # At most this many finished reports (and as many Expired records) are kept: the oldest
+    # expire early, so the table and the reports folder stay bounded.
+    reports_max: int = 1000
+    expired_keep_h: float = 24.0  # an Expired record (410) is deleted this long after
 
     def __post_init__(self) -> None:
         # Several brokers: Faust's form, one URL per broker separated by ';' (faust's urllist
@@ -78,6 +90,8 @@ class Settings:
         """Why this worker must not start as configured (anyone on the network could read
         every store), or None."""
         if self.web_host in ("127.0.0.1", "localhost", "::1") or self.api_token:
+            return None
+        if self.owners_file is not None:
             return None
         if self.allow_anonymous:
             return None
@@ -173,12 +187,20 @@ ENV = {
     "peer_secret": "STREAMPROC_PEER_SECRET",
     "allow_anonymous": "STREAMPROC_ALLOW_ANONYMOUS",
     "live_max_clients": "STREAMPROC_LIVE_MAX_CLIENTS",
+    "owners_file": "STREAMPROC_OWNERS_FILE",
+    "report_max_running": "STREAMPROC_REPORT_MAX_RUNNING",
+    "trigger_per_minute": "STREAMPROC_TRIGGER_PER_MINUTE",
+    "trigger_burst": "STREAMPROC_TRIGGER_BURST",
+    "session_hours": "STREAMPROC_SESSION_HOURS",
+    "http_idle_timeout_s": "STREAMPROC_HTTP_IDLE_TIMEOUT",
     "events_max_bytes": "STREAMPROC_EVENTS_MAX_BYTES",
     "alert_webhook": "STREAMPROC_ALERT_WEBHOOK",
     "alert_after_min": "STREAMPROC_ALERT_AFTER",
     # Faust's own name for it is accepted too (see ALIASES).
     "session_timeout_s": "STREAMPROC_SESSION_TIMEOUT",
     "report_retention_h": "STREAMPROC_REPORT_RETENTION_HOURS",
+    "reports_max": "STREAMPROC_REPORTS_MAX",
+    "expired_keep_h": "STREAMPROC_EXPIRED_KEEP_HOURS",
     "replication": "STREAMPROC_REPLICATION",
 }
 ALIASES = {"session_timeout_s": ("BROKER_SESSION_TIMEOUT",)}

@@ -8,16 +8,20 @@ A report is a record (a dict kept in the worker's ``reports`` table) that moves 
 
 driven by messages on the ``report-requests`` topic:
 
-* ``request`` ``{created, as_of, columns}``: a new report; record it Running and generate
-  it (``columns``: optional columns added to the contract's seven);
+* ``request`` ``{created, as_of, columns, owner, stores}``: a new report; record it Running
+  and generate it (``columns``: optional columns added to the contract's seven; over
+  ``stores`` only, when given: an owner's report; ``owner``: who may read it);
 * ``resume``: a Running report whose generation died with its worker; generate it again,
   or record it Failed once it was interrupted :data:`MAX_ATTEMPTS` times;
 * ``chunk`` ``{n, data}``: a piece of the finished CSV, kept in Kafka (the ``report-files``
   table) so that the report outlives the disk of the worker that made it;
 * ``done`` ``{rows, now, seconds, completed, chunks}`` / ``failed`` ``{error, completed}``: the
   outcome;
-* ``expire``: a finished report past its retention; its file and chunks go, the record says
-  Expired.
+* ``expire``: a finished report past its retention (or beyond the newest
+  ``STREAMPROC_REPORTS_MAX``); its file and chunks go, the record says Expired (410);
+* ``purge``: an Expired record kept ``STREAMPROC_EXPIRED_KEEP_HOURS`` (or beyond the newest
+  ``STREAMPROC_REPORTS_MAX`` Expired ones) is deleted: a tombstone in the changelog, so the
+  table stays bounded however many reports are triggered.
 
 :func:`next_step` decides; the worker (``streamproc.worker.report_jobs``) only does what the
 returned :class:`Step` says (write the record, start a generation, delete the file). Every
@@ -44,8 +48,9 @@ MAX_ATTEMPTS = 2  # a report interrupted by a restart is generated again once, t
 REPORT_ID_RE = re.compile(r"\A[A-Za-z0-9_-]{22}\Z")  # secrets.token_urlsafe(16)
 
 # What the worker does after writing the record (if any).
-NOTHING, GENERATE, STORE_CHUNK, FORGET_LOCAL, DELETE_FILE, IGNORE = (
-    "nothing", "generate", "store-chunk", "forget-local", "delete-file", "ignore",
+NOTHING, GENERATE, STORE_CHUNK, FORGET_LOCAL, DELETE_FILE, DELETE_RECORD, IGNORE = (
+    "nothing", "generate", "store-chunk", "forget-local", "delete-file", "delete-record",
+    "ignore",
 )
 MAX_CHUNKS = 100_000
 
@@ -94,6 +99,10 @@ def next_step(report_id: str, record: Record | None, message: object, *,
         if record is None or record.get("status") not in FINISHED:
             return Step(None)
         return Step({**record, "status": EXPIRED, "expired": now_iso}, DELETE_FILE)
+    if kind == "purge":
+        if record is None or record.get("status") != EXPIRED:
+            return Step(None)
+        return Step(None, DELETE_RECORD)
     return Step(None, IGNORE, reason=f"unknown report message type {kind!r}")
 
 
@@ -101,14 +110,20 @@ def _new(report_id: str, message: dict[str, Any]) -> Step:
     as_of = message.get("as_of")
     if as_of is not None and type(as_of) is not int:
         return Step(None, IGNORE, reason=f"as_of must be microseconds, not {as_of!r}")
+    stores = message.get("stores")
+    if stores is not None and not (isinstance(stores, list)
+                                   and all(isinstance(x, str) for x in stores)):
+        return Step(None, IGNORE, reason="stores must be a list of store ids")
     try:
         columns = check_columns(message.get("columns"))
     except ValueError as exc:  # the API checks first: only a hand-made message gets here
         return Step({"id": report_id, "status": FAILED, "created": message.get("created"),
+                     "owner": str(message.get("owner") or "operator"),
                      "error": f"bad columns: {exc}", "completed": message.get("created")})
     record = {
         "id": report_id, "status": RUNNING, "created": message.get("created"), "as_of_us": as_of,
         "as_of": to_iso(as_of) if as_of is not None else None, "attempts": 1,
+        "owner": str(message.get("owner") or "operator"), "stores": stores,
     }
     if columns:
         record["columns"] = list(columns)
@@ -151,21 +166,51 @@ def _outcome(report_id: str, record: Record | None, message: dict[str, Any]) -> 
     return Step(base, FORGET_LOCAL)
 
 
-def expired_ids(records: list[Record], now: datetime, retention_s: float) -> list[str]:
-    """Finished reports whose ``completed`` time is more than ``retention_s`` before ``now``."""
-    out = []
+def expired_ids(records: list[Record], now: datetime, retention_s: float,
+                keep: int | None = None) -> list[str]:
+    """Finished reports whose ``completed`` time is more than ``retention_s`` before ``now``,
+    and (``keep`` given) every finished report older than the newest ``keep``."""
+    return _past(records, FINISHED, "completed", now, retention_s, keep)
+
+
+def purge_ids(records: list[Record], now: datetime, keep_s: float,
+              keep: int | None = None) -> list[str]:
+    """Expired records expired more than ``keep_s`` ago, or older than the newest ``keep``
+    Expired ones: their records are deleted."""
+    return _past(records, (EXPIRED,), "expired", now, keep_s, keep)
+
+
+def _past(records: list[Record], statuses: tuple[str, ...], stamp: str, now: datetime,
+          age_s: float, keep: int | None) -> list[str]:
+    dated = []
     for record in records:
-        if record.get("status") not in FINISHED or not is_report_id(record.get("id")):
+        if record.get("status") not in statuses or not is_report_id(record.get("id")):
             continue
-        try:
-            completed = datetime.fromisoformat(str(record.get("completed")))
-        except ValueError:
-            continue
-        if completed.tzinfo is None:
-            completed = completed.replace(tzinfo=UTC)
-        if (now - completed).total_seconds() > retention_s:
-            out.append(record["id"])
-    return out
+        when = _parse_time(record.get(stamp))
+        if when is not None:
+            dated.append((when, record["id"]))
+    newest_first = sorted(dated, key=lambda d: d[0], reverse=True)
+    due = {rid for n, (when, rid) in enumerate(newest_first)
+           if (now - when).total_seconds() > age_s or (keep is not None and n >= keep)}
+    return [rid for _, rid in dated if rid in due]  # in the records' order
+
+
+def _parse_time(value: object) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def stale_files(files: list[tuple[str, float]], now_s: float, max_age_s: float,
+                keep: int) -> list[str]:
+    """Report files (name, modification time) a worker deletes: older than ``max_age_s`` or
+    beyond the newest ``keep``. Any worker may: a file is a copy of the ``report-files``
+    table, written again from there when asked for."""
+    newest_first = sorted(files, key=lambda f: f[1], reverse=True)
+    return [name for n, (name, mtime) in enumerate(newest_first)
+            if now_s - mtime > max_age_s or n >= keep]
 
 
 PUBLIC_FIELDS = ("id", "status", "created", "as_of", "columns", "now", "rows", "seconds",

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from streamproc.web import (
+    access,
     events,
     fleet,
     health,
@@ -28,14 +29,15 @@ from streamproc.web.http import PIPELINE
 if TYPE_CHECKING:
     from streamproc.worker.pipeline import Pipeline
 
-MODULES = (health, report_api, events, openapi, internal, stores, fleet, live, prometheus)
+MODULES = (access, health, report_api, events, openapi, internal, stores, fleet, live,
+           prometheus)
 
 
 def install(web_app: web.Application, pipeline: Pipeline) -> None:
     """Middlewares (errors, token, body size) and every route, before the server starts."""
     web_app[PIPELINE] = pipeline
     settings = pipeline.settings
-    middleware.install(web_app, settings.api_token, settings.peer_secret,
+    middleware.install(web_app, access.Access.from_settings(settings),
                        body_limits={"/events": settings.events_max_bytes})
     for module in MODULES:
         module.add_routes(web_app.router)

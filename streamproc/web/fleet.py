@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from streamproc.core.records import US_PER_HOUR
+from streamproc.web.access import principal_of
 from streamproc.web.http import (
     BadRequest,
     auth_headers,
@@ -128,6 +129,9 @@ async def fleet(request: web.Request) -> web.Response:
     sort = request.query.get("sort", "week")
     pipeline = pipeline_of(request)
     now, rows = await pipeline.monitor.fleet.rows()
+    principal = principal_of(request)
+    if not principal.is_operator:  # an owner's fleet is their stores
+        rows = [r for r in rows if r[0] in principal.stores]
     doc = fleet_json(now, rows, limit, query, sort)
     peers = await _ask_peers(request)
     return json_response(merge_fleet([doc, *peers], limit, sort) if peers else doc)
@@ -138,7 +142,9 @@ async def fleet_hourly(request: web.Request) -> web.Response:
         hours = int_param(request, "hours", 7 * 24, 1, 8 * 24)
     except BadRequest as exc:
         return error_response(exc.status, str(exc))
-    doc = dict(await pipeline_of(request).monitor.fleet.hourly(hours))
+    principal = principal_of(request)
+    stores = None if principal.is_operator else principal.stores
+    doc = dict(await pipeline_of(request).monitor.fleet.hourly(hours, stores))
     peers = await _ask_peers(request)
     return json_response(merge_hourly([doc, *peers]) if peers else doc)
 

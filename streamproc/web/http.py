@@ -7,6 +7,7 @@ its :class:`~streamproc.worker.pipeline.Pipeline` on the aiohttp application und
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -20,10 +21,12 @@ if TYPE_CHECKING:
 PIPELINE: web.AppKey = web.AppKey("streamproc.pipeline")
 FORWARDED = "X-Streamproc-Forwarded"  # set on a request one worker passes on to another
 MAX_BODY_BYTES = 64 * 1024
+BODY_TIMEOUT_S = 10.0  # a body not received within this long is refused (408): no slow drip
+BODY_MIN_RATE = 100_000  # bytes/s: a body of up to `limit` bytes gets limit/BODY_MIN_RATE s
 
 
 class BadRequest(Exception):
-    """A request the API refuses with 400 (or 413 when ``too_large``)."""
+    """A request the API refuses with 400 (or 413 when ``too_large``, or ``status``)."""
 
     def __init__(self, message: str, too_large: bool = False, status: int = 400) -> None:
         super().__init__(message)
@@ -47,15 +50,21 @@ def error_response(status: int, message: str, headers: dict[str, str] | None = N
 
 
 async def read_body(request: web.Request, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The whole body, at most ``limit`` bytes (BadRequest 413 beyond). ``content.read(n)``
-    alone gives only what has arrived so far: a body sent in several packets needs a loop."""
+    """The whole body, at most ``limit`` bytes (BadRequest 413 beyond), received in time
+    (408 otherwise). ``content.read(n)`` alone gives only what has arrived so far: a body
+    sent in several packets needs a loop."""
     chunks, size = [], 0
-    while size <= limit:
-        chunk = await request.content.read(limit + 1 - size)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
+    timeout = max(BODY_TIMEOUT_S, limit / BODY_MIN_RATE)  # larger bodies get longer
+    try:
+        async with asyncio.timeout(timeout):
+            while size <= limit:
+                chunk = await request.content.read(limit + 1 - size)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+    except TimeoutError:  # a client trickling a body must not hold a handler for ever
+        raise BadRequest(f"request body not received within {timeout:g} s", status=408) from None
     if size > limit:
         raise BadRequest(f"request body larger than {limit} bytes", too_large=True)
     return b"".join(chunks)
@@ -91,8 +100,11 @@ def int_param(request: web.Request, name: str, default: int, lo: int, hi: int) -
 
 def auth_headers(request: web.Request) -> dict[str, str]:
     """The caller's credentials, to pass on when a view asks another worker."""
-    auth = request.headers.get("Authorization")
-    return {"Authorization": auth} if auth else {}
+    out = {}
+    for name in ("Authorization", "Cookie"):  # a bearer token or the dashboard's session
+        if value := request.headers.get(name):
+            out[name] = value
+    return out
 
 
 async def to_owner(request: web.Request, owner: Callable[[], str | None],

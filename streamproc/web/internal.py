@@ -5,7 +5,13 @@ from __future__ import annotations
 import orjson
 from aiohttp import web
 
-from streamproc.web.http import error_response, json_response, pipeline_of
+from streamproc.web.http import (
+    BadRequest,
+    error_response,
+    json_response,
+    pipeline_of,
+    read_body,
+)
 from streamproc.web.openapi import add_path, error, json_content
 
 MAX_TIMEOUT_S = 300.0
@@ -13,7 +19,11 @@ MAX_TIMEOUT_S = 300.0
 
 async def _body(request: web.Request) -> dict:
     try:
-        body = orjson.loads(await request.read())
+        raw = await read_body(request)
+    except BadRequest as exc:
+        raise ValueError(str(exc)) from None
+    try:
+        body = orjson.loads(raw)
     except orjson.JSONDecodeError:
         body = None
     if not isinstance(body, dict):

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import orjson
 from aiohttp import web
 
+from streamproc.web.access import principal_of
 from streamproc.web.http import error_response, pipeline_of
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -36,7 +38,8 @@ async def live(request: web.Request) -> web.StreamResponse:
     try:
         await resp.prepare(request)
         await resp.write(b"retry: 2000\nevent: ready\ndata: {}\n\n")
-        await _stream(resp, sub)
+        principal = principal_of(request)
+        await _stream(resp, sub, None if principal.is_operator else principal.stores)
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
@@ -44,7 +47,17 @@ async def live(request: web.Request) -> web.StreamResponse:
     return resp
 
 
-async def _stream(resp: web.StreamResponse, sub) -> None:
+def _store_of(value: bytes) -> str | None:
+    try:
+        doc = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    return str(doc.get("store_id")) if isinstance(doc, dict) else None
+
+
+async def _stream(resp: web.StreamResponse, sub, stores: frozenset[str] | None) -> None:
+    """Write events (only those of ``stores`` when given: an owner's stream) until the
+    client goes or falls behind."""
     while True:
         try:
             offset, value = await asyncio.wait_for(sub.queue.get(), KEEPALIVE_S)
@@ -52,6 +65,8 @@ async def _stream(resp: web.StreamResponse, sub) -> None:
             if sub.dropped:
                 return
             await resp.write(b": keepalive\n\n")
+            continue
+        if stores is not None and _store_of(value) not in stores:
             continue
         await resp.write(b"id: %d\nevent: outage\ndata: %s\n\n" % (offset, value))
         if sub.dropped and sub.queue.empty():

@@ -7,10 +7,9 @@ them too:
   status (404 unknown route, 405 bad method with ``Allow``, 413 body too large); an
   unexpected exception is logged and answered ``500 {"error": "internal error"}`` rather
   than aiohttp's HTML page.
-* **access control**: when ``STREAMPROC_API_TOKEN`` is set, every route except the ones in
-  :data:`PUBLIC_PATHS` needs ``Authorization: Bearer <token>`` (401 otherwise); with
-  ``STREAMPROC_PEER_SECRET`` set, ``/internal/*`` (worker to worker) needs that secret
-  instead, and the client token does not open it.
+* **access control** (:mod:`streamproc.web.access`): operator and owner tokens, session
+  cookies, the peer secret on ``/internal/*``; 401 / 403 / 404 as
+  :mod:`streamproc.core.access` decides.
 * **body size**: a declared ``Content-Length`` above :data:`MAX_BODY_BYTES` is refused with
   413 before anything reads the body.
 """
@@ -18,20 +17,16 @@ them too:
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 
 from aiohttp import web
 
+from streamproc.web.access import ACCESS, Access, make_middleware
 from streamproc.web.http import MAX_BODY_BYTES, error_response
 
 log = logging.getLogger("streamproc.web")
 
-PUBLIC_PATHS = frozenset({"/health", "/"})  # the dashboard page holds no data
-PUBLIC_PREFIXES = ("/static/",)  # its script and style
 _DROP_HEADERS = {"content-type", "content-length"}
-
-
 
 
 def _from_http_exception(exc: web.HTTPException) -> web.Response:
@@ -64,42 +59,10 @@ def make_error_middleware(body_limits: dict[str, int] | None = None):
     return errors
 
 
-INTERNAL_PREFIX = "/internal/"
-UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="streamproc"'}
-
-
-def _bearer(request: web.Request, allow_query: bool) -> bytes:
-    given = request.headers.get("Authorization", "")
-    if not given and allow_query and "access_token" in request.query:  # EventSource, links
-        given = f"Bearer {request.query['access_token']}"
-    return given.encode("utf-8", "replace")
-
-
-def make_auth_middleware(token: str | None, peer_secret: str | None):
-    """Client routes need ``token`` (when set); ``/internal/*`` (worker to worker) needs the
-    peer secret when one is set, else the token: a client token never opens it then."""
-    client = f"Bearer {token}".encode() if token else None
-    peer = f"Bearer {peer_secret}".encode() if peer_secret else client
-
-    @web.middleware
-    async def auth(request: web.Request, handler) -> web.StreamResponse:
-        path = request.path
-        internal = path.startswith(INTERNAL_PREFIX)
-        expected = peer if internal else client
-        public = path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
-        if expected is not None and not public and not hmac.compare_digest(
-                _bearer(request, allow_query=not internal), expected):
-            what = "peer secret" if internal and peer_secret else "bearer token"
-            return error_response(401, f"missing or wrong {what}", UNAUTHORIZED)
-        return await handler(request)
-
-    return auth
-
-
-def install(web_app: web.Application, api_token: str | None,
-            peer_secret: str | None = None, body_limits: dict[str, int] | None = None) -> None:
+def install(web_app: web.Application, acc: Access,
+            body_limits: dict[str, int] | None = None) -> None:
     """Add the middlewares to the aiohttp application (before it starts)."""
+    web_app[ACCESS] = acc
     # Outermost: it sees auth's answers too.
     web_app.middlewares.append(make_error_middleware(body_limits))
-    if api_token or peer_secret:
-        web_app.middlewares.append(make_auth_middleware(api_token, peer_secret))
+    web_app.middlewares.append(make_middleware(acc))

@@ -7,8 +7,8 @@ route that serves them, e.g.::
     from streamproc.web import openapi
     openapi.add_path("/metrics", {"get": {"summary": "...", "responses": {...}}})
 
-Responses every route can give (401 with a token configured, 404, 405, 413) are added by
-:func:`spec` to every operation, so callers only describe their own.
+Responses every route can give (401 with a token configured, 403, 404, 405, 408, 413) are
+added by :func:`spec` to every operation, so callers only describe their own.
 """
 
 from __future__ import annotations
@@ -48,7 +48,9 @@ _COMPONENTS: dict[str, Any] = {
         "bearerAuth": {
             "type": "http",
             "scheme": "bearer",
-            "description": "Needed on every route but /health when STREAMPROC_API_TOKEN is set.",
+            "description": "Needed on every route but /health when STREAMPROC_API_TOKEN or "
+                           "STREAMPROC_OWNERS_FILE is set: the operator's token or an "
+                           "owner's (README, 'Who sees what').",
         }
     },
 }
@@ -57,8 +59,10 @@ _PATHS: dict[str, dict[str, Any]] = {}
 
 _COMMON_RESPONSES = {
     "401": error("Missing or wrong bearer token (only when the worker has a token)"),
-    "404": error("Not found"),
+    "403": error("A route for operators only, asked with an owner's token"),
+    "404": error("Not found (or, for an owner, another owner's store or report)"),
     "405": error("Method not allowed"),
+    "408": error("Request body not received in time"),
     "413": error("Request body too large"),
 }
 
@@ -91,7 +95,7 @@ def spec() -> dict[str, Any]:
                 continue
             responses = op.setdefault("responses", {})
             for code, resp in _COMMON_RESPONSES.items():
-                if path == "/health" and code == "401":
+                if path == "/health" and code in ("401", "403"):
                     continue
                 responses.setdefault(code, copy.deepcopy(resp))
         paths[path] = item

@@ -8,12 +8,16 @@ reports folder.
 
 from __future__ import annotations
 
+import asyncio
+import math
+import time
 from typing import Any
 from urllib.parse import parse_qs
 
 import orjson
 from aiohttp import web
 
+from streamproc.core.access import may_see_report
 from streamproc.core.report_lifecycle import (
     COMPLETE,
     EXPIRED,
@@ -25,6 +29,7 @@ from streamproc.core.report_lifecycle import (
 from streamproc.core.report_rows import MAX_COLUMNS, OPTIONAL_COLUMNS, check_columns
 from streamproc.core.timeparse import parse_timestamp
 from streamproc.web import openapi
+from streamproc.web.access import principal_of
 from streamproc.web.http import (
     BadRequest,
     error_response,
@@ -36,6 +41,7 @@ from streamproc.web.http import (
 )
 
 LIST_DEFAULT, LIST_MAX = 100, 1000
+SETTLE_S = 3.0  # an unknown id waits this long for report messages still being applied
 
 
 def parse_as_of(value: object) -> int | None:
@@ -80,8 +86,14 @@ async def trigger_report(request: web.Request) -> web.Response:
         columns = parse_columns(body.get("columns"))
     except BadRequest as exc:
         return error_response(exc.status, str(exc))
+    jobs, principal = pipeline_of(request).reports, principal_of(request)
+    wait = jobs.rate.take(principal.key, time.monotonic())
+    if wait is not None:
+        retry = max(1, math.ceil(wait))
+        return error_response(429, f"too many report triggers; retry in {retry} s",
+                              {"Retry-After": str(retry)})
     try:
-        report_id = await pipeline_of(request).reports.trigger(as_of, columns)
+        report_id = await jobs.trigger(as_of, columns, principal)
     except Exception as exc:  # noqa: BLE001 - Kafka unreachable: try again later
         return error_response(503, f"could not record the request: {exc}",
                               {"Retry-After": "5"})
@@ -110,13 +122,31 @@ async def get_report(request: web.Request) -> web.StreamResponse:
     jobs = pipeline_of(request).reports
     found = jobs.lookup(report_id)
     if found.record is None:
-        if found.recovering or await jobs.behind():
+        found, behind = await _settled_lookup(jobs, report_id)
+        if found.record is None and (found.recovering or behind):
             return error_response(503, "worker is recovering its state; retry shortly",
                                   {"Retry-After": "2"})
-        return error_response(404, "unknown report id")
+    if found.record is None or not may_see_report(principal_of(request), found.record):
+        return error_response(404, "unknown report id")  # or another owner's report
     if found.record.get("status") != COMPLETE:
         return _unfinished(found.record, report_id, jobs.settings.report_retention_h)
     return _finished(jobs, found.record, report_id, fmt)
+
+
+async def _settled_lookup(jobs, report_id: str) -> tuple[Any, bool]:
+    """An id not found while report messages the broker has are still being applied (the
+    agent is a moment behind while reports finish) is looked up again for up to
+    :data:`SETTLE_S`: (the lookup, whether still behind). Only a worker truly recovering its
+    state then answers 503."""
+    deadline = time.monotonic() + SETTLE_S
+    while True:
+        found = jobs.lookup(report_id)
+        if found.record is not None or found.recovering:
+            return found, False
+        behind = await jobs.behind()
+        if not behind or time.monotonic() > deadline:
+            return found, behind
+        await asyncio.sleep(0.05)
 
 
 async def _report_id_from_body(request: web.Request) -> str | None:
@@ -176,7 +206,8 @@ async def list_reports(request: web.Request) -> web.Response:
         return error_response(400, f"limit must be an integer in 1..{LIST_MAX}")
     if (forwarded := await _to_report_owner(request)) is not None:
         return forwarded
-    return json_response({"reports": pipeline_of(request).reports.listing(int(text))})
+    listing = pipeline_of(request).reports.listing(int(text), principal_of(request))
+    return json_response({"reports": listing})
 
 
 # The services this one replaces spell the routes with dashes too; both work.
@@ -313,6 +344,7 @@ def _describe_trigger() -> None:
     trigger_errors = {
         "200": trigger_ok,
         "400": openapi.error("Bad as_of or body"),
+        "429": openapi.error("Too many triggers from this caller (Retry-After says when)"),
         "503": openapi.error("Kafka unavailable; retry"),
     }
     openapi.add_path("/trigger_report", {

@@ -80,6 +80,7 @@ def create_app(settings: Settings) -> Pipeline:
     app.task(pipeline.cluster_watermark.run)
     _signals(app, pipeline)
     web.install(faust_compat.web_application(app), pipeline)
+    faust_compat.configure_web_server(app, settings.http_idle_timeout_s)
     return pipeline
 
 

@@ -94,6 +94,17 @@ def fresh_task(coro: Coroutine[Any, Any, Any]) -> asyncio.Task:
     return asyncio.get_running_loop().create_task(coro, context=contextvars.Context())
 
 
+def configure_web_server(app: faust.App, idle_timeout_s: float) -> None:
+    """Faust builds its aiohttp ``AppRunner`` (``Web._runner``) with aiohttp's defaults: a
+    connection that sends nothing, or stays idle between requests, is kept 3,630 s, so idle
+    clients could hold every file descriptor (shared with RocksDB and Kafka). Replace it,
+    before the server starts, with one that closes such connections after ``idle_timeout_s``
+    (aiohttp starts that timer on connect too, so it also bounds the wait for the headers)."""
+    driver = app.web
+    driver._runner = web.AppRunner(driver.web_app, access_log=None,
+                                   keepalive_timeout=idle_timeout_s)
+
+
 def web_application(app: faust.App) -> web.Application:
     """The aiohttp application behind Faust's web server (routes added before it starts)."""
     return app.web.web_app

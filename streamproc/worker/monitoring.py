@@ -305,12 +305,14 @@ class Fleet:
             self._rows = (time.monotonic(), now, rows, key)
             return now, rows
 
-    async def hourly(self, hours: int = 7 * 24) -> dict[str, Any]:
-        """Per-hour fleet up/down business seconds for the last ``hours`` hours to ``now``."""
+    async def hourly(self, hours: int = 7 * 24,
+                     stores: frozenset[str] | None = None) -> dict[str, Any]:
+        """Per-hour fleet up/down business seconds for the last ``hours`` hours to ``now``
+        (over ``stores`` only when given: an owner's view, not cached)."""
         now = self.pipeline.processor.watermarks.now()
         cached = self._hourly
         fresh = cached is not None and time.monotonic() - cached[0] < HOURLY_TTL_S
-        if fresh and cached[2]["hours"] == hours:
+        if stores is None and fresh and cached[2]["hours"] == hours:
             return cached[2]
         processor = self.pipeline.processor
         if now is None:
@@ -319,7 +321,10 @@ class Fleet:
         end_hour = -(-now // US_PER_HOUR)
         start_hour = end_hour - hours
         ups, downs = [0] * hours, [0] * hours
-        for i, store_id in enumerate(list(processor.cache.store_ids())):
+        ids = list(processor.cache.store_ids())
+        if stores is not None:
+            ids = [s for s in ids if s in stores]
+        for i, store_id in enumerate(ids):
             u, d = processor.cache.get(store_id).hourly(start_hour, end_hour, now)
             for k in range(hours):
                 ups[k] += u[k]
@@ -333,6 +338,7 @@ class Fleet:
             "up_s": [u / 1e6 for u in ups],
             "down_s": [d / 1e6 for d in downs],
         }
-        self._hourly = (time.monotonic(), now, result)
+        if stores is None:
+            self._hourly = (time.monotonic(), now, result)
         return result
 

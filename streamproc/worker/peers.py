@@ -62,7 +62,7 @@ async def get_each(app: faust.App, urls: list[str], path_qs: str, headers: dict[
             log.warning("%s", exc)
             return None
         if status != 200:
-            log.warning("peer %s answered %s for %s", url, status, path_qs)
+            log.warning("peer %s answered %s for %s", url, status, path_qs.split("?")[0])
             return None
         return orjson.loads(body)
 

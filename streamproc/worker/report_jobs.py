@@ -33,7 +33,9 @@ import faust
 import orjson
 from aiokafka.structs import TopicPartition
 
+from streamproc.core import access
 from streamproc.core import report_lifecycle as lifecycle
+from streamproc.core.access import Principal, RateLimit
 from streamproc.core.report_lifecycle import (
     COMPLETE,
     FAILED,
@@ -43,6 +45,8 @@ from streamproc.core.report_lifecycle import (
     is_report_id,
     new_report_id,
     public,
+    purge_ids,
+    stale_files,
 )
 from streamproc.core.report_rows import ReportRow, write_csv
 from streamproc.core.timeparse import to_iso
@@ -61,7 +65,8 @@ RESUME_AGAIN_S = 30.0  # a resume message not acted on is re-sent after this lon
 SNAPSHOT_TIMEOUT_S = 120.0
 CHUNK_CHARS = 256 * 1024  # CSV text per chunk message (Kafka's default limit is 1 MB)
 JSON_CACHE = 16  # finished reports kept parsed for ?format=json
-EXPIRE_CHECK_MAX_S = 60.0  # how often finished reports are checked against the retention
+EXPIRE_CHECK_MAX_S = 10.0  # how often finished reports are checked (retention and count)
+COALESCE_KEYS = 1000  # recent triggers remembered for coalescing
 
 
 
@@ -90,6 +95,12 @@ def write_text_file(directory: Path, report_id: str, text: str) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, final)
+
+
+def _only(rows: list[ReportRow], stores: list[str]) -> list[ReportRow]:
+    """The rows of ``stores`` (an owner's report)."""
+    wanted = set(stores)
+    return [row for row in rows if row.store_id in wanted]
 
 
 def _chunk_key(report_id: str, n: int) -> bytes:
@@ -123,6 +134,11 @@ class ReportJobs:
         self._resumed_at: dict[str, float] = {}
         self._json_cache: OrderedDict[str, bytes] = OrderedDict()
         self.applied = 0  # next offset of the report-requests partition to apply
+        # Limits (README, "Limits"): generations at once, triggers per caller, and identical
+        # triggers (same caller, scope, as_of and watermark) answered with one report.
+        self.running = asyncio.Semaphore(max(1, self.settings.report_max_running))
+        self.rate = RateLimit(self.settings.trigger_per_minute, self.settings.trigger_burst)
+        self._coalesce: dict[str, str] = {}  # coalesce key -> id of a Running report
 
     @property
     def expire_check_s(self) -> float:
@@ -159,23 +175,34 @@ class ReportJobs:
 
     # -- the API side ------------------------------------------------------------------
 
-    async def trigger(self, as_of: int | None, columns: tuple[str, ...] = ()) -> str:
-        """Send the request (waiting for the broker's ack) and return the new id;
-        ``columns``: the optional columns (already checked) to add to the seven."""
+    async def trigger(self, as_of: int | None, columns: tuple[str, ...] = (),
+                      principal: Principal = access.OPERATOR_PRINCIPAL) -> str:
+        """Send the request (waiting for the broker's ack) and return the new id, or the id
+        of a Running report the same caller triggered at the same watermark, as_of and
+        columns; ``columns``: the optional columns (already checked) to add to the seven."""
+        key = access.coalesce_key(principal, as_of, self.pipeline.processor.watermarks.now())
+        key += "|" + ",".join(columns)
+        same = self._coalesce.get(key)
+        if same is not None and (self.lookup(same).record or {}).get("status") == RUNNING:
+            return same
         report_id = new_report_id()
         created = utc_now_iso()
         self.pending[report_id] = {
-            "id": report_id, "status": RUNNING, "created": created,
+            "id": report_id, "status": RUNNING, "created": created, "owner": principal.key,
             "as_of": to_iso(as_of) if as_of is not None else None,
         }
         try:
-            message = {"type": "request", "created": created, "as_of": as_of}
+            message = {"type": "request", "created": created, "as_of": as_of,
+                       "owner": principal.key, "stores": access.report_scope(principal)}
             if columns:
                 message["columns"] = list(columns)
             await self._send(report_id, message)
         except BaseException:
             self.pending.pop(report_id, None)
             raise
+        self._coalesce[key] = report_id
+        while len(self._coalesce) > COALESCE_KEYS:  # the oldest first: bounded, O(1) a call
+            del self._coalesce[next(iter(self._coalesce))]
         return report_id
 
     def lookup(self, report_id: str) -> Lookup:
@@ -221,10 +248,14 @@ class ReportJobs:
             self._json_cache.popitem(last=False)
         return body
 
-    def listing(self, limit: int) -> list[dict[str, Any]]:
-        by_id = {r["id"]: r for r in self.records() if "id" in r}
+    def listing(self, limit: int, principal: Principal = access.OPERATOR_PRINCIPAL
+                ) -> list[dict[str, Any]]:
+        """The newest ``limit`` reports the principal may see."""
+        by_id = {r["id"]: r for r in self.records()
+                 if "id" in r and access.may_see_report(principal, r)}
         for rid, rec in self.pending.items():
-            by_id.setdefault(rid, rec)
+            if access.may_see_report(principal, rec):
+                by_id.setdefault(rid, rec)
         for rid, loc in self.local.items():
             if rid in by_id and by_id[rid].get("status") == RUNNING:
                 by_id[rid] = {**by_id[rid], **loc}
@@ -261,7 +292,7 @@ class ReportJobs:
         if step.action == lifecycle.GENERATE:
             if step.record.get("attempts", 1) > 1:
                 log.warning("report %s: resuming (attempt %d)", report_id, step.record["attempts"])
-            self._start(report_id, step.as_of_us, step.columns)
+            self._start(report_id, step.as_of_us, step.columns, step.record.get("stores"))
         elif step.action == lifecycle.FORGET_LOCAL:
             self.local.pop(report_id, None)
             self._resumed_at.pop(report_id, None)
@@ -272,20 +303,24 @@ class ReportJobs:
             self._json_cache.pop(report_id, None)
             for n in range(step.record.get("chunks") or 0):
                 self.files.pop(_chunk_key(report_id, n), None)  # a tombstone in the changelog
+        elif step.action == lifecycle.DELETE_RECORD:
+            self.table.pop(report_id.encode(), None)  # a tombstone in the changelog
         elif step.action == lifecycle.IGNORE:
             log.warning("report %s: %s", report_id, step.reason)
 
-    def _start(self, report_id: str, as_of: int | None, columns: tuple[str, ...] = ()) -> None:
+    def _start(self, report_id: str, as_of: int | None, columns: tuple[str, ...] = (),
+               stores: list[str] | None = None) -> None:
         self.local.pop(report_id, None)
         self.tasks[report_id] = faust_compat.fresh_task(
-            self._generate(report_id, as_of, columns))
+            self._generate(report_id, as_of, columns, stores))
 
     # -- generation --------------------------------------------------------------------
 
     async def _generate(self, report_id: str, as_of: int | None,
-                        columns: tuple[str, ...] = ()) -> None:
+                        columns: tuple[str, ...] = (), stores: list[str] | None = None) -> None:
         try:
-            outcome = await self._outcome(report_id, as_of, columns)
+            async with self.running:  # at most report_max_running generations at once
+                outcome = await self._outcome(report_id, as_of, columns, stores)
         except asyncio.CancelledError:  # worker stopping: the orphan check resumes it later
             self.tasks.pop(report_id, None)
             raise
@@ -301,15 +336,18 @@ class ReportJobs:
             self.tasks.pop(report_id, None)
 
     async def _outcome(self, report_id: str, as_of: int | None,
-                       columns: tuple[str, ...] = ()) -> dict[str, Any]:
-        """Generate the report file: the ``done`` or ``failed`` message to record."""
+                       columns: tuple[str, ...] = (),
+                       stores: list[str] | None = None) -> dict[str, Any]:
+        """Generate the report file (the rows of ``stores`` only, when given: an owner's):
+        the ``done`` or ``failed`` message to record."""
         started = time.monotonic()
         try:
             if self.delay_s:
                 await asyncio.sleep(self.delay_s)
             snap = await self.pipeline.snapshot(as_of=as_of, timeout=SNAPSHOT_TIMEOUT_S,
                                                 figures=bool(columns))
-            text = await asyncio.to_thread(csv_text, snap.rows, columns)
+            rows = snap.rows if stores is None else _only(snap.rows, stores)
+            text = await asyncio.to_thread(csv_text, rows, columns)
             await asyncio.to_thread(write_text_file, self.directory, report_id, text)
             chunks = [text[i:i + CHUNK_CHARS] for i in range(0, len(text), CHUNK_CHARS)]
             for n, data in enumerate(chunks):
@@ -323,10 +361,17 @@ class ReportJobs:
             return {"type": "failed", "error": f"{type(exc).__name__}: {exc}",
                     "completed": utc_now_iso()}
         return {
-            "type": "done", "rows": len(snap.rows), "chunks": len(chunks),
+            "type": "done", "rows": len(rows), "chunks": len(chunks),
             "now": to_iso(snap.now_us) if snap.now_us is not None else None,
             "seconds": round(time.monotonic() - started, 3), "completed": utc_now_iso(),
         }
+
+    async def _send_each(self, report_ids: list[str], kind: str) -> None:
+        """One ``kind`` message per id, all sent before waiting for the acks (thousands of
+        reports due at once must not take a broker round trip each)."""
+        value = orjson.dumps({"type": kind})
+        acks = [await self.topic.send(key=rid.encode(), value=value) for rid in report_ids]
+        await asyncio.gather(*acks)
 
     async def _send(self, report_id: str, message: dict[str, Any]) -> None:
         fut = await self.topic.send(key=report_id.encode(), value=orjson.dumps(message))
@@ -335,14 +380,39 @@ class ReportJobs:
     # -- timers ------------------------------------------------------------------------
 
     async def expire_old(self) -> None:
-        """Ask the agent to expire reports past the retention (it alone writes the table)."""
-        if self.pipeline.recovering():
-            return
+        """Ask the agent to expire reports past the retention or the count, and to delete
+        Expired records kept as long again (it alone writes the table); then remove this
+        worker's stale report files."""
         try:
-            for report_id in expired_ids(self.records(), datetime.now(UTC), self.retention_s):
-                await self._send(report_id, {"type": "expire"})
+            self.sweep_files()
+            if self.pipeline.recovering() or not self._holds_reports():
+                return
+            records, now, keep = self.records(), datetime.now(UTC), self.settings.reports_max
+            keep_s = self.settings.expired_keep_h * 3600
+            await self._send_each(expired_ids(records, now, self.retention_s, keep), "expire")
+            await self._send_each(purge_ids(records, now, keep_s, keep), "purge")
         except Exception:  # noqa: BLE001 - a timer that raises would stop for good
             log.exception("report expiry check failed")
+
+    def _holds_reports(self) -> bool:
+        """This worker applies the report messages (a standby's copy would send them too)."""
+        name = self.topic.get_topic_name()
+        return any(tp.topic == name for tp in self.pipeline.assigned())
+
+    def sweep_files(self) -> None:
+        """Delete report files older than the retention or beyond the newest reports_max,
+        and temp files left by a crash (every worker: any may have written copies)."""
+        if not self.directory.is_dir():
+            return
+        files, now = [], time.time()
+        for entry in os.scandir(self.directory):
+            if entry.name.endswith(".csv.tmp") and now - entry.stat().st_mtime > 3600:
+                Path(entry.path).unlink(missing_ok=True)
+            elif entry.name.endswith(".csv") and is_report_id(entry.name[:-4]):
+                files.append((entry.name, entry.stat().st_mtime))
+        for name in stale_files(files, now, self.retention_s, self.settings.reports_max):
+            (self.directory / name).unlink(missing_ok=True)
+            self._json_cache.pop(name[:-4], None)
 
     async def resume_orphans(self) -> None:
         """Running reports with no live task here (the worker died while they ran)."""

@@ -216,12 +216,12 @@ def test_token_required_when_configured(kafka_broker, tmp_path, dataset, batch):
                 assert status == 401, (path, tok, status)
                 assert "error" in json.loads(body)
                 assert headers["WWW-Authenticate"].startswith("Bearer")
-        # the dashboard page and its assets hold no data; its data requests carry the token,
-        # as a query parameter where a browser cannot send headers (EventSource, downloads)
+        # the dashboard page and its assets hold no data; tokens never travel in a URL (the
+        # dashboard exchanges its token for a session cookie, POST /session)
         assert anonymous.call("/")[0] == 200
         assert anonymous.call("/static/dashboard.js")[0] == 200
         assert anonymous.call("/reports?access_token=wrong")[0] == 401
-        assert anonymous.call(f"/reports?access_token={token}")[0] == 200
+        assert anonymous.call(f"/reports?access_token={token}")[0] == 401
         api = Http(handle.base_url, token)
         replay(handle.env, dataset)
         _, body = api.wait(api.trigger())

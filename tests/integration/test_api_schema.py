@@ -10,6 +10,7 @@ value the schema allows is accepted.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -18,10 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.data import generate, replay
+from tests.support.data import batch_report, generate, replay
 from tests.support.worker_fixture import isolated_worker
 
 TOKEN = "schemathesis-token"
+OWNER_TOKEN = "schemathesis-owner-token"
 
 
 def _schemathesis() -> list[str]:
@@ -33,20 +35,32 @@ def _schemathesis() -> list[str]:
     return [exe]
 
 
-def test_schemathesis_finds_no_server_errors_or_schema_violations(kafka_broker, tmp_path):
+@pytest.mark.parametrize("role", ["operator", "owner"])
+def test_schemathesis_finds_no_server_errors_or_schema_violations(kafka_broker, tmp_path, role):
+    """With the operator's token, and with an owner's (who sees half the stores and gets 403
+    on the operator routes): the same spec holds for both."""
     cmd = _schemathesis()
     data = generate(tmp_path / "data", 30, 8, 3)
-    with isolated_worker(kafka_broker, tmp_path, STREAMPROC_API_TOKEN=TOKEN) as handle:
+    stores = [line.split(",", 1)[0] for line in
+              batch_report(data, tmp_path / "batch.csv").splitlines()[1:]]
+    digest = hashlib.sha256(OWNER_TOKEN.encode()).hexdigest()
+    owners = tmp_path / "owners.csv"
+    owners.write_text("owner_id,token_sha256,store_id\n"
+                      + "".join(f"dana,{digest},{s}\n" for s in stores[::2]))
+    token = TOKEN if role == "operator" else OWNER_TOKEN
+    with isolated_worker(kafka_broker, tmp_path, STREAMPROC_API_TOKEN=TOKEN,
+                         STREAMPROC_OWNERS_FILE=str(owners)) as handle:
         replay(handle.env, data)
         proc = subprocess.run(
             [*cmd, "run", f"{handle.base_url}/openapi.json",
-             "--header", f"Authorization: Bearer {TOKEN}",
+             "--header", f"Authorization: Bearer {token}",
              "--checks", "all",
              "--max-examples", "15", "--generation-deterministic",
              "--request-timeout", "60", "--no-color"],
             capture_output=True, text=True, timeout=240,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
+        print(proc.stdout[-1200:])
         assert proc.returncode == 0, f"{proc.stdout[-6000:]}\n{proc.stderr[-2000:]}"
         health = handle.get_json("/health")
         assert health["status"] == "ok"

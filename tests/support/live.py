@@ -38,8 +38,9 @@ def produce_polls(env: dict[str, str], batches: Iterable[tuple[str, list]]) -> N
 class SseReader:
     """Reads ``GET /live`` in a thread; ``events`` collects (event, data dict, received_at)."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, headers: dict[str, str] | None = None) -> None:
         self.base_url = base_url
+        self.headers = headers or {}
         self.events: list[tuple[str, dict, float]] = []
         self.ready = threading.Event()
         self._resp = None
@@ -50,7 +51,8 @@ class SseReader:
 
     def _run(self) -> None:
         try:
-            self._resp = urllib.request.urlopen(self.base_url + "/live", timeout=120)
+            req = urllib.request.Request(self.base_url + "/live", headers=self.headers)
+            self._resp = urllib.request.urlopen(req, timeout=120)
             kind, data = "message", []
             for raw in self._resp:
                 line = raw.decode().rstrip("\r\n")

@@ -61,6 +61,22 @@ def test_no_private_api_of_a_dependency_outside_faust_compat() -> None:
     assert uses == [], "private APIs of dependencies belong in streamproc/worker/faust_compat.py"
 
 
+def test_web_server_closes_idle_connections() -> None:
+    """Faust's web driver still keeps its AppRunner in ``_runner`` and the replacement carries
+    the idle timeout (aiohttp's default keeps an idle connection for an hour)."""
+    import faust
+    from aiohttp import web
+
+    app = faust.App("compat-web-test", broker="kafka://127.0.0.1:1", web_enabled=True)
+    before = app.web._runner
+    assert isinstance(before, web.AppRunner)
+    faust_compat.configure_web_server(app, 7.5)
+    runner = app.web._runner
+    assert runner is not before and runner.app is app.web.web_app
+    assert runner._kwargs["keepalive_timeout"] == 7.5
+    assert runner._kwargs["access_log"] is None  # no access log: no URL in any log
+
+
 def test_faust_still_delivers_each_message_through_wait_first_with_suspend_flow() -> None:
     """RewindingConsumer.wait_first speeds up exactly this call; if Faust changes it, the
     override must be revisited."""

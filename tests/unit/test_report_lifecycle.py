@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from streamproc.core.report_lifecycle import (
     COMPLETE,
     DELETE_FILE,
+    DELETE_RECORD,
     EXPIRED,
     FAILED,
     FORGET_LOCAL,
@@ -17,6 +18,7 @@ from streamproc.core.report_lifecycle import (
     NOTHING,
     RUNNING,
     STORE_CHUNK,
+    Step,
     next_step,
 )
 
@@ -101,6 +103,14 @@ def test_expire_only_finished_reports_and_deletes_the_file() -> None:
     done = step(_new_record(), DONE).record
     s = step(done, {"type": "expire"})
     assert s.action == DELETE_FILE and s.record["status"] == EXPIRED and s.record["expired"] == NOW
+
+
+def test_purge_deletes_only_expired_records() -> None:
+    done = step(_new_record(), DONE).record
+    assert step(done, {"type": "purge"}) == Step(None)
+    assert step(None, {"type": "purge"}) == Step(None)
+    expired = step(done, {"type": "expire"}).record
+    assert step(expired, {"type": "purge"}) == Step(None, DELETE_RECORD)
 
 
 def test_unknown_and_malformed_messages_are_ignored_with_a_reason() -> None:

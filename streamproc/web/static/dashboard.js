@@ -15,13 +15,18 @@ function hours(s) { return (s / 3600).toFixed(1) + " h"; }
 function shortTime(iso) { return iso ? iso.replace("T", " ").replace(/\.\d+Z$/, "Z") : "-"; }
 function text(el, value) { el.textContent = value; }
 
-// With STREAMPROC_API_TOKEN set, open the page as /?token=...: fetches send it as a bearer
-// token; EventSource and download links (which cannot send headers) pass it as access_token.
-const TOKEN = new URLSearchParams(location.search).get("token");
-function authHeaders(extra) { return TOKEN ? { ...extra, Authorization: "Bearer " + TOKEN } : extra; }
-function withToken(url) {
-  return TOKEN ? url + (url.includes("?") ? "&" : "?") + "access_token=" + encodeURIComponent(TOKEN) : url;
+// With tokens set, open the page as /#token=... (a fragment never reaches a server or its
+// logs): the token is exchanged once (POST /session) for an HttpOnly, SameSite=Strict cookie
+// and removed from the address bar; every request after that carries only the cookie.
+async function startSession() {
+  const token = new URLSearchParams(location.hash.slice(1)).get("token");
+  if (!token) return;
+  history.replaceState(null, "", location.pathname + location.search);
+  const resp = await fetch("/session", { method: "POST", headers: { Authorization: "Bearer " + token } });
+  if (!resp.ok) console.warn("session refused: HTTP " + resp.status);
 }
+function authHeaders(extra) { return extra; }
+function withToken(url) { return url; }
 
 async function getJSON(url) {
   const resp = await fetch(url, { headers: authHeaders({ Accept: "application/json" }) });
@@ -99,8 +104,7 @@ function renderTable() {
 
 // A click on a row, or Enter in the search, opens the store's page (static/store.html).
 function openStore(id) {
-  const q = new URLSearchParams({ id });
-  if (TOKEN) q.set("token", TOKEN);
+  const q = new URLSearchParams({ id });  // the session cookie goes along, no token
   location.href = "/static/store.html?" + q;
 }
 
@@ -260,8 +264,10 @@ async function triggerReport() {
 
 setupTable();
 $("report-btn").addEventListener("click", triggerReport);
-refreshFleet();
-refreshHourly();
-connectLive();
+startSession().finally(() => {
+  refreshFleet();
+  refreshHourly();
+  connectLive();
+});
 setInterval(refreshFleet, FLEET_EVERY_MS);
 setInterval(refreshHourly, HOURLY_EVERY_MS);

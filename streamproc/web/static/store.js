@@ -8,13 +8,11 @@ const NS = "http://www.w3.org/2000/svg";
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const STORE = params.get("id") || "";
-const TOKEN = params.get("token");
 const seen = { lastPoll: undefined, watermark: undefined, busy: false };
 
-function authHeaders(extra) { return TOKEN ? { ...extra, Authorization: "Bearer " + TOKEN } : extra; }
-function withToken(url) {
-  return TOKEN ? url + (url.includes("?") ? "&" : "?") + "access_token=" + encodeURIComponent(TOKEN) : url;
-}
+// No token in URLs: the dashboard's session cookie (POST /session) goes with every request.
+function authHeaders(extra) { return extra; }
+function withToken(url) { return url; }
 async function getJSON(url) {
   const resp = await fetch(url, { headers: authHeaders({ Accept: "application/json" }) });
   const doc = await resp.json().catch(() => ({}));
@@ -215,5 +213,5 @@ function listen() {
   });
 }
 
-$("back").href = TOKEN ? "/?token=" + encodeURIComponent(TOKEN) : "/";
+$("back").href = "/";
 refresh().then(() => { listen(); setInterval(check, CHECK_EVERY_MS); });

@@ -1,0 +1,185 @@
+"""Roles on every route: who a request comes from (operator, owner, peer) and what it may
+reach. The rules are pure in :mod:`streamproc.core.access`; this reads credentials (bearer
+header or session cookie), the owners file, and answers 401/403/404.
+
+The dashboard exchanges its token once (``POST /session``) for an HttpOnly, SameSite=Strict
+cookie holding a signed principal, never the token, so no token travels in a URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from streamproc.core import access
+from streamproc.core.access import Principal
+from streamproc.web import openapi
+from streamproc.web.http import error_response, json_response
+
+if TYPE_CHECKING:
+    from streamproc.config import Settings
+
+ACCESS: web.AppKey = web.AppKey("streamproc.access", object)
+PRINCIPAL: web.RequestKey = web.RequestKey("streamproc.principal", Principal)
+COOKIE = "streamproc_session"
+INTERNAL_PREFIX = "/internal/"
+PUBLIC_PATHS = frozenset({"/health", "/"})  # the page holds no data
+SESSION = "/session"  # POST checks the token itself; DELETE needs the session it ends
+PUBLIC_PREFIXES = ("/static/",)  # its script and style
+UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="streamproc"'}
+
+
+@dataclass
+class Access:
+    """The credentials this worker accepts, read once at start."""
+
+    operator_token: str | None
+    peer_secret: str | None
+    owners: dict[str, Principal] = field(default_factory=dict)
+    session_key: bytes = b""
+    session_s: float = 12 * 3600
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Access:
+        owners_text = ""
+        if settings.owners_file is not None:
+            owners_text = settings.owners_file.read_text(encoding="utf-8")
+        owners = access.parse_owners(owners_text) if owners_text else {}
+        if settings.owners_file is not None and not owners:
+            raise ValueError(f"owners file {settings.owners_file} lists no owner")
+        # Every worker derives the same key from the secrets they share, so a session cookie
+        # made by one is read by all (requests are passed between workers).
+        shared = "|".join(x or "" for x in (settings.api_token, settings.peer_secret,
+                                            owners_text))
+        key = hashlib.sha256(b"streamproc-session|" + shared.encode()).digest()
+        if not shared.strip("|"):
+            key = secrets.token_bytes(32)
+        return cls(settings.api_token, settings.peer_secret, owners, key,
+                   settings.session_hours * 3600)
+
+    @property
+    def open(self) -> bool:
+        """No operator token and no owners: everyone is an operator (loopback default)."""
+        return self.operator_token is None and not self.owners
+
+    def principal(self, request: web.Request) -> Principal | None:
+        """Who the request comes from (bearer token first, then the session cookie)."""
+        if self.open:
+            return access.OPERATOR_PRINCIPAL
+        given = request.headers.get("Authorization", "")
+        if given:
+            scheme, _, token = given.partition(" ")
+            if scheme.lower() != "bearer" or not token:
+                return None
+            return access.identify(token, self.operator_token, self.owners)
+        cookie = request.cookies.get(COOKIE)
+        if cookie:
+            return access.read_session(cookie, self.session_key, time.time(), self.owners)
+        return None
+
+    def peer_ok(self, request: web.Request) -> bool:
+        secret = self.peer_secret or self.operator_token
+        if secret is None:
+            return True
+        given = request.headers.get("Authorization", "").encode("utf-8", "replace")
+        return hmac.compare_digest(given, f"Bearer {secret}".encode())
+
+
+def principal_of(request: web.Request) -> Principal:
+    """The caller (set by the middleware; an operator where no credentials are configured)."""
+    return request.get(PRINCIPAL, access.OPERATOR_PRINCIPAL)
+
+
+def _check(acc: Access, request: web.Request) -> web.Response | None:
+    """The refusal for this request, or None (the principal is then on the request)."""
+    path = request.path
+    if path.startswith(INTERNAL_PREFIX):
+        if acc.peer_ok(request):
+            return None
+        what = "peer secret" if acc.peer_secret else "bearer token"
+        return error_response(401, f"missing or wrong {what}", UNAUTHORIZED)
+    if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES) or (
+            path == SESSION and request.method == "POST"):
+        return None
+    principal = acc.principal(request)
+    if principal is None:
+        return error_response(401, "missing or wrong bearer token", UNAUTHORIZED)
+    request[PRINCIPAL] = principal
+    if not access.may_use_route(principal, path):
+        return error_response(403, "this route is for operators only")
+    store_id = request.match_info.get("store_id")
+    if store_id is not None and not access.may_see_store(principal, store_id):
+        return error_response(404, f"unknown store {store_id[:80]}")
+    return None
+
+
+def make_middleware(acc: Access):
+    @web.middleware
+    async def auth(request: web.Request, handler) -> web.StreamResponse:
+        refusal = _check(acc, request)
+        return refusal if refusal is not None else await handler(request)
+
+    return auth
+
+
+# -- the dashboard's session ------------------------------------------------------------------
+
+
+async def start_session(request: web.Request) -> web.Response:
+    """``POST /session`` with ``Authorization: Bearer <token>``: a session cookie for it."""
+    acc: Access = request.app[ACCESS]
+    principal = acc.principal(request) if request.headers.get("Authorization") else None
+    if principal is None and not acc.open:
+        return error_response(401, "missing or wrong bearer token", UNAUTHORIZED)
+    principal = principal or access.OPERATOR_PRINCIPAL
+    value = access.session_cookie(principal, acc.session_key, int(time.time() + acc.session_s))
+    resp = json_response({"role": principal.role, "owner_id": principal.owner_id or None,
+                          "stores": None if principal.is_operator else len(principal.stores)})
+    resp.set_cookie(COOKIE, value, max_age=int(acc.session_s), httponly=True,
+                    samesite="Strict", path="/", secure=request.secure)
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+async def end_session(request: web.Request) -> web.Response:
+    """``DELETE /session``: forget the cookie."""
+    resp = json_response({"ended": True})
+    resp.del_cookie(COOKIE, path="/")
+    return resp
+
+
+def add_routes(router: web.UrlDispatcher) -> None:
+    router.add_post("/session", start_session)
+    router.add_delete("/session", end_session)
+    _describe()
+
+
+def _describe() -> None:
+    session = {"type": "object", "required": ["role"], "properties": {
+        "role": {"enum": [access.OPERATOR, access.OWNER]},
+        "owner_id": {"type": ["string", "null"]},
+        "stores": {"type": ["integer", "null"], "description": "how many (owners)"}}}
+    cookie = {"Set-Cookie": {"schema": {"type": "string"},
+                             "description": f"{COOKIE}=...; HttpOnly; SameSite=Strict"}}
+    openapi.add_path("/session", {
+        "post": {
+            "operationId": "startSession",
+            "summary": "Exchange the bearer token for a session cookie (the dashboard)",
+            "description": "The cookie names the caller, signed, never the token; later "
+                           "requests need no Authorization header.",
+            "responses": {"200": {"description": "The session's caller", "headers": cookie,
+                                  "content": openapi.json_content(session)}},
+        },
+        "delete": {
+            "operationId": "endSession",
+            "summary": "Forget the session cookie",
+            "responses": {"200": {"description": "Ended", "content": openapi.json_content(
+                {"type": "object", "properties": {"ended": {"type": "boolean"}}})}},
+        },
+    })
