@@ -45,6 +45,8 @@ class Settings:
     live_max_clients: int = 1000  # /live subscribers per worker; more get 503
     # owner_id,token_sha256,store_id rows: owners and the stores each may see (core/access.py)
     owners_file: Path | None = None
+    # Pollers' tokens (comma-separated hex SHA-256): they may POST /events and nothing else.
+    poller_tokens_sha256: str | None = None
     report_max_running: int = 2  # report generations at once per worker; more wait their turn
     trigger_per_minute: float = 60.0  # report triggers per caller per minute (after the burst)
     trigger_burst: int = 60  # report triggers a caller may make at once
@@ -91,8 +93,8 @@ class Settings:
         every store), or None."""
         if self.web_host in ("127.0.0.1", "localhost", "::1") or self.api_token:
             return None
-        if self.owners_file is not None:
-            return None
+        if self.owners_file is not None or self.poller_tokens_sha256:
+            return None  # not open: a token (an owner's or a poller's) is needed
         if self.allow_anonymous:
             return None
         return (f"refusing to serve on {self.web_host} without STREAMPROC_API_TOKEN: anyone "
@@ -188,6 +190,7 @@ ENV = {
     "allow_anonymous": "STREAMPROC_ALLOW_ANONYMOUS",
     "live_max_clients": "STREAMPROC_LIVE_MAX_CLIENTS",
     "owners_file": "STREAMPROC_OWNERS_FILE",
+    "poller_tokens_sha256": "STREAMPROC_POLLER_TOKENS_SHA256",
     "report_max_running": "STREAMPROC_REPORT_MAX_RUNNING",
     "trigger_per_minute": "STREAMPROC_TRIGGER_PER_MINUTE",
     "trigger_burst": "STREAMPROC_TRIGGER_BURST",

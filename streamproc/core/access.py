@@ -6,6 +6,8 @@ Three kinds of callers reach a worker (README, "Who sees what"):
   may not use (all but :data:`OWNER_ROUTES`: metrics, the full snapshot, Faust's views);
 * an **owner** (a token listed, as its SHA-256, in ``STREAMPROC_OWNERS_FILE``) sees only the
   stores listed with it: another store is as unknown to them as a store that does not exist;
+* a **poller** (a token whose SHA-256 is listed in ``STREAMPROC_POLLER_TOKENS_SHA256``) may
+  only publish events (``POST /events``): a service that pings stores needs no other access;
 * a **peer** (``STREAMPROC_PEER_SECRET``) calls ``/internal/*`` only (the middleware checks it).
 
 With no operator token and no owners file the service is open (everyone is an operator), as
@@ -27,12 +29,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-OPERATOR, OWNER = "operator", "owner"
+OPERATOR, OWNER, POLLER = "operator", "owner", "poller"
 # Routes an owner may use (and what lies below them); everything else — /metrics,
 # /snapshot.csv, Faust's /table, /router, /stats views, routes added later — is for operators:
 # a new route leaks nothing to owners until it is listed here and filters by store.
 OWNER_ROUTES = ("/stores", "/store", "/fleet", "/live", "/trigger_report", "/trigger-report",
                 "/get_report", "/get-report", "/reports", "/openapi.json", "/docs", "/session")
+POLLER_ROUTES = ("/events",)  # all a poller may use
 SHA256_RE = re.compile(r"\A[0-9a-f]{64}\Z")
 OWNER_ID_RE = re.compile(r"\A[A-Za-z0-9_.@-]{1,64}\Z")
 STORE_ID_MAX = 128
@@ -57,6 +60,18 @@ class Principal:
 
 
 OPERATOR_PRINCIPAL = Principal(OPERATOR)
+POLLER_PRINCIPAL = Principal(POLLER, "poller")
+
+
+def parse_poller_hashes(text: str | None) -> frozenset[str]:
+    """``STREAMPROC_POLLER_TOKENS_SHA256``: comma-separated hex SHA-256 of pollers' tokens;
+    ValueError naming a bad entry (a typo must not silently refuse every poller)."""
+    hashes = [h.strip().lower() for h in (text or "").split(",") if h.strip()]
+    bad = [h for h in hashes if not SHA256_RE.match(h)]
+    if bad:
+        raise ValueError(f"STREAMPROC_POLLER_TOKENS_SHA256: {bad[0][:20]!r} is not a hex "
+                         "SHA-256 (64 characters 0-9a-f: printf %s TOKEN | sha256sum)")
+    return frozenset(hashes)
 
 
 def token_hash(token: str) -> str:
@@ -106,24 +121,30 @@ def _owner_row(row: list[str], n: int) -> tuple[str, str, str]:
 
 
 def identify(token: str | None, operator_token: str | None,
-             owners: dict[str, Principal]) -> Principal | None:
+             owners: dict[str, Principal],
+             pollers: frozenset[str] = frozenset()) -> Principal | None:
     """The principal a bearer token stands for; None when it opens nothing (401).
 
-    No operator token and no owners: the service is open and everyone is an operator."""
-    if operator_token is None and not owners:
+    No operator token, no owners and no pollers: the service is open and everyone is an
+    operator."""
+    if operator_token is None and not owners and not pollers:
         return OPERATOR_PRINCIPAL
     if token is None:
         return None
     if operator_token is not None and hmac.compare_digest(token.encode(),
                                                           operator_token.encode()):
         return OPERATOR_PRINCIPAL
-    return owners.get(token_hash(token))
+    digest = token_hash(token)
+    return POLLER_PRINCIPAL if digest in pollers else owners.get(digest)
 
 
 def may_use_route(principal: Principal, path: str) -> bool:
-    """Operators use every route; owners only :data:`OWNER_ROUTES` (which filter by store)."""
+    """Operators use every route; owners only :data:`OWNER_ROUTES` (which filter by store);
+    pollers only :data:`POLLER_ROUTES`."""
     if principal.is_operator:
         return True
+    if principal.role == POLLER:
+        return path in POLLER_ROUTES
     return any(path == p or path.startswith(p + "/") for p in OWNER_ROUTES)
 
 
@@ -184,6 +205,8 @@ def read_session(value: str, key: bytes, now_s: float,
         return None
     if role == OPERATOR:
         return OPERATOR_PRINCIPAL
+    if role != OWNER:
+        return None  # pollers publish with their token; a session is for the dashboard
     return next((p for p in owners.values() if p.owner_id == owner_id), None)
 
 

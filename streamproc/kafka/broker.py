@@ -57,7 +57,7 @@ from streamproc.config import Settings
 
 KAFKA_MAIN = "kafka.Kafka"
 STORAGE_TOOL = "kafka.tools.StorageTool"
-DEFAULT_HEAP = "-Xmx512m -Xms256m"
+DEFAULT_HEAP = "-Xmx1g -Xms256m"  # a test suite leaves thousands of topics
 DEFAULT_START_TIMEOUT = 120.0
 DEFAULT_STOP_TIMEOUT = 30.0
 MAX_BROKERS = 9

@@ -42,6 +42,7 @@ class Access:
     operator_token: str | None
     peer_secret: str | None
     owners: dict[str, Principal] = field(default_factory=dict)
+    pollers: frozenset[str] = frozenset()  # SHA-256 of the pollers' tokens (POST /events only)
     session_key: bytes = b""
     session_s: float = 12 * 3600
 
@@ -60,13 +61,14 @@ class Access:
         key = hashlib.sha256(b"streamproc-session|" + shared.encode()).digest()
         if not shared.strip("|"):
             key = secrets.token_bytes(32)
-        return cls(settings.api_token, settings.peer_secret, owners, key,
+        pollers = access.parse_poller_hashes(settings.poller_tokens_sha256)
+        return cls(settings.api_token, settings.peer_secret, owners, pollers, key,
                    settings.session_hours * 3600)
 
     @property
     def open(self) -> bool:
-        """No operator token and no owners: everyone is an operator (loopback default)."""
-        return self.operator_token is None and not self.owners
+        """No operator token, owners or pollers: everyone is an operator (loopback default)."""
+        return self.operator_token is None and not self.owners and not self.pollers
 
     def principal(self, request: web.Request) -> Principal | None:
         """Who the request comes from (bearer token first, then the session cookie)."""
@@ -77,7 +79,7 @@ class Access:
             scheme, _, token = given.partition(" ")
             if scheme.lower() != "bearer" or not token:
                 return None
-            return access.identify(token, self.operator_token, self.owners)
+            return access.identify(token, self.operator_token, self.owners, self.pollers)
         cookie = request.cookies.get(COOKIE)
         if cookie:
             return access.read_session(cookie, self.session_key, time.time(), self.owners)

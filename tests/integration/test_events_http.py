@@ -76,3 +76,27 @@ def events_worker(kafka_broker, tmp_path_factory):
     tmp: Path = tmp_path_factory.mktemp("events-limit")
     with isolated_worker(kafka_broker, tmp, STREAMPROC_EVENTS_MAX_BYTES=str(64 * 1024)) as w:
         yield w
+
+
+def test_a_poller_token_publishes_and_reads_nothing(kafka_broker, tmp_path):
+    import hashlib
+
+    from tests.support.worker_fixture import isolated_worker
+
+    poller = {"Authorization": "Bearer poller-secret-1", **NDJSON}
+    digest = hashlib.sha256(b"poller-secret-1").hexdigest()
+    event = {"type": "poll", "store_id": "p1", "status": "active",
+             "timestamp_utc": "2023-01-25 18:00:00 UTC"}
+    with isolated_worker(kafka_broker, tmp_path, STREAMPROC_API_TOKEN="op-secret-1",
+                         STREAMPROC_POLLER_TOKENS_SHA256=digest) as w:
+        status, answer = post(w, ndjson([event]), poller)
+        assert status == 200 and answer["accepted"] == 1, answer
+        for path in ("/stores/p1", "/fleet", "/reports", "/snapshot.csv"):
+            got, _, _ = request(w.base_url, path,
+                                headers={"Authorization": poller["Authorization"]})
+            assert got == 403, path
+        got, _, _ = request(w.base_url, "/events", "POST", ndjson([event]), NDJSON)
+        assert got == 401
+        got, _, body = request(w.base_url, "/snapshot.csv",  # waits for what was acknowledged
+                               headers={"Authorization": "Bearer op-secret-1"})
+        assert got == 200 and body.decode().splitlines()[1].startswith("p1,"), body

@@ -153,3 +153,25 @@ def test_owner_report_request_keeps_its_owner_and_scope() -> None:
     assert bad.action == lc.IGNORE and bad.record is None
     old = lc.next_step(rid, None, {"type": "request"}, running_here=False, now_iso="n")
     assert old.record["owner"] == "operator" and old.record["stores"] is None
+
+
+def test_pollers_publish_events_and_nothing_else() -> None:
+    digest = access.token_hash("poll-me")
+    pollers = access.parse_poller_hashes(f" {digest.upper()} ,")
+    assert pollers == {digest}
+    poller = access.identify("poll-me", "op", {}, pollers)
+    assert poller is not None and poller.role == access.POLLER and not poller.is_operator
+    assert access.identify("poll-me", None, {}, pollers) == poller  # pollers alone close it
+    assert access.identify(None, None, {}, pollers) is None
+    assert access.may_use_route(poller, "/events")
+    for path in ("/events/x", "/stores/s1", "/fleet", "/reports", "/trigger_report", "/live"):
+        assert not access.may_use_route(poller, path), path
+    assert not access.may_use_route(Principal(access.OWNER, "o", frozenset({"s"})), "/events")
+    cookie = access.session_cookie(poller, b"k", 10**10)
+    assert access.read_session(cookie, b"k", 0, {}) is None  # a session is for the dashboard
+
+
+def test_bad_poller_hashes_name_the_entry() -> None:
+    with pytest.raises(ValueError, match="not a hex SHA-256"):
+        access.parse_poller_hashes("abc," + "0" * 64)
+    assert access.parse_poller_hashes(None) == frozenset()

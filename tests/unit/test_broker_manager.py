@@ -75,7 +75,7 @@ def test_java_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     s = _settings(tmp_path)
     cmd = broker.java_command(s, "/usr/bin/java")
     assert cmd[0] == "/usr/bin/java"
-    assert "-Xmx512m" in cmd
+    assert "-Xmx1g" in cmd
     assert cmd[-3:] == [
         str(s.jars_dir / "*"),
         "kafka.Kafka",
@@ -87,9 +87,9 @@ def test_java_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_heap_can_be_overridden(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("KAFKA_HEAP_OPTS", "-Xmx1g -Xms1g")
+    monkeypatch.setenv("KAFKA_HEAP_OPTS", "-Xmx2g -Xms1g")
     cmd = broker.java_command(_settings(tmp_path))
-    assert "-Xmx1g" in cmd and "-Xmx512m" not in cmd
+    assert "-Xmx2g" in cmd and "-Xmx1g" not in cmd
 
 
 def test_format_and_maven_commands(tmp_path: Path) -> None:

@@ -13,14 +13,15 @@ from streamproc.config import Settings
 from streamproc.web import access, middleware
 from streamproc.web.access import principal_of
 
-OP, PEER, ALICE = "op-token", "peer-secret", "alice-token"
+OP, PEER, ALICE, POLLER = "op-token", "peer-secret", "alice-token", "poller-token"
 
 
 def _settings(tmp_path) -> Settings:
     digest = hashlib.sha256(ALICE.encode()).hexdigest()
     owners = tmp_path / "owners.csv"
     owners.write_text(f"owner_id,token_sha256,store_id\nalice,{digest},s1\n")
-    return Settings(api_token=OP, peer_secret=PEER, owners_file=owners)
+    return Settings(api_token=OP, peer_secret=PEER, owners_file=owners,
+                    poller_tokens_sha256=hashlib.sha256(POLLER.encode()).hexdigest())
 
 
 async def _who(request: web.Request) -> web.Response:
@@ -33,7 +34,7 @@ def _app(settings: Settings) -> web.Application:
     middleware.install(app, access.Access.from_settings(settings))
     access.add_routes(app.router)
     for path in ("/fleet", "/metrics", "/table/x/", "/stores/{store_id}", "/internal/rows",
-                 "/health"):
+                 "/health", "/events"):
         app.router.add_get(path, _who)
     return app
 
@@ -53,18 +54,19 @@ def test_roles_on_every_kind_of_route(tmp_path) -> None:
             async with client.get(path, headers=headers, **kw) as resp:
                 return resp.status
 
-        expected = {  # path: (nobody, operator, alice, peer)
-            "/health": (200, 200, 200, 200),
-            "/fleet": (401, 200, 200, 401),
-            "/metrics": (401, 200, 403, 401),
-            "/table/x/": (401, 200, 403, 401),
-            "/stores/s1": (401, 200, 200, 401),
-            "/stores/s2": (401, 200, 404, 401),
-            "/internal/rows": (401, 401, 401, 200),
-            f"/fleet?access_token={OP}": (401, 200, 200, 401),  # never a token in a URL
+        expected = {  # path: (nobody, operator, alice, peer, poller)
+            "/health": (200, 200, 200, 200, 200),
+            "/fleet": (401, 200, 200, 401, 403),
+            "/metrics": (401, 200, 403, 401, 403),
+            "/table/x/": (401, 200, 403, 401, 403),
+            "/stores/s1": (401, 200, 200, 401, 403),
+            "/stores/s2": (401, 200, 404, 401, 403),
+            "/internal/rows": (401, 401, 401, 200, 401),
+            "/events": (401, 200, 403, 401, 200),
+            f"/fleet?access_token={OP}": (401, 200, 200, 401, 403),  # never a token in a URL
         }
         for path, want in expected.items():
-            got = tuple([await status(path, t) for t in (None, OP, ALICE, PEER)])
+            got = tuple([await status(path, t) for t in (None, OP, ALICE, PEER, POLLER)])
             assert got == want, (path, got)
 
     _run(tmp_path, scenario)
