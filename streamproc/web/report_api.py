@@ -144,7 +144,11 @@ async def _settled_lookup(jobs, report_id: str) -> tuple[Any, bool]:
         if found.record is not None or found.recovering:
             return found, False
         behind = await jobs.behind()
-        if not behind or time.monotonic() > deadline:
+        if not behind:
+            # The agent may have applied the request while we asked the broker for its end
+            # (a restarted worker re-reading it): look again now that it has caught up.
+            return jobs.lookup(report_id), False
+        if time.monotonic() > deadline:
             return found, behind
         await asyncio.sleep(0.05)
 
