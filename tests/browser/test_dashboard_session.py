@@ -5,28 +5,11 @@ owner's stores only (headless Chromium, as tests/browser/test_dashboard.py)."""
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
-import pytest
-
-from tests.browser.test_dashboard import ARGS, CHROMIUM
 from tests.support.data import batch_report, generate, replay
 from tests.support.worker_fixture import isolated_worker
 
 TOKEN = "owner-dashboard-token"
-
-
-@pytest.fixture
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no chromium at {CHROMIUM} (scripts/setup.sh installs it)")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def test_owner_dashboard_uses_a_session_cookie(kafka_broker, tmp_path, browser):

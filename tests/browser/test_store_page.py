@@ -9,7 +9,7 @@ import time
 import pytest
 
 from streamproc.sandbox.http import get_json
-from tests.browser.test_dashboard import ARTIFACTS, _open, browser  # noqa: F401 - fixture
+from tests.browser.test_dashboard import ARTIFACTS, _open
 from tests.support.data import generate, replay
 from tests.support.live import open_active_store, produce_polls
 
