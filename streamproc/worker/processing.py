@@ -255,14 +255,16 @@ class Processor:
     def reject_record(self, rejection: Rejection) -> None:
         """Count and dead-letter a rejection that did not come from a topic (``POST
         /events``); counted under its source like a topic's."""
-        kind = rejection.reason.split(":")[0].split(" ")[0] if rejection.reason else "unknown"
-        self.stats.rejected[f"{rejection.source}:{kind}"] += 1
+        self._count_rejection(rejection.source, rejection.reason)
         self.dead_letter(rejection)
+
+    def _count_rejection(self, source: str, reason: str) -> None:
+        kind = reason.split(":")[0].split(" ")[0] if reason else "unknown"
+        self.stats.rejected[f"{source}:{kind}"] += 1
 
     def reject(self, msg: Incoming, reason: str) -> None:
         """Send ``msg`` to the dead-letter callback with ``reason`` and where it was read."""
-        kind = reason.split(":")[0].split(" ")[0] if reason else "unknown"
-        self.stats.rejected[f"{msg.topic}:{kind}"] += 1
+        self._count_rejection(msg.topic, reason)
         raw = (msg.key or b"")[:100].decode("utf-8", "replace") + " => "
         raw += (msg.value or b"")[:400].decode("utf-8", "replace")
         where = f"{msg.topic}[{msg.partition}]@{msg.offset}"

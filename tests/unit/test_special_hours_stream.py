@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from producers import replay
-from producers.sinks import MemorySink
 from streamproc import config
 from streamproc.cli import replay as replay_cli
 from streamproc.core import wire
@@ -24,6 +22,7 @@ from streamproc.core.records import US_PER_DAY, US_PER_HOUR
 from streamproc.core.report_rows import compute_report, report_rows
 from streamproc.worker.processing import Incoming, Processor, Watermarks
 from streamproc.worker.statestore import StateCache
+from tests.unit.test_replay_replayer import run_memory
 
 H = US_PER_HOUR
 XMAS = (date(2026, 12, 25) - date(1970, 1, 1)).days
@@ -119,15 +118,7 @@ def test_replay_sends_one_message_per_store_and_rejects_bad_rows(tmp_path: Path)
     parser = argparse.ArgumentParser()
     replay_cli.add_arguments(parser)
     args = parser.parse_args(["--special-hours", str(path)])
-    sink = MemorySink()
-
-    async def factory(bootstrap: str):
-        async def close() -> None:
-            pass
-
-        return sink, close
-
-    summary = asyncio.run(replay.replay(args, config.Settings(), sink_factory=factory))
+    summary, sink = run_memory(args)
     s = config.Settings()
     sent = {m.key: wire.decode_special(m.value) for m in sink.messages
             if m.topic == s.topic_special_hours}
