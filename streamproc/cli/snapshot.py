@@ -32,6 +32,26 @@ class ApiError(Exception):
 
 def _request(base: str, path: str, token: str | None, data: bytes | None = None,
              timeout: float = 30.0) -> tuple[bytes, dict[str, str]]:
+    """One call; a 503 with Retry-After (a worker just started, partitions still being
+    assigned) is tried again as it says, for up to ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return _request_once(base, path, token, data, timeout)
+        except _RetryLater as exc:
+            if time.monotonic() + exc.after > deadline:
+                raise ApiError(str(exc)) from None
+            time.sleep(exc.after)
+
+
+class _RetryLater(Exception):
+    def __init__(self, message: str, after: float) -> None:
+        super().__init__(message)
+        self.after = after
+
+
+def _request_once(base: str, path: str, token: str | None, data: bytes | None,
+                  timeout: float) -> tuple[bytes, dict[str, str]]:
     request = urllib.request.Request(base + path, data=data)
     if data is not None:
         request.add_header("Content-Type", "application/json")
@@ -42,6 +62,9 @@ def _request(base: str, path: str, token: str | None, data: bytes | None = None,
             return resp.read(), dict(resp.headers.items())
     except urllib.error.HTTPError as exc:
         detail = exc.read()[:300].decode("utf-8", "replace")
+        retry = exc.headers.get("Retry-After", "")
+        if exc.code == 503 and retry.isdigit():
+            raise _RetryLater(f"worker answered 503: {detail}", float(retry)) from None
         raise ApiError(f"worker answered {exc.code}: {detail}") from None
     except (urllib.error.URLError, OSError) as exc:
         raise ApiError(f"cannot reach the worker at {base}: {exc}") from None
