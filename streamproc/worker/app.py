@@ -11,11 +11,14 @@ Read :func:`create_app` top to bottom to see the whole worker:
   like the inputs), ``watermarks`` (a GlobalTable, so every worker agrees on ``now``),
   ``reports`` (report records), ``report-files`` (finished reports' CSV, in chunks) and,
   with a webhook, ``outage-alerts``;
-* agents: ``polls``, ``hours``, ``timezones`` (apply input through the
-  :class:`~streamproc.worker.processing.Processor`), ``events`` (re-keys public events,
-  :func:`~streamproc.worker.event_intake.forward_events`), ``reports``
+* agents: ``polls`` (applies polls through the
+  :class:`~streamproc.worker.processing.Processor`), ``reports``
   (:class:`~streamproc.worker.report_jobs.ReportJobs`), ``outage-alerts``
   (:class:`~streamproc.worker.monitoring.Monitor`);
+* batched topics (one small message per store or event, applied in batches without Faust's
+  per-message stream path, ``faust_compat.batched_topic``): hours, time zones and special
+  hours (the Processor), public events (re-keyed,
+  :func:`~streamproc.worker.event_intake.hand_over_events`);
 * timers: orphaned reports, report expiry, the outage scan; a task tailing the watermarks
   changelog (:class:`~streamproc.worker.cluster_watermark.ClusterWatermark`);
 * the web views of :mod:`streamproc.web`, added to Faust's aiohttp server.
@@ -26,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import faust
 
@@ -37,7 +40,8 @@ from streamproc.core.records import Rejection
 from streamproc.kafka.topics import all_topics, changelog_topics, ensure_topics
 from streamproc.worker import faust_compat
 from streamproc.worker.cluster_watermark import ClusterWatermark
-from streamproc.worker.event_intake import SendFn, forward_events, publish_batch
+from streamproc.worker.event_intake import SendFn, hand_over_events, publish_batch
+from streamproc.worker.inbox import BatchFn
 from streamproc.worker.monitoring import SCAN_INTERVAL_S, Monitor
 from streamproc.worker.pipeline import REPORTS_TABLE, STATE_TABLE, Pipeline
 from streamproc.worker.processing import Incoming, Processor, Watermarks
@@ -48,8 +52,8 @@ log = logging.getLogger("streamproc.worker.app")
 
 POLL_BATCH_MAX = 2000  # messages per take(); one message usually carries many polls
 POLL_BATCH_WITHIN = 0.05  # seconds to wait for a batch to fill
-PROFILE_BATCH_MAX = 1000  # hours / time-zone messages per take()
-EVENT_BATCH_MAX = 5000  # public events per take(); one poll each, regrouped per store
+PROFILE_BATCH_MAX = 5000  # hours / time-zone messages applied per batch
+EVENT_BATCH_MAX = 5000  # public events per batch; one poll each, regrouped per store
 # Bytes fetched per partition and request: small, so that a poll is not queued behind a
 # whole backlog of hours and zones that arrived just before it (aiokafka hands out fetched
 # records partition by partition, in the order the fetches returned: with Faust's 1 MiB a
@@ -187,17 +191,19 @@ def _pipeline(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT
 
 
 def _agents(app: faust.App, pipeline: Pipeline, topics: dict[str, faust.TopicT]) -> None:
+    """Polls, report requests and outage alerts through Faust agents; the topics of one
+    small message per store or event through batched inboxes (worker/inbox.py)."""
     processor = pipeline.processor
     flush = processor.cache.writer.flush
     app.agent(topics["polls"], name="polls")(_polls_agent(processor, flush))
-    app.agent(topics["hours"], name="hours")(
-        _profile_agent(processor.apply_hours, processor, flush))
-    app.agent(topics["timezones"], name="timezones")(
-        _profile_agent(processor.apply_timezone, processor, flush))
-    app.agent(topics["special_hours"], name="special-hours")(
-        _profile_agent(processor.apply_special, processor, flush))
-    app.agent(topics["events"], name="events")(
-        _events_agent(processor, topics, pipeline.settings.partitions))
+    for name, apply in (("hours", processor.apply_hours),
+                        ("timezones", processor.apply_timezone),
+                        ("special_hours", processor.apply_special)):
+        app.task(faust_compat.batched_topic(
+            app, topics[name], _apply_profiles(apply, processor, flush), PROFILE_BATCH_MAX))
+    app.task(faust_compat.batched_topic(
+        app, topics["events"], _forward_events(processor, topics, pipeline.settings.partitions),
+        EVENT_BATCH_MAX))
     app.agent(topics["reports"], name="reports")(pipeline.reports.consume)
     if pipeline.monitor.alerts_table is not None:
         app.agent(topics["outages"], name="outage-alerts")(pipeline.monitor.send_alerts)
@@ -272,29 +278,27 @@ def _sender(topics: dict[str, faust.TopicT]) -> SendFn:
     return send
 
 
-def _events_agent(processor: Processor, topics: dict[str, faust.TopicT],
-                  partitions: int) -> Callable:
+def _forward_events(processor: Processor, topics: dict[str, faust.TopicT],
+                    partitions: int) -> BatchFn:
     """Public events (docs/events.md), re-keyed by store into the internal topics; a batch
     is done once the broker has every message it produced."""
     send = _sender(topics)
 
-    async def events(stream: faust.StreamT) -> None:
-        async for batch in stream.take_events(EVENT_BATCH_MAX, within=POLL_BATCH_WITHIN):
-            await forward_events([_incoming(e) for e in batch], processor, send, partitions)
+    async def forward(batch: list[Incoming]) -> Awaitable[int]:
+        return await hand_over_events(batch, processor, send, partitions)
 
-    return events
+    return forward
 
 
-def _profile_agent(apply: Callable, processor: Processor, flush: Callable) -> Callable:
-    """Hours or time zones: one store per message, taken in batches (Faust's per-event
-    overhead); each write names its partition, and the batch's writes are sent before Faust
-    acknowledges its messages (``flush``)."""
+def _apply_profiles(apply: Callable, processor: Processor,
+                    flush: Callable) -> BatchFn:
+    """Hours, time zones or special hours: one store per message; each write names its
+    partition, and the batch is durable once its writes are in the changelog."""
+    save = lambda state, msg: processor.cache.save(state, msg.partition)  # noqa: E731
 
-    async def profiles(stream: faust.StreamT) -> None:
-        save = lambda state, msg: processor.cache.save(state, msg.partition)  # noqa: E731
-        async for events in stream.take_events(PROFILE_BATCH_MAX, within=POLL_BATCH_WITHIN):
-            for event in events:
-                apply(_incoming(event), save)
-            await flush()
+    async def apply_batch(batch: list[Incoming]) -> Awaitable[None]:
+        for msg in batch:
+            apply(msg, save)
+        return flush()
 
-    return profiles
+    return apply_batch

@@ -103,11 +103,25 @@ async def forward_events(messages: Iterable[Incoming], processor: Processor, sen
                          partitions: int) -> int:
     """Re-key a batch (see the module docstring); return the number of messages sent once
     the broker has acknowledged all of them."""
+    return await (await hand_over_events(messages, processor, send, partitions))
+
+
+async def hand_over_events(messages: Iterable[Incoming], processor: Processor, send: SendFn,
+                           partitions: int) -> Awaitable[int]:
+    """Re-key a batch and queue its messages with the producer; the returned awaitable
+    gives their number once the broker acknowledged all of them, and only then counts the
+    events as processed (a snapshot waits for that), so the next batch can be decoded while
+    the broker is busy with this one."""
     batch = list(messages)
-    sent = await send_outbox(sort_events(batch, processor.reject), send, partitions)
-    for msg in batch:
-        processor.mark(msg)
-    return sent
+    acks = await enqueue_outbox(sort_events(batch, processor.reject), send, partitions)
+
+    async def acknowledged() -> int:
+        await asyncio.gather(*acks)
+        for msg in batch:
+            processor.mark(msg)
+        return len(acks)
+
+    return acknowledged()
 
 
 async def publish_batch(batch: Batch, processor: Processor, send: SendFn,
@@ -124,7 +138,13 @@ async def publish_batch(batch: Batch, processor: Processor, send: SendFn,
 
 async def send_outbox(outbox: Outbox, send: SendFn, partitions: int) -> int:
     """Send every message of ``outbox`` to its store's home partition; wait for the acks."""
-    pending = [await send(topic, partition, key, value)
-               for topic, partition, key, value in outbox.messages(partitions)]
+    pending = await enqueue_outbox(outbox, send, partitions)
     await asyncio.gather(*pending)
     return len(pending)
+
+
+async def enqueue_outbox(outbox: Outbox, send: SendFn, partitions: int) -> list[Awaitable[Any]]:
+    """Queue every message of ``outbox`` with the producer, in order; the futures of the
+    broker's acknowledgements."""
+    return [await send(topic, partition, key, value)
+            for topic, partition, key, value in outbox.messages(partitions)]

@@ -134,3 +134,72 @@ def test_a_blocked_delivery_is_abandoned_when_the_flow_is_suspended() -> None:
     result, cancelled = asyncio.run(run())
     assert cancelled == [1], "the delivery is cancelled, as Faust's own wait_first does"
     assert len(result.results) == 1 and result.results[0] is True  # Event.wait() -> True
+
+
+def test_faust_still_reads_the_delivery_callback_once_from_the_consumer() -> None:
+    """RewindingConsumer replaces ``self.callback`` after Faust's __init__ set it; the fetch
+    loop must still take it from there (batched topics depend on it)."""
+    import inspect
+
+    from faust.transport import consumer as base
+
+    init = inspect.getsource(base.Consumer.__init__)
+    drain = inspect.getsource(faust_compat.faust_kafka.Consumer._drain_messages)
+    assert "self.callback = callback" in init
+    assert "callback = self.callback" in drain and "callback(message)" in drain
+
+
+class _Routing(faust_compat.RewindingConsumer):
+    """The delivery switch alone: inboxes by topic name, Faust's streams otherwise."""
+
+    def __init__(self, inboxes: dict) -> None:
+        self.inboxes = inboxes
+        self.to_streams: list = []
+        self._to_streams = self.to_streams.append
+
+
+class _Message:
+    def __init__(self, topic: str) -> None:
+        self.topic = topic
+
+
+def test_a_batched_topic_goes_to_its_inbox_and_any_other_to_the_streams() -> None:
+    from streamproc.worker.inbox import Inbox
+
+    async def run() -> tuple:
+        box: Inbox = Inbox(limit=2)
+        consumer = _Routing({"store-events": box})
+        first, other = _Message("store-events"), _Message("store-polls")
+        results = [consumer._deliver(first), consumer._deliver(other)]
+        full = consumer._deliver(_Message("store-events"))  # the second fills the inbox
+        waits = asyncio.iscoroutine(full)
+        full.close()
+        return results, consumer.to_streams, await box.take(5), waits, first, other
+
+    results, streams, taken, waits, first, other = asyncio.run(run())
+    assert results[0] is faust_compat.DELIVERED
+    assert streams == [other] and taken[0] is first
+    assert waits, "a full inbox makes the fetch loop wait for room"
+
+
+def test_a_message_put_into_its_inbox_costs_no_task() -> None:
+    async def run() -> tuple:
+        consumer = _Consumer()
+        suspension = consumer.suspend_flow.wait()
+        result = await consumer.wait_first(faust_compat.DELIVERED, suspension)
+        return result, suspension.cr_frame
+
+    result, frame = asyncio.run(run())
+    assert not result.stopped and frame is None  # the suspension wait was closed unstarted
+
+
+def test_the_consumer_asks_the_broker_to_answer_fetches_within_fetch_max_wait() -> None:
+    """Faust hard-codes 1.5 s; the attribute aiokafka's fetcher is built from must exist."""
+    from aiokafka import AIOKafkaConsumer
+
+    async def make() -> int:
+        return AIOKafkaConsumer(bootstrap_servers="127.0.0.1:1",
+                                fetch_max_wait_ms=1500)._fetch_max_wait_ms
+
+    assert asyncio.run(make()) == 1500
+    assert faust_compat.FETCH_MAX_WAIT_MS <= 100
