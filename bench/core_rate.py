@@ -125,10 +125,16 @@ def apply_polls(messages: list[Incoming], processor: Processor | None = None,
 
 
 def chunked_messages(polls: list[Poll], chunk_rows: int) -> list[Incoming]:
-    """The keyed messages of a fast replay: one per store per chunk of ``chunk_rows`` rows."""
+    """The keyed messages of a fast replay: one per store per chunk, chunks growing up to
+    ``chunk_rows`` rows as the replay cuts them."""
+    from producers.replay import chunk_sizes
+
     out: list[Incoming] = []
-    for i in range(0, len(polls), chunk_rows):
-        out += fast_messages(polls[i:i + chunk_rows])
+    start, sizes = 0, chunk_sizes(chunk_rows)
+    while start < len(polls):
+        size = next(sizes)
+        out += fast_messages(polls[start:start + size])
+        start += size
     return out
 
 

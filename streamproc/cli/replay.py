@@ -9,7 +9,7 @@ import os
 import sys
 
 from producers.follow import FollowError
-from producers.replay import DEFAULT_CHUNK_ROWS, PROG, ReplayError, replay
+from producers.replay import DEFAULT_CHUNK_ROWS, FIRST_CHUNK_ROWS, PROG, ReplayError, replay
 from streamproc import config
 from streamproc.core.parsing import HeaderError
 
@@ -37,7 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=DEFAULT_CHUNK_ROWS,
         metavar="N",
-        help=f"parsed poll rows per chunk in fast mode (default {DEFAULT_CHUNK_ROWS:,})",
+        help=f"most parsed poll rows per chunk in fast mode; the first chunk is "
+        f"{FIRST_CHUNK_ROWS:,} rows at most, each next one twice the last "
+        f"(default {DEFAULT_CHUNK_ROWS:,})",
     )
     parser.add_argument("--idle-exit", type=float, metavar="SECONDS", help=argparse.SUPPRESS)
     parser.add_argument(

@@ -308,3 +308,39 @@ def test_polls_reader_close_stops_the_gzip_thread(tmp_path: Path) -> None:
     assert next(reader)[0] == "1234567"
     reader.close()
     assert threading.active_count() == before
+
+
+def test_chunks_start_small_and_double_up_to_chunk_rows() -> None:
+    from itertools import islice
+
+    assert list(islice(replay.chunk_sizes(2_000_000), 7)) == [
+        50_000, 100_000, 200_000, 400_000, 800_000, 1_600_000, 2_000_000]
+    assert list(islice(replay.chunk_sizes(3), 3)) == [3, 3, 3]
+
+
+def test_the_first_chunk_is_sent_before_the_rest_is_parsed(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Growing chunks: the messages of the first rows are handed to the sink before the
+    later rows are read (the worker starts applying while the replay parses)."""
+    monkeypatch.setattr(replay, "FIRST_CHUNK_ROWS", 2)
+    read: list[int] = []
+    sent_when: list[int] = []
+
+    class Watching(MemorySink):
+        async def send(self, topic, key, value):  # noqa: ANN001
+            sent_when.append(len(read))
+            await super().send(topic, key, value)
+
+    def items():  # noqa: ANN202
+        for i, item in enumerate(replay.iter_polls(write(tmp_path, "p.csv", POLLS))):
+            read.append(i)
+            yield item
+
+    sink = Watching(partitions={"p": 8})
+    r = Replayer(sink, TOPICS, chunk_rows=100)
+    asyncio.run(r.send_polls_fast(items()))
+    # chunks of 2, then 4 rows, then the rest: [a, b] [a, bad, c, a] [b]
+    assert [m.key for m in sink.on("p")] == [b"a", b"b", b"a", b"c", b"b"]
+    assert sent_when[0] <= 3, "the first chunk left after 2 rows (one read ahead), not all 7"
+    assert polls_of(sink)["a"] == [(T0, True), (T0 + 20 * US_PER_SECOND, False),
+                                   (T0 + 40 * US_PER_SECOND, True)]
