@@ -23,9 +23,9 @@ from streamproc.core.hours import (
     ALWAYS_OPEN,
     HoursSpec,
     SpecialSpec,
-    business_intervals,
     normalize_hours,
     normalize_special,
+    shared_intervals,
 )
 from streamproc.core.records import US_PER_DAY, US_PER_HOUR
 
@@ -477,9 +477,10 @@ class StoreState:
             return
         lo = min(x, self._b_lo) if self._b_hi > self._b_lo else x
         hi = max(y, self._b_hi)
-        lo, hi = lo - _B_MARGIN_US, hi + _B_MARGIN_US
-        intervals = business_intervals(self.hours, self.tz, lo, hi, self.special)
-        self._b_lo, self._b_hi = lo, hi
+        first_day = (lo - _B_MARGIN_US) // US_PER_DAY  # whole days: shared between stores
+        end_day = -(-(hi + _B_MARGIN_US) // US_PER_DAY)
+        intervals = shared_intervals(self.hours, self.tz, first_day, end_day, self.special)
+        self._b_lo, self._b_hi = first_day * US_PER_DAY, end_day * US_PER_DAY
         self._b_start = [s for s, _ in intervals]
         self._b_end = [e for _, e in intervals]
 
