@@ -11,14 +11,13 @@ Read :func:`create_app` top to bottom to see the whole worker:
   like the inputs), ``watermarks`` (a GlobalTable, so every worker agrees on ``now``),
   ``reports`` (report records), ``report-files`` (finished reports' CSV, in chunks) and,
   with a webhook, ``outage-alerts``;
-* agents: ``polls`` (applies polls through the
-  :class:`~streamproc.worker.processing.Processor`), ``reports``
-  (:class:`~streamproc.worker.report_jobs.ReportJobs`), ``outage-alerts``
-  (:class:`~streamproc.worker.monitoring.Monitor`);
-* batched topics (one small message per store or event, applied in batches without Faust's
-  per-message stream path, ``faust_compat.batched_topic``): hours, time zones and special
-  hours (the Processor), public events (re-keyed,
+* batched topics (consumed in the app's group, applied in batches without Faust's
+  per-message stream path, ``faust_compat.batched_topic``): polls, hours, time zones and
+  special hours (through the :class:`~streamproc.worker.processing.Processor`; every table
+  write names its partition, ``faust_compat.BatchedChangelog``), public events (re-keyed,
   :func:`~streamproc.worker.event_intake.hand_over_events`);
+* agents: ``reports`` (:class:`~streamproc.worker.report_jobs.ReportJobs`),
+  ``outage-alerts`` (:class:`~streamproc.worker.monitoring.Monitor`);
 * timers: orphaned reports, report expiry, the outage scan; a task tailing the watermarks
   changelog (:class:`~streamproc.worker.cluster_watermark.ClusterWatermark`);
 * the web views of :mod:`streamproc.web`, added to Faust's aiohttp server.
@@ -32,6 +31,7 @@ import sys
 from collections.abc import Awaitable, Callable
 
 import faust
+import orjson
 
 from streamproc import web
 from streamproc.config import Settings
@@ -50,8 +50,7 @@ from streamproc.worker.statestore import KeyedTable, StateCache
 
 log = logging.getLogger("streamproc.worker.app")
 
-POLL_BATCH_MAX = 2000  # messages per take(); one message usually carries many polls
-POLL_BATCH_WITHIN = 0.05  # seconds to wait for a batch to fill
+POLL_BATCH_MAX = 2000  # messages per batch; one message usually carries many polls
 PROFILE_BATCH_MAX = 5000  # hours / time-zone messages applied per batch
 EVENT_BATCH_MAX = 5000  # public events per batch; one poll each, regrouped per store
 # Bytes fetched per partition and request: small, so that a poll is not queued behind a
@@ -175,12 +174,19 @@ def _pipeline(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT
     shared = ClusterWatermark(settings.bootstrap, marks.changelog_topic.get_topic_name(),
                               settings.partitions)
     states = faust_compat.BatchedChangelog(tables["states"])
+    marks_log = faust_compat.BatchedChangelog(marks)
+
+    def write_mark(partition: int, key: str, ts_us: int) -> None:
+        marks_log.put(partition, key, orjson.dumps(ts_us))  # the table's JSON value codec
+
     processor = Processor(StateCache(KeyedTable(tables["states"]), states),
-                          Watermarks(KeyedTable(marks), shared=lambda: shared.now),
+                          Watermarks(KeyedTable(marks), shared=lambda: shared.now,
+                                     write=write_mark),
                           send_dead_letter, partitions=settings.partitions)
     inputs = {name: topics[name]
               for name in ("polls", "hours", "timezones", "special_hours", "events")}
     pipeline = Pipeline(settings, app, processor, inputs, cluster_watermark=shared)
+    pipeline.durable = lambda: asyncio.gather(states.flush(), marks_log.flush())
     pipeline.reports = ReportJobs(pipeline, topics["reports"], tables["reports"],
                                   tables["report-files"])
     pipeline.monitor = Monitor(pipeline, topics["outages"], tables["alerts"])
@@ -191,16 +197,16 @@ def _pipeline(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT
 
 
 def _agents(app: faust.App, pipeline: Pipeline, topics: dict[str, faust.TopicT]) -> None:
-    """Polls, report requests and outage alerts through Faust agents; the topics of one
-    small message per store or event through batched inboxes (worker/inbox.py)."""
-    processor = pipeline.processor
-    flush = processor.cache.writer.flush
-    app.agent(topics["polls"], name="polls")(_polls_agent(processor, flush))
+    """The input topics through batched inboxes (worker/inbox.py: no per-message stream
+    path); report requests and outage alerts through Faust agents."""
+    processor, durable = pipeline.processor, pipeline.durable
+    app.task(faust_compat.batched_topic(app, topics["polls"],
+                                        _apply_polls(processor, durable), POLL_BATCH_MAX))
     for name, apply in (("hours", processor.apply_hours),
                         ("timezones", processor.apply_timezone),
                         ("special_hours", processor.apply_special)):
         app.task(faust_compat.batched_topic(
-            app, topics[name], _apply_profiles(apply, processor, flush), PROFILE_BATCH_MAX))
+            app, topics[name], _apply_profiles(apply, processor, durable), PROFILE_BATCH_MAX))
     app.task(faust_compat.batched_topic(
         app, topics["events"], _forward_events(processor, topics, pipeline.settings.partitions),
         EVENT_BATCH_MAX))
@@ -242,31 +248,17 @@ async def _quiet_libraries() -> None:
 # -- agents -----------------------------------------------------------------------------------
 
 
-def _incoming(event: faust.EventT) -> Incoming:
-    m = event.message
-    return Incoming(m.topic, m.partition, m.offset, m.key, m.value)
+def _apply_polls(processor: Processor, durable: Callable[[], Awaitable[object]]) -> BatchFn:
+    """Polls in batches (one message usually carries many stores' polls); each store and
+    each partition's watermark is written once per batch, naming its partition, and the
+    batch is durable once those writes are in the changelogs."""
+    save = lambda state, msg: processor.cache.save(state, msg.partition)  # noqa: E731
 
+    async def apply_batch(batch: list[Incoming]) -> Awaitable[object]:
+        processor.apply_polls(batch, save)
+        return durable()
 
-def _polls_agent(processor: Processor, flush: Callable) -> Callable:
-    """Polls in batches (one message usually carries many stores' polls); the batch's state
-    writes are sent before Faust acknowledges its messages (``flush``)."""
-
-    async def polls(stream: faust.StreamT) -> None:
-        save = lambda state, msg: processor.cache.save(state, msg.partition)  # noqa: E731
-        async for events in stream.take_events(POLL_BATCH_MAX, within=POLL_BATCH_WITHIN):
-            owner = {_incoming(e): e for e in events}
-
-            def in_context(msg: Incoming, owner: dict = owner) -> None:
-                # The watermarks table writes to the partition of the "current event"; after
-                # take() that is the last event of the batch, so point it at this message.
-                faust_compat.set_current_event(stream, owner[msg])
-
-            processor.watermarks.context = in_context
-            processor.apply_polls(owner, save)
-            processor.watermarks.context = None
-            await flush()
-
-    return polls
+    return apply_batch
 
 
 def _sender(topics: dict[str, faust.TopicT]) -> SendFn:
@@ -291,7 +283,7 @@ def _forward_events(processor: Processor, topics: dict[str, faust.TopicT],
 
 
 def _apply_profiles(apply: Callable, processor: Processor,
-                    flush: Callable) -> BatchFn:
+                    durable: Callable[[], Awaitable[object]]) -> BatchFn:
     """Hours, time zones or special hours: one store per message; each write names its
     partition, and the batch is durable once its writes are in the changelog."""
     save = lambda state, msg: processor.cache.save(state, msg.partition)  # noqa: E731
@@ -299,6 +291,6 @@ def _apply_profiles(apply: Callable, processor: Processor,
     async def apply_batch(batch: list[Incoming]) -> Awaitable[None]:
         for msg in batch:
             apply(msg, save)
-        return flush()
+        return durable()
 
     return apply_batch

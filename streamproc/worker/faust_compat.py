@@ -3,9 +3,6 @@
 ``tests/unit/test_faust_compat.py`` checks each name in :data:`PRIVATE_APIS` against the
 installed versions, so an upgrade that removes one fails loudly there, not in production.
 
-* :func:`set_current_event`: Faust writes a table key to the partition of the stream's
-  "current event"; after ``take_events`` that is the last event of the batch, so the agents
-  point it at the message being applied (``StreamT._set_current_event``).
 * :func:`assigned_partitions`, :func:`recovery_completed`: what the assignor gave this worker,
   and whether table recovery finished (attributes of Faust's services, not documented API).
 * :func:`web_application`: the aiohttp ``Application`` Faust serves, so that the views of
@@ -55,7 +52,6 @@ from streamproc.worker.statestore import WriteBehind
 
 # (object, attribute) pairs this module relies on; see tests/unit/test_faust_compat.py.
 PRIVATE_APIS: tuple[tuple[Any, str], ...] = (
-    (faust.Stream, "_set_current_event"),
     (faust_kafka.AIOKafkaConsumerThread, "seek_to_committed"),
     (faust_kafka.AIOKafkaConsumerThread, "call_thread"),
     (faust_kafka.AIOKafkaConsumerThread, "_ensure_consumer"),
@@ -75,11 +71,6 @@ PRIVATE_APIS: tuple[tuple[Any, str], ...] = (
     (faust.App, "flow_control"),
     (faust.App, "consumer_generation_id"),
 )
-
-
-def set_current_event(stream: faust.StreamT, event: faust.EventT) -> None:
-    """Make ``event`` the one whose partition the next table read or write uses."""
-    stream._set_current_event(event)
 
 
 def assigned_partitions(app: faust.App) -> set:

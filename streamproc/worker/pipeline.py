@@ -54,6 +54,8 @@ class Pipeline:
     reports: ReportJobs | None = None  # set by create_app
     monitor: Monitor | None = None  # set by create_app
     cluster_watermark: ClusterWatermark | None = None
+    # Every table write so far sent to the changelogs and acknowledged (set by create_app).
+    durable: Callable[[], Awaitable[object]] | None = None
     # POST /events: send a decoded body's events; the number of messages, once acknowledged.
     publish: Callable[[Batch], Awaitable[int]] | None = None
     epoch: int = 0  # +1 on every partition revocation and assignment (snapshot guard)

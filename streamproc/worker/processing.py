@@ -45,10 +45,13 @@ class Watermarks:
     REFRESH_S = 1.0
 
     def __init__(self, table: MutableMapping[str, int], clock=time.monotonic,
-                 shared: Callable[[], int | None] | None = None) -> None:
+                 shared: Callable[[], int | None] | None = None,
+                 write: Callable[[int, str, int], None] | None = None) -> None:
         self.table = table
         self.shared = shared  # the cluster's watermark as other workers wrote it, if known
-        self.context: Callable[[Incoming], None] | None = None  # set by the Faust shell
+        # (partition, key, value): the worker's write to that partition (the table itself
+        # would need Faust's "current event" to know it); None writes to ``table``.
+        self.write = write
         self._clock = clock
         self._now: int | None = None
         self._read_at = float("-inf")
@@ -57,9 +60,10 @@ class Watermarks:
         """Raise the watermark of ``msg``'s partition to ``ts_us`` if it is newer."""
         key = str(msg.partition)
         if ts_us > (self.table.get(key) or 0):
-            if self.context is not None:
-                self.context(msg)
-            self.table[key] = ts_us
+            if self.write is not None:
+                self.write(msg.partition, key, ts_us)
+            else:
+                self.table[key] = ts_us
             if self._now is None or ts_us > self._now:
                 self._now = ts_us
             return True
@@ -130,9 +134,7 @@ class Processor:
     ) -> int:
         """Apply a batch; return the number of stores written.
 
-        ``focus(msg)`` is called before a store's state is read or written: the Faust shell
-        uses it to make that store's own message the current event, because table reads and
-        writes go to the current event's partition.
+        ``focus(msg)``, if given, is called before a store's state is read or written.
         """
         groups: dict[str, tuple[Incoming, list[tuple[int, bool]]]] = {}
         newest: dict[int, tuple[int, Incoming]] = {}
