@@ -34,6 +34,10 @@ MAX_TS_US = (date(MAX_YEAR + 1, 1, 1).toordinal() - _EPOCH_ORDINAL) * US_PER_DAY
 # Caches of the fast path; only valid keys are ever stored.
 _DATE_CACHE: dict[str, int] = {}
 _HMS_CACHE: dict[str, int] = {}
+# Times of day of hours files (a few hundred distinct values in the real fleet's 86k rows);
+# capped, since a time may carry any fraction of a second.
+_TOD_CACHE: dict[str, int] = {}
+_TOD_CACHE_MAX = 100_000
 
 _TIMESTAMP_RE = re.compile(
     r"""
@@ -191,6 +195,16 @@ def parse_time_of_day(text: str) -> int:
     (use `00:00`: an end at or before the start runs past midnight). Surrounding whitespace is
     ignored. Raises ValueError with a specific reason.
     """
+    cached = _TOD_CACHE.get(text)
+    if cached is not None:
+        return cached
+    value = _time_of_day(text)
+    if len(_TOD_CACHE) < _TOD_CACHE_MAX:
+        _TOD_CACHE[text] = value
+    return value
+
+
+def _time_of_day(text: str) -> int:
     stripped = text.strip()
     if not stripped:
         raise ValueError("empty time of day")
