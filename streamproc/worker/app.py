@@ -51,7 +51,7 @@ from streamproc.worker.statestore import KeyedTable, StateCache
 log = logging.getLogger("streamproc.worker.app")
 
 POLL_BATCH_MAX = 2000  # messages per batch; one message usually carries many polls
-PROFILE_BATCH_MAX = 5000  # hours / time-zone messages applied per batch
+PROFILE_BATCH_MAX = 1000  # hours / time-zone messages applied per batch
 EVENT_BATCH_MAX = 5000  # public events per batch; one poll each, regrouped per store
 # Bytes fetched per partition and request: small, so that a poll is not queued behind a
 # whole backlog of hours and zones that arrived just before it (aiokafka hands out fetched

@@ -67,6 +67,8 @@ PRIVATE_APIS: tuple[tuple[Any, str], ...] = (
     (faust_rocksdb.Store, "_db_for_partition"),
     (faust_rocksdb.Store, "set_persisted_offset"),
     (faust_kafka.Consumer, "track_message"),
+    (faust_kafka.Consumer, "on_buffer_full"),
+    (faust_kafka.Consumer, "on_buffer_drop"),
     (faust_kafka.Consumer, "ack"),
     (faust.App, "flow_control"),
     (faust.App, "consumer_generation_id"),
@@ -152,16 +154,27 @@ class RewindingConsumer(faust_kafka.Consumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.inboxes: dict[str, Inbox] = self.transport.inboxes
+        self.paused: set = set()  # partitions not fetched while their inbox is full
         self._to_streams = self.callback  # Conductor.on_message: Faust's streams
         self.callback = self._deliver  # the fetch loop reads it once, when it starts
 
     def _deliver(self, message: Any) -> Any:
-        """A batched topic's message into its inbox (waiting for room when it is full);
-        any other message to Faust's streams."""
+        """A batched topic's message into its inbox; any other message to Faust's streams.
+
+        A full inbox stops the fetching of the message's partition until it is down to half
+        (what was fetched already is still delivered), as Faust does for a full stream."""
         inbox = self.inboxes.get(message.topic)
         if inbox is None:
             return self._to_streams(message)
-        return DELIVERED if inbox.put(message) else inbox.room()
+        if not inbox.put(message) and message.tp not in self.paused:
+            self.paused.add(message.tp)
+            self.on_buffer_full(message.tp)
+            inbox.when_drained(lambda tp=message.tp: self._resume(tp))
+        return DELIVERED
+
+    def _resume(self, tp: Any) -> None:
+        self.paused.discard(tp)
+        self.on_buffer_drop(tp)
 
     def _new_consumer_thread(self) -> RewindingConsumerThread:
         return RewindingConsumerThread(self, loop=self.loop, beacon=self.beacon)

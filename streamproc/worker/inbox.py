@@ -7,8 +7,10 @@ worker at a few thousand messages a second. The consumer puts such a topic's mes
 an :class:`Inbox` instead (``faust_compat.BatchedTopics``), and one task takes whatever has
 arrived as one batch.
 
-Bounded: when ``limit`` messages wait, :meth:`Inbox.put` says so and the consumer waits for
-:meth:`Inbox.room` before it reads on (as Faust waits for room in a stream's queue).
+Bounded without blocking the consumer: when ``limit`` messages wait, :meth:`Inbox.put`
+says so and the consumer stops fetching that partition (Faust's ``on_buffer_full``, as for a
+stream's full queue) until the inbox is down to half (:meth:`Inbox.when_drained`). The fetch
+loop itself never waits for one topic, so a poll is not held behind a backlog of hours.
 
 :func:`run_batches` hands what waits to the handler, up to :data:`MAX_IN_FLIGHT` batches
 ahead of the broker's acknowledgements: the next batch is decoded and applied while the
@@ -37,30 +39,27 @@ RETRY_MAX_S = 5.0
 
 
 class Inbox(Generic[M]):
-    """A bounded FIFO handed out in batches; :meth:`clear` drops what waits (a rebalance)."""
+    """A FIFO handed out in batches; :meth:`clear` drops what waits (a rebalance)."""
 
     def __init__(self, limit: int = 8192) -> None:
         self.limit = limit
         self._messages: list[M] = []
         self._ready = asyncio.Event()  # set while a message waits
-        self._room = asyncio.Event()  # set while fewer than ``limit`` wait
-        self._room.set()
+        self._drained: list[Callable[[], None]] = []  # one-shot: down to half the limit
 
     def __len__(self) -> int:
         return len(self._messages)
 
     def put(self, message: M) -> bool:
-        """Add ``message``; False when the inbox is now full (wait for :meth:`room`)."""
+        """Add ``message`` (always); False when ``limit`` or more now wait."""
         self._messages.append(message)
         self._ready.set()
-        if len(self._messages) >= self.limit:
-            self._room.clear()
-            return False
-        return True
+        return len(self._messages) < self.limit
 
-    async def room(self) -> None:
-        """Until fewer than ``limit`` messages wait."""
-        await self._room.wait()
+    def when_drained(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once, as soon as at most half the limit waits."""
+        self._drained.append(callback)
+        self._settle()
 
     async def take(self, max_: int) -> list[M]:
         """The oldest waiting messages, at most ``max_``; waits while there are none."""
@@ -80,8 +79,10 @@ class Inbox(Generic[M]):
     def _settle(self) -> None:
         if not self._messages:
             self._ready.clear()
-        if len(self._messages) < self.limit:
-            self._room.set()
+        if self._drained and len(self._messages) <= self.limit // 2:
+            callbacks, self._drained = self._drained, []
+            for callback in callbacks:
+                callback()
 
 
 @dataclass

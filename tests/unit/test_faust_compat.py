@@ -154,32 +154,54 @@ class _Routing(faust_compat.RewindingConsumer):
 
     def __init__(self, inboxes: dict) -> None:
         self.inboxes = inboxes
+        self.paused = set()
         self.to_streams: list = []
         self._to_streams = self.to_streams.append
+        self.calls: list = []
+
+    def on_buffer_full(self, tp: object) -> None:
+        self.calls.append(("full", tp))
+
+    def on_buffer_drop(self, tp: object) -> None:
+        self.calls.append(("drop", tp))
 
 
 class _Message:
-    def __init__(self, topic: str) -> None:
+    def __init__(self, topic: str, partition: int = 0) -> None:
         self.topic = topic
+        self.tp = (topic, partition)
 
 
 def test_a_batched_topic_goes_to_its_inbox_and_any_other_to_the_streams() -> None:
     from streamproc.worker.inbox import Inbox
 
     async def run() -> tuple:
-        box: Inbox = Inbox(limit=2)
+        box: Inbox = Inbox(limit=100)
         consumer = _Routing({"store-events": box})
         first, other = _Message("store-events"), _Message("store-polls")
         results = [consumer._deliver(first), consumer._deliver(other)]
-        full = consumer._deliver(_Message("store-events"))  # the second fills the inbox
-        waits = asyncio.iscoroutine(full)
-        full.close()
-        return results, consumer.to_streams, await box.take(5), waits, first, other
+        return results, consumer.to_streams, await box.take(5), first, other
 
-    results, streams, taken, waits, first, other = asyncio.run(run())
+    results, streams, taken, first, other = asyncio.run(run())
     assert results[0] is faust_compat.DELIVERED
-    assert streams == [other] and taken[0] is first
-    assert waits, "a full inbox makes the fetch loop wait for room"
+    assert streams == [other] and taken == [first]
+
+
+def test_a_full_inbox_pauses_its_partition_until_drained_without_blocking() -> None:
+    from streamproc.worker.inbox import Inbox
+
+    async def run() -> tuple:
+        box: Inbox = Inbox(limit=4)
+        consumer = _Routing({"store-hours": box})
+        results = [consumer._deliver(_Message("store-hours", 3)) for _ in range(6)]
+        paused = list(consumer.calls)
+        await box.take(4)  # 2 left: half the limit
+        return results, paused, consumer.calls, consumer.paused
+
+    results, paused, calls, still = asyncio.run(run())
+    assert all(r is faust_compat.DELIVERED for r in results), "the fetch loop never waits"
+    assert paused == [("full", ("store-hours", 3))], "paused once, not per message"
+    assert calls[-1] == ("drop", ("store-hours", 3)) and not still
 
 
 def test_a_message_put_into_its_inbox_costs_no_task() -> None:

@@ -42,34 +42,36 @@ def test_take_waits_for_a_message() -> None:
     assert asyncio.run(run()) == ["late"]
 
 
-def test_a_full_inbox_says_so_and_makes_room_when_taken() -> None:
-    async def run() -> tuple[list[bool], bool, bool]:
-        box: Inbox[int] = Inbox(limit=3)
-        said = [box.put(i) for i in range(3)]
-        waiting = asyncio.ensure_future(box.room())
-        await asyncio.sleep(0.01)
-        blocked = not waiting.done()
+def test_a_full_inbox_says_so_and_calls_back_once_down_to_half() -> None:
+    async def run() -> tuple[list[bool], list[int]]:
+        box: Inbox[int] = Inbox(limit=4)
+        said = [box.put(i) for i in range(5)]  # never refuses: the consumer pauses instead
+        drained: list[int] = []
+        box.when_drained(lambda: drained.append(len(box)))
+        await box.take(2)  # 3 wait: more than half
+        seen_early = list(drained)
+        await box.take(1)  # 2 wait: half
         await box.take(1)
-        await asyncio.wait_for(waiting, 5)
-        return said, blocked, waiting.done()
+        return said, seen_early + drained
 
-    said, blocked, freed = asyncio.run(run())
-    assert said == [True, True, False]
-    assert blocked and freed
+    said, drained = asyncio.run(run())
+    assert said == [True, True, True, False, False]
+    assert drained == [2], "called once, when at most half the limit waits"
 
 
-def test_clear_drops_what_waits_and_frees_room() -> None:
-    async def run() -> tuple[int, list[int]]:
+def test_clear_drops_what_waits_and_calls_back() -> None:
+    async def run() -> tuple[int, list[int], list[int]]:
         box: Inbox[int] = Inbox(limit=2)
         box.put(1)
         box.put(2)
+        drained: list[int] = []
+        box.when_drained(lambda: drained.append(1))
         box.clear()
-        await asyncio.wait_for(box.room(), 5)
         left = len(box)
         box.put(3)
-        return left, await box.take(10)
+        return left, await box.take(10), drained
 
-    assert asyncio.run(run()) == (0, [3])
+    assert asyncio.run(run()) == (0, [3], [1])
 
 
 class Broker:
