@@ -433,13 +433,17 @@ async def _replay(
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
             pass
     try:
+        # Each file in Kafka before the next is parsed (the worker applies the zones while
+        # the hours are parsed); zones and hours land before the first poll.
         if args.timezones:
             await replayer.send_timezones(args.timezones)
+            await sink.flush()
         if args.hours:
             await replayer.send_hours(args.hours)
+            await sink.flush()
         if getattr(args, "special_hours", None):
             await replayer.send_special_hours(args.special_hours)
-        await sink.flush()  # zones and hours land before the first poll
+            await sink.flush()
         if args.follow:
             await replayer.follow_polls(args.polls, idle_exit=args.idle_exit)
         elif polls_items is not None:

@@ -40,15 +40,24 @@ def normalize_hours(rows: Iterable[Sequence[int]] | None) -> HoursSpec | None:
     """A canonical, hashable form: sorted and de-duplicated; None means open 24x7."""
     if rows is None:
         return None
-    spec = tuple(sorted({(int(d), int(s), int(e)) for d, s, e in rows}))
+    spec = tuple(sorted(_int_rows(rows)))
     return spec or None
+
+
+def _int_rows(rows: Iterable[Sequence[int]]) -> set[tuple[int, int, int]]:
+    """The distinct rows as int triples; rows decoded from the wire already are (no copy)."""
+    if isinstance(rows, list) and all(type(r) is tuple and len(r) == 3 and type(r[0]) is int
+                                      and type(r[1]) is int and type(r[2]) is int
+                                      for r in rows):
+        return set(rows)
+    return {(int(d), int(s), int(e)) for d, s, e in rows}
 
 
 def normalize_special(rows: Iterable[Sequence[int]] | None) -> SpecialSpec | None:
     """A canonical, hashable form of special rows: sorted, de-duplicated; None when empty."""
     if rows is None:
         return None
-    spec = tuple(sorted({(int(d), int(s), int(e)) for d, s, e in rows}))
+    spec = tuple(sorted(_int_rows(rows)))
     return spec or None
 
 

@@ -332,7 +332,9 @@ class StoreState:
         return changed
 
     def _rebuild(self) -> None:
-        self._reset_derived()
+        """Hours or zone changed: forget the business intervals, recompute the rest."""
+        self._b_lo = self._b_hi = 0
+        self._b_start, self._b_end = [], []
         self._rebuild_observations()
 
     def _rebuild_observations(self) -> None:

@@ -57,7 +57,7 @@ EVENT_BATCH_MAX = 5000  # public events per batch; one poll each, regrouped per 
 # whole backlog of hours and zones that arrived just before it (aiokafka hands out fetched
 # records partition by partition, in the order the fetches returned: with Faust's 1 MiB a
 # full reference load, ~25,000 messages, was buffered ahead of any poll).
-FETCH_BYTES_PER_PARTITION = 32 * 1024
+FETCH_BYTES_PER_PARTITION = 256 * 1024
 # Per-partition RocksDB sizing: Faust's defaults (64 MiB write buffers x3, a 2 GiB block
 # cache per partition DB) would let memory grow far past the ~25 MiB of live state.
 STATE_DB_OPTIONS = {
