@@ -69,6 +69,7 @@ PRIVATE_APIS: tuple[tuple[Any, str], ...] = (
     (faust_kafka.Consumer, "track_message"),
     (faust_kafka.Consumer, "on_buffer_full"),
     (faust_kafka.Consumer, "on_buffer_drop"),
+    (faust_kafka.Consumer, "assignment"),
     (faust_kafka.Consumer, "ack"),
     (faust.App, "flow_control"),
     (faust.App, "consumer_generation_id"),
@@ -161,20 +162,33 @@ class RewindingConsumer(faust_kafka.Consumer):
     def _deliver(self, message: Any) -> Any:
         """A batched topic's message into its inbox; any other message to Faust's streams.
 
+        While the flow is suspended (a rebalance) the message waits, as in Faust's own
+        delivery: resuming clears the inboxes, and what was read meanwhile must come after.
         A full inbox stops the fetching of the message's partition until it is down to half
         (what was fetched already is still delivered), as Faust does for a full stream."""
         inbox = self.inboxes.get(message.topic)
         if inbox is None:
             return self._to_streams(message)
+        if not self.app.flow_control.is_active():
+            return self._deliver_when_resumed(inbox, message)
+        self._put(inbox, message)
+        return DELIVERED
+
+    async def _deliver_when_resumed(self, inbox: Inbox, message: Any) -> None:
+        await self.app.flow_control.acquire()
+        self._put(inbox, message)
+
+    def _put(self, inbox: Inbox, message: Any) -> None:
         if not inbox.put(message) and message.tp not in self.paused:
             self.paused.add(message.tp)
             self.on_buffer_full(message.tp)
             inbox.when_drained(lambda tp=message.tp: self._resume(tp))
-        return DELIVERED
 
     def _resume(self, tp: Any) -> None:
+        """Fetch ``tp`` again, if it is still ours (a rebalance clears the inboxes)."""
         self.paused.discard(tp)
-        self.on_buffer_drop(tp)
+        if tp in self.assignment():
+            self.on_buffer_drop(tp)
 
     def _new_consumer_thread(self) -> RewindingConsumerThread:
         return RewindingConsumerThread(self, loop=self.loop, beacon=self.beacon)

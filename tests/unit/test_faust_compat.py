@@ -9,8 +9,10 @@ from __future__ import annotations
 import ast
 import asyncio
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from mode.utils.queues import FlowControlEvent
 
 from streamproc.worker import faust_compat
 
@@ -158,12 +160,21 @@ class _Routing(faust_compat.RewindingConsumer):
         self.to_streams: list = []
         self._to_streams = self.to_streams.append
         self.calls: list = []
+        self.assigned = {("store-hours", 3), ("store-events", 0)}
+        self._app = SimpleNamespace(flow_control=FlowControlEvent(initially_suspended=False))
 
     def on_buffer_full(self, tp: object) -> None:
         self.calls.append(("full", tp))
 
     def on_buffer_drop(self, tp: object) -> None:
         self.calls.append(("drop", tp))
+
+    def assignment(self) -> set:
+        return self.assigned
+
+    @property
+    def app(self):  # noqa: ANN201 - the flow control is all it reads
+        return self._app
 
 
 class _Message:
@@ -225,3 +236,38 @@ def test_the_consumer_asks_the_broker_to_answer_fetches_within_fetch_max_wait() 
 
     assert asyncio.run(make()) == 1500
     assert faust_compat.FETCH_MAX_WAIT_MS <= 100
+
+
+def test_a_message_read_while_the_flow_is_suspended_waits_for_the_resume() -> None:
+    """Resuming clears the inboxes (flow_control.resume): a message put before that would be
+    dropped after the seek, never to be read again."""
+    from streamproc.worker.inbox import Inbox
+
+    async def run() -> tuple:
+        box: Inbox = Inbox(limit=100)
+        consumer = _Routing({"store-events": box})
+        flow = consumer.app.flow_control
+        flow.suspend()
+        waiting = asyncio.ensure_future(consumer._deliver(_Message("store-events")))
+        await asyncio.sleep(0.01)
+        before = len(box)
+        flow.resume()  # clears the (empty) inbox first, then lets the delivery go on
+        await asyncio.wait_for(waiting, 5)
+        return before, len(box)
+
+    assert asyncio.run(run()) == (0, 1)
+
+
+def test_a_partition_no_longer_ours_is_not_fetched_again_when_its_inbox_drains() -> None:
+    from streamproc.worker.inbox import Inbox
+
+    async def run() -> list:
+        box: Inbox = Inbox(limit=2)
+        consumer = _Routing({"store-hours": box})
+        for _ in range(3):
+            consumer._deliver(_Message("store-hours", 3))
+        consumer.assigned = set()  # revoked in a rebalance
+        box.clear()
+        return consumer.calls
+
+    assert asyncio.run(run()) == [("full", ("store-hours", 3))]
