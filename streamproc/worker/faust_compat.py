@@ -336,18 +336,20 @@ def batched_topic(app: faust.App, topic: faust.TopicT, handle: BatchFn, max_batc
     app.topics.add(topic)
 
     def current(messages: list[Any]) -> list[Any]:
-        consumer = app.consumer
-        fresh = [m for m in messages if app.flow_control.is_active()
-                 and m.generation_id == app.consumer_generation_id]
+        if not app.flow_control.is_active():
+            return []
+        generation, track = app.consumer_generation_id, app.consumer.track_message
+        fresh = [m for m in messages if m.generation_id == generation]
         for message in fresh:
             if not message.tracked:
                 message.tracked = True
-                consumer.track_message(message)
+                track(message)
         return fresh
 
     def done(messages: list[Any]) -> None:
+        ack = app.consumer.ack
         for message in messages:
-            app.consumer.ack(message)
+            ack(message)
 
     async def apply_batches() -> None:
         await run_batches(inbox, handle, max_batch, current, done)
