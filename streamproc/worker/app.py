@@ -54,10 +54,9 @@ log = logging.getLogger("streamproc.worker.app")
 POLL_BATCH_MAX = 2000  # messages per batch; one message usually carries many polls
 PROFILE_BATCH_MAX = 1000  # hours / time-zone messages applied per batch
 EVENT_BATCH_MAX = 5000  # public events per batch; one poll each, regrouped per store
-# Bytes fetched per partition and request: small, so that a poll is not queued behind a
-# whole backlog of hours and zones that arrived just before it (aiokafka hands out fetched
-# records partition by partition, in the order the fetches returned: with Faust's 1 MiB a
-# full reference load, ~25,000 messages, was buffered ahead of any poll).
+# Bytes fetched per partition and request. It was 32 KiB while all topics shared Faust's
+# stream buffers (a poll waited behind a fetched backlog of hours); with an inbox per topic
+# that pauses its own partitions, larger fetches only save round trips.
 FETCH_BYTES_PER_PARTITION = 256 * 1024
 # Per-partition RocksDB sizing: Faust's defaults (64 MiB write buffers x3, a 2 GiB block
 # cache per partition DB) would let memory grow far past the ~25 MiB of live state.

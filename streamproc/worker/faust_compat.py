@@ -127,7 +127,7 @@ class RewindingConsumerThread(faust_kafka.AIOKafkaConsumerThread):
 
         aiokafka keeps one fetch in flight per broker, for the partitions that have nothing
         buffered. Faust fixes its wait at 1.5 s: when the partitions in that fetch were idle
-        (the polls topic while the events agent re-keys into it), the broker held it up to
+        (the polls topic while public events are re-keyed into it), the broker held it up to
         1.5 s while the busy partitions could not be fetched again: the re-keyed polls
         arrived seconds late, and the public-events path ran at 12,000 events/s.
         """
@@ -253,9 +253,10 @@ class BatchedChangelog:
     changelog row; :meth:`flush` sends every held row with aiokafka's batch API and returns
     when the broker acknowledged them, then records each partition's persisted offset.
 
-    The agents await :meth:`flush` before their batch ends, and Faust acknowledges (and may
-    commit) the input of a ``take()`` batch only after that: an offset is never committed
-    before the changelog rows it stands for are in Kafka. After a ``kill -9`` the events
+    A batch counts as durable once :meth:`flush` returned, and its input messages are
+    acknowledged to Faust's consumer (which may then commit them) only after that
+    (:func:`batched_topic`): an offset is never committed before the changelog rows it
+    stands for are in Kafka. After a ``kill -9`` the events
     are read again and written again (the state is idempotent), as with Faust's path.
     """
 
