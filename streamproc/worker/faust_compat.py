@@ -285,6 +285,17 @@ class BatchedChangelog:
             await asyncio.gather(*list(self._sending))
 
     async def _send(self, rows: dict[int, dict[bytes, bytes]]) -> None:
+        """Send ``rows``; if the broker does not take them all, hold them again (unless a
+        newer value of the key is held already), so that the next flush sends them: a batch
+        applied again writes nothing new, and its rows would otherwise never reach the
+        changelog (a worker taking over would restore the store without them)."""
+        try:
+            await self._send_once(rows)
+        except BaseException:
+            self.held.restore(rows)
+            raise
+
+    async def _send_once(self, rows: dict[int, dict[bytes, bytes]]) -> None:
         producer = self.table.app.producer._ensure_producer()
         topic = self.table.changelog_topic.get_topic_name()
         sent = []

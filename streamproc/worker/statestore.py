@@ -103,6 +103,13 @@ class WriteBehind:
         rows.pop(key, None)  # keep the order of the last writes
         rows[key] = value
 
+    def restore(self, rows: dict[int, dict[bytes, bytes]]) -> None:
+        """Hold ``rows`` (taken earlier, not sent) again, except keys written since."""
+        for partition, items in rows.items():
+            held = self._rows.setdefault(partition, {})
+            for key, value in items.items():
+                held.setdefault(key, value)
+
     def take(self) -> dict[int, dict[bytes, bytes]]:
         """Every held row, per partition; the holder is empty afterwards."""
         rows, self._rows = self._rows, {}

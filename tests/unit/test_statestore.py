@@ -72,3 +72,13 @@ def test_write_behind_keeps_the_last_value_of_each_key_per_partition():
     assert rows == {0: {b"b": b"2", b"a": b"3"}, 1: {b"a": b"x"}}
     assert list(rows[0]) == [b"b", b"a"]  # in the order of the last writes
     assert len(held) == 0 and held.take() == {}
+
+
+def test_rows_not_sent_are_held_again_unless_written_since() -> None:
+    held = WriteBehind()
+    held.add(0, b"a", b"1")
+    held.add(1, b"b", b"1")
+    taken = held.take()
+    held.add(0, b"a", b"2")  # newer than the failed send's row: it stays
+    held.restore(taken)
+    assert held.take() == {0: {b"a": b"2"}, 1: {b"b": b"1"}}
