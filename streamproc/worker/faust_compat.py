@@ -162,21 +162,19 @@ class RewindingConsumer(faust_kafka.Consumer):
     def _deliver(self, message: Any) -> Any:
         """A batched topic's message into its inbox; any other message to Faust's streams.
 
-        While the flow is suspended (a rebalance) the message waits, as in Faust's own
-        delivery: resuming clears the inboxes, and what was read meanwhile must come after.
+        While the flow is suspended (a rebalance) the message is dropped at once: the
+        rebalance ends with a seek to the committed offsets, which reads it again. (Holding it
+        until the resume, as Faust's conductor does, let Faust's fetch loop record its offset
+        as read *after* that seek, and the re-read records below it were dropped.)
         A full inbox stops the fetching of the message's partition until it is down to half
         (what was fetched already is still delivered), as Faust does for a full stream."""
         inbox = self.inboxes.get(message.topic)
         if inbox is None:
             return self._to_streams(message)
         if not self.app.flow_control.is_active():
-            return self._deliver_when_resumed(inbox, message)
+            return DELIVERED  # dropped: the seek that ends the rebalance reads it again
         self._put(inbox, message)
         return DELIVERED
-
-    async def _deliver_when_resumed(self, inbox: Inbox, message: Any) -> None:
-        await self.app.flow_control.acquire()
-        self._put(inbox, message)
 
     def _put(self, inbox: Inbox, message: Any) -> None:
         if not inbox.put(message) and message.tp not in self.paused:
