@@ -282,10 +282,13 @@ class StoreState:
 
     def _reset_derived(self) -> None:
         """Forget everything derived, business intervals included (hours or zone changed)."""
+        self._forget_business()
+        self._reset_observations()
+
+    def _forget_business(self) -> None:
         self._b_lo = self._b_hi = 0  # business intervals are known for [_b_lo, _b_hi)
         self._b_start: list[int] = []
         self._b_end: list[int] = []
-        self._reset_observations()
 
     def _reset_observations(self) -> None:
         self._memo: tuple[int, Values] | None = None  # values() of the last query
@@ -333,8 +336,7 @@ class StoreState:
 
     def _rebuild(self) -> None:
         """Hours or zone changed: forget the business intervals, recompute the rest."""
-        self._b_lo = self._b_hi = 0
-        self._b_start, self._b_end = [], []
+        self._forget_business()
         self._rebuild_observations()
 
     def _rebuild_observations(self) -> None:

@@ -126,16 +126,8 @@ class Processor:
 
     # -- polls ---------------------------------------------------------------------------
 
-    def apply_polls(
-        self,
-        messages: Iterable[Incoming],
-        save: SaveFn,
-        focus: Callable[[Incoming], None] | None = None,
-    ) -> int:
-        """Apply a batch; return the number of stores written.
-
-        ``focus(msg)``, if given, is called before a store's state is read or written.
-        """
+    def apply_polls(self, messages: Iterable[Incoming], save: SaveFn) -> int:
+        """Apply a batch; return the number of stores written."""
         groups: dict[str, tuple[Incoming, list[tuple[int, bool]]]] = {}
         newest: dict[int, tuple[int, Incoming]] = {}
         for msg in messages:
@@ -158,8 +150,6 @@ class Processor:
         cutoff = None if now is None else now - self.retention_us
         written = 0
         for store_id, (msg, polls) in groups.items():
-            if focus is not None:
-                focus(msg)
             state = self.cache.get(store_id, msg.partition)
             before = self._latest(state, now)
             if cutoff is not None:
