@@ -47,6 +47,15 @@ async def _isr(bootstrap: str, topic: str) -> dict[int, list[int]]:
         await admin.close()
 
 
+def _isr_or_empty(bootstrap: str, topic: str) -> dict[int, list[int]]:
+    """The topic's ISR per partition once every partition is described, else {}."""
+    try:
+        isr = asyncio.run(_isr(bootstrap, topic))
+    except Exception:  # noqa: BLE001 - not yet known to the node asked: ask again
+        return {}
+    return isr if len(isr) == PARTITIONS else {}
+
+
 def _isr_sizes(bootstrap: str, topic: str) -> set[int]:
     try:
         isr = asyncio.run(_isr(bootstrap, topic))
@@ -116,7 +125,10 @@ def _rf3_topic(bootstrap: str) -> str:
     clients = Settings(broker_url=f"kafka://{bootstrap}")
     assert clients.bootstrap == bootstrap
     asyncio.run(ensure_topics(clients.bootstrap, [TopicSpec(topic, PARTITIONS)], replication=3))
-    isr = asyncio.run(_isr(bootstrap, topic))
+    # The controller has created the topic; the node the admin client asks learns of it
+    # from the metadata log a moment later (an empty answer until then), so ask again.
+    isr = wait_for(lambda: (found := _isr_or_empty(bootstrap, topic)) and found, 20,
+                   f"{topic} to be known to every node", every=0.3)
     assert len(isr) == PARTITIONS and all(r == [1, 2, 3] for r in isr.values()), isr
     return topic
 
