@@ -11,10 +11,11 @@ installed versions, so an upgrade that removes one fails loudly there, not in pr
   path: RocksDB of an explicit partition (``Store._db_for_partition``), the changelog sent
   with aiokafka's batch API (``Producer._ensure_producer``), the persisted offset written
   once per batch (see the class for why this is as safe as Faust's own path).
-* :func:`install_transport`: Faust's Kafka transport, with three fixes: a commit waits until
+* :func:`install_transport`: Faust's Kafka transport, with four fixes: a commit waits until
   every buffered table write is sent (:class:`DrainingProducer`), a message is handed to its
-  streams without four tasks each (``RewindingConsumer.wait_first``), and records dropped
-  during a rebalance are read again (below).
+  streams without four tasks each (``RewindingConsumer.wait_first``), records dropped
+  during a rebalance are read again (below), and records fetched before a seek are not
+  handed on after it (:func:`fetched_before_seek`).
 * :func:`batched_topic`: a topic whose messages skip Faust's streams: the consumer puts them
   into an :class:`~streamproc.worker.inbox.Inbox` and one task applies them in batches,
   acknowledging each message to Faust's consumer (``track_message``/``ack``) once applied.
@@ -36,7 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 import faust
@@ -63,6 +64,8 @@ PRIVATE_APIS: tuple[tuple[Any, str], ...] = (
     (faust.transport.producer.ProducerBuffer, "flush"),
     (faust.transport.producer.ProducerBuffer, "size"),
     (faust_kafka.Consumer, "_drain_messages"),  # calls wait_first(callback, suspend_flow.wait())
+    (faust_kafka.Consumer, "getmany"),  # the fetch loop's records (filtered)
+    (faust_kafka.Consumer, "perform_seek"),  # the seek that ends a rebalance (serialized)
     (faust_kafka.Producer, "_ensure_producer"),
     (faust_rocksdb.Store, "_db_for_partition"),
     (faust_rocksdb.Store, "set_persisted_offset"),
@@ -147,6 +150,26 @@ class RewindingConsumerThread(faust_kafka.AIOKafkaConsumerThread):
         return committed
 
 
+def fetched_before_seek(state: Any, offset: int) -> bool:
+    """Whether a record at ``offset`` was fetched before a seek moved its partition back to
+    (or before) it: aiokafka fetches it again from the new position, so it must not be
+    handed on now.
+
+    Faust seeks every partition to its committed offset when a rebalance ends (often twice)
+    while its fetch loop may still hold records fetched before that seek. Handed on, such a
+    record moves Faust's read offset past the seek position: the records read again below
+    it are dropped as already seen, and the offsets in between are recorded as a gap, which
+    Faust's commit counts as processed. Polls that no one had applied were committed that
+    way after a takeover. aiokafka moves a partition's position past each record it hands
+    out, so a record fetched since the last seek is below the position; one at or above it,
+    or one whose partition awaits a reset, predates the seek. ``state`` is aiokafka's
+    ``TopicPartitionState``, None for a partition no longer assigned (Faust's generation
+    check drops those)."""
+    if state is None:
+        return False
+    return not state.has_valid_position or offset >= state.position
+
+
 DELIVERED = object()  # a message put into its inbox: nothing to wait for
 _DELIVERED_RESULT = WaitResults([], [], False)
 
@@ -156,6 +179,7 @@ class RewindingConsumer(faust_kafka.Consumer):
         super().__init__(*args, **kwargs)
         self.inboxes: dict[str, Inbox] = self.transport.inboxes
         self.paused: set = set()  # partitions not fetched while their inbox is full
+        self._seeking = asyncio.Lock()  # held by a seek, and while a record is handed on
         self._to_streams = self.callback  # Conductor.on_message: Faust's streams
         self.callback = self._deliver  # the fetch loop reads it once, when it starts
 
@@ -187,6 +211,33 @@ class RewindingConsumer(faust_kafka.Consumer):
         self.paused.discard(tp)
         if tp in self.assignment():
             self.on_buffer_drop(tp)
+
+    async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Any]]:
+        """Faust's records, less those a seek made stale (:func:`fetched_before_seek`).
+
+        Each record is handed on under :attr:`_seeking`, held until Faust's fetch loop asks
+        for the next one: the loop may pause between receiving a record and recording its
+        offset as read, and a seek completed in that pause would be undone by it."""
+        state_of, seeking = self._partition_state, self._seeking
+        async for tp, message in super().getmany(timeout):
+            await seeking.acquire()
+            try:
+                if not fetched_before_seek(state_of(tp), message.offset):
+                    yield tp, message
+            finally:
+                seeking.release()
+
+    async def perform_seek(self) -> None:
+        """Faust's seek to the committed offsets, never while a record is being handed on."""
+        async with self._seeking:
+            await super().perform_seek()
+
+    def _partition_state(self, tp: TP) -> Any:
+        """aiokafka's state of ``tp`` (its fetch position); None when it is not assigned."""
+        kafka = self._thread._consumer
+        subscription = kafka._subscription.subscription if kafka is not None else None
+        assignment = subscription.assignment if subscription is not None else None
+        return assignment.state_value(tp) if assignment is not None else None
 
     def _new_consumer_thread(self) -> RewindingConsumerThread:
         return RewindingConsumerThread(self, loop=self.loop, beacon=self.beacon)

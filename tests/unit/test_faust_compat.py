@@ -12,6 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from faust.types import TP
 from mode.utils.queues import FlowControlEvent
 
 from streamproc.worker import faust_compat
@@ -268,3 +269,81 @@ def test_a_partition_no_longer_ours_is_not_fetched_again_when_its_inbox_drains()
         return consumer.calls
 
     assert asyncio.run(run()) == [("full", ("store-hours", 3))]
+
+
+def _assigned_consumer(*tps: tuple[str, int]):
+    """A real (never started) aiokafka consumer with ``tps`` assigned, as Faust's consumer
+    thread holds it."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    kafka = AIOKafkaConsumer(bootstrap_servers="127.0.0.1:1")
+    kafka.assign([TopicPartition(t, p) for t, p in tps])
+    return kafka
+
+
+def test_records_fetched_before_a_seek_back_are_stale_and_later_ones_are_not() -> None:
+    """The position rule on aiokafka's own partition state: a record fetched before the seek
+    sits at or above the new position; one fetched after it, below (aiokafka moves the
+    position past each record it hands out)."""
+
+    async def run() -> list[bool]:
+        kafka = _assigned_consumer(("polls", 2))
+        try:
+            owner = SimpleNamespace(_thread=SimpleNamespace(_consumer=kafka))
+            state = faust_compat.RewindingConsumer._partition_state(owner, TP("polls", 2))
+            verdicts = [faust_compat.fetched_before_seek(state, 40)]  # awaiting a reset
+            state.seek(33)
+            state.consumed_to(130)  # records 33..129 fetched
+            verdicts.append(faust_compat.fetched_before_seek(state, 121))
+            state.seek(33)  # the rebalance ends with a seek to the committed offset
+            verdicts += [faust_compat.fetched_before_seek(state, o) for o in (122, 33, 32)]
+            gone = faust_compat.RewindingConsumer._partition_state(owner, TP("polls", 5))
+            verdicts.append(faust_compat.fetched_before_seek(gone, 7))
+            return verdicts
+        finally:
+            await kafka.stop()
+
+    assert asyncio.run(run()) == [True, False, True, True, False, False]
+
+
+def test_a_seek_waits_for_the_record_being_handed_on_and_stales_the_rest(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Records 33..35 fetched; while 33 is handed on, the rebalance's seek moves the
+    partition back to 34. The seek waits until the fetch loop is done with 33 (else the loop
+    would record 33 as read after the seek), and 34 and 35, fetched before it, are not
+    handed on: aiokafka fetches them again from 34."""
+    kafka_state: dict = {}
+
+    async def faust_getmany(self, timeout: float):
+        for offset in (33, 34, 35):
+            yield TP("polls", 2), SimpleNamespace(offset=offset)
+
+    async def faust_perform_seek(self) -> None:
+        kafka_state["state"].seek(34)
+
+    monkeypatch.setattr(faust_compat.faust_kafka.Consumer, "getmany", faust_getmany)
+    monkeypatch.setattr(faust_compat.faust_kafka.Consumer, "perform_seek", faust_perform_seek)
+
+    async def run() -> tuple[list[int], bool]:
+        kafka = _assigned_consumer(("polls", 2))
+        try:
+            consumer = object.__new__(faust_compat.RewindingConsumer)
+            consumer._seeking = asyncio.Lock()
+            consumer._thread = SimpleNamespace(_consumer=kafka)
+            state = consumer._partition_state(TP("polls", 2))
+            kafka_state["state"] = state
+            state.seek(33)
+            state.consumed_to(36)  # 33..35 handed out by aiokafka
+            handed, seek = [], None
+            async for _, message in consumer.getmany(1.0):
+                handed.append(message.offset)
+                if seek is None:
+                    seek = asyncio.ensure_future(consumer.perform_seek())
+                    await asyncio.sleep(0.01)
+                    waited = not seek.done()  # 33 is still being handed on
+            await seek
+            return handed, waited
+        finally:
+            await kafka.stop()
+
+    assert asyncio.run(run()) == ([33], True)
