@@ -24,7 +24,7 @@ from streamproc.kafka import broker
 from streamproc.sandbox import WorkerProcess, isolated_env, wait_for
 from streamproc.sandbox.http import JSON, request
 from tests.support.broker_fixture import PrivateCluster, private_cluster
-from tests.support.data import replay_args
+from tests.support.data import batch_report, replay_args
 from tests.support.reliability import FAST_FAILOVER, Background, first_diff, snapshot
 from tests.support.worker_fixture import started_peers, wait_split
 
@@ -33,6 +33,7 @@ from tests.support.worker_fixture import started_peers, wait_split
 SPEED = "14400"
 BROKER_KILL_AT = 8.0  # seconds into the replay
 WORKER_KILL_AFTER = 4.0  # seconds after the broker kill
+COUNTED = "observations_last_week"  # an optional report column: in-hours polls per store
 # Reports triggered at most: a Failed one (the worker gave up on a consistent snapshot) is
 # printed and triggered again; the first Complete one must equal the batch report.
 REPORT_TRIES = 3
@@ -98,15 +99,15 @@ def _taken_over(handles: list[WorkerProcess], partitions: int) -> list[list[int]
     return owned if all(owned) and flat == list(range(partitions)) else None
 
 
-def _trigger(base: str) -> str:
+def _trigger(base: str, body: bytes = b"{}") -> str:
     """``POST /trigger_report`` on one worker, retried while the group rebalances (503)."""
     answers: list[str] = []
 
     def once() -> str | None:
-        status, _, body = request(base, "/trigger_report", "POST", b"{}", JSON, timeout=30)
+        status, _, answer = request(base, "/trigger_report", "POST", body, JSON, timeout=30)
         if status == 200:
-            return json.loads(body)["report_id"]
-        answers.append(f"{status} {body[:200]!r}")
+            return json.loads(answer)["report_id"]
+        answers.append(f"{status} {answer[:200]!r}")
         assert status == 503, answers[-1]
         return None
 
@@ -131,11 +132,12 @@ def _finished(base: str, report_id: str) -> tuple[str, bytes]:
     return wait_for(done, 180, f"report {report_id} to finish", every=0.5)
 
 
-def _report_through(trigger_on: WorkerProcess, read_on: WorkerProcess, say) -> str:
+def _report_through(trigger_on: WorkerProcess, read_on: WorkerProcess, say,
+                    body: bytes = b"{}") -> str:
     """A Complete report triggered on one worker and read on the other; a Failed one (it
     says why) is reported and triggered again, up to REPORT_TRIES."""
     for attempt in range(1, REPORT_TRIES + 1):
-        report_id = _trigger(trigger_on.base_url)
+        report_id = _trigger(trigger_on.base_url, body)
         state, body = _finished(read_on.base_url, report_id)
         if state == "Complete":
             return body.decode()
@@ -218,8 +220,20 @@ def _check_reports(survivors: list[WorkerProcess], expected: str, timeline: Time
         f"applied by b, c in their lives: {applied}")
 
 
+def _check_every_poll_counted(survivors: list[WorkerProcess], counted: str, say) -> None:
+    """The report with each store's observation counts equals the batch's: a lost poll
+    inside business hours shows here even when it changes no uptime figure (a lost active
+    poll between two active ones does not)."""
+    report = _report_through(*survivors, say, body=json.dumps({"columns": [COUNTED]}).encode())
+    rows = [line.rsplit(",", 1)[1] for line in counted.splitlines()[1:]]
+    say(f"report with {COUNTED}: {sum(int(n) for n in rows)} observations of "
+        f"{len(rows)} stores; equal to batch: {report == counted}")
+    assert report == counted, first_diff(report, counted)
+
+
 @pytest.mark.timeout(400)
 def test_broker_node_and_worker_killed_during_one_replay(dataset, expected, tmp_path, say):
+    counted = batch_report(dataset, tmp_path / "counted.csv", "--columns", COUNTED)
     with private_cluster(tmp_path) as cluster:
         say(f"3-node cluster started in {cluster.start_seconds:.1f}s at {cluster.bootstrap}")
         env = isolated_env(cluster.bootstrap, tmp_path / "unused", **FAST_FAILOVER,
@@ -236,6 +250,7 @@ def test_broker_node_and_worker_killed_during_one_replay(dataset, expected, tmp_
                 timeline, _ = _kill_during_replay(cluster, workers, replay, say)
                 _await_takeover(workers[1:], partitions, timeline, replay, say)
                 _check_reports(workers[1:], expected, timeline, say)
+                _check_every_poll_counted(workers[1:], counted, say)
             except BaseException:
                 for name, handle in zip("abc", workers, strict=True):
                     print(f"--- worker {name} ({handle.log_path}):\n{handle.tail(60)}")
