@@ -48,20 +48,17 @@ async def _isr(bootstrap: str, topic: str) -> dict[int, list[int]]:
 
 
 def _isr_or_empty(bootstrap: str, topic: str) -> dict[int, list[int]]:
-    """The topic's ISR per partition once every partition is described, else {}."""
+    """The topic's ISR per partition once every partition is described, else {} (a node
+    just died, or does not know the topic yet: ask again)."""
     try:
         isr = asyncio.run(_isr(bootstrap, topic))
-    except Exception:  # noqa: BLE001 - not yet known to the node asked: ask again
+    except Exception:  # noqa: BLE001 - see above
         return {}
     return isr if len(isr) == PARTITIONS else {}
 
 
 def _isr_sizes(bootstrap: str, topic: str) -> set[int]:
-    try:
-        isr = asyncio.run(_isr(bootstrap, topic))
-    except Exception:  # noqa: BLE001 - a node just died: ask again
-        return set()
-    return {len(replicas) for replicas in isr.values()} if len(isr) == PARTITIONS else set()
+    return {len(replicas) for replicas in _isr_or_empty(bootstrap, topic).values()}
 
 
 async def _produce(producer: AIOKafkaProducer, topic: str, values: range) -> None:
@@ -127,7 +124,7 @@ def _rf3_topic(bootstrap: str) -> str:
     asyncio.run(ensure_topics(clients.bootstrap, [TopicSpec(topic, PARTITIONS)], replication=3))
     # The controller has created the topic; the node the admin client asks learns of it
     # from the metadata log a moment later (an empty answer until then), so ask again.
-    isr = wait_for(lambda: (found := _isr_or_empty(bootstrap, topic)) and found, 20,
+    isr = wait_for(lambda: _isr_or_empty(bootstrap, topic), 20,
                    f"{topic} to be known to every node", every=0.3)
     assert len(isr) == PARTITIONS and all(r == [1, 2, 3] for r in isr.values()), isr
     return topic

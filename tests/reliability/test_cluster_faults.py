@@ -138,10 +138,10 @@ def _report_through(trigger_on: WorkerProcess, read_on: WorkerProcess, say,
     says why) is reported and triggered again, up to REPORT_TRIES."""
     for attempt in range(1, REPORT_TRIES + 1):
         report_id = _trigger(trigger_on.base_url, body)
-        state, body = _finished(read_on.base_url, report_id)
+        state, answer = _finished(read_on.base_url, report_id)
         if state == "Complete":
-            return body.decode()
-        say(f"report {attempt} ({report_id}) Failed: {json.loads(body).get('error')}")
+            return answer.decode()
+        say(f"report {attempt} ({report_id}) Failed: {json.loads(answer).get('error')}")
     raise AssertionError(f"no Complete report in {REPORT_TRIES} tries")
 
 
