@@ -170,6 +170,17 @@ def fetched_before_seek(state: Any, offset: int) -> bool:
     return not state.has_valid_position or offset >= state.position
 
 
+def faust_tp(message: Any) -> TP:
+    """The message's partition as Faust's own ``TP``.
+
+    ``message.tp`` is the key aiokafka gave the record: aiokafka's ``TopicPartition``, equal
+    to a ``TP`` but not one. Faust asserts that its set of active partitions holds only
+    ``TP``s on every fetch, so a partition paused and resumed under aiokafka's type killed the
+    worker (``AssertionError`` in ``_get_active_partitions``) the first time an inbox drained
+    after a burst."""
+    return TP(message.topic, message.partition)
+
+
 DELIVERED = object()  # a message put into its inbox: nothing to wait for
 _DELIVERED_RESULT = WaitResults([], [], False)
 
@@ -201,10 +212,13 @@ class RewindingConsumer(faust_kafka.Consumer):
         return DELIVERED
 
     def _put(self, inbox: Inbox, message: Any) -> None:
-        if not inbox.put(message) and message.tp not in self.paused:
-            self.paused.add(message.tp)
-            self.on_buffer_full(message.tp)
-            inbox.when_drained(lambda tp=message.tp: self._resume(tp))
+        if inbox.put(message):
+            return
+        tp = faust_tp(message)
+        if tp not in self.paused:
+            self.paused.add(tp)
+            self.on_buffer_full(tp)
+            inbox.when_drained(lambda: self._resume(tp))
 
     def _resume(self, tp: Any) -> None:
         """Fetch ``tp`` again, if it is still ours (a rebalance clears the inboxes)."""

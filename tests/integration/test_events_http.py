@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from streamproc.sandbox.http import request
-from tests.integration.test_events import BAD, as_events, dataset  # noqa: F401 - a fixture
 from tests.support.data import batch_report
+from tests.support.events import BAD, as_events
 from tests.support.kafka import dead_letters
 
 NDJSON = {"Content-Type": "application/x-ndjson"}
@@ -50,7 +50,7 @@ def test_ndjson_and_csv_bodies_give_the_batch_report_at_once(worker, dataset, tm
 
 def test_events_on_the_topic_are_in_a_snapshot_taken_right_after_publishing(worker, dataset,  # noqa: F811
                                                                             tmp_path):
-    from tests.integration.test_events import messages, publish
+    from tests.support.events import messages, publish
 
     topic = worker.env["STREAMPROC_TOPIC_EVENTS"]
     publish(worker.env, messages(topic, as_events(dataset)))

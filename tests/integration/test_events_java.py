@@ -14,8 +14,8 @@ import pytest
 from streamproc import config
 from streamproc.kafka import broker
 from streamproc.sandbox import bootstrap_of
-from tests.integration.test_events import as_events, dataset  # noqa: F401 - a fixture
 from tests.support.data import batch_report
+from tests.support.events import as_events
 
 CLIENT = Path(__file__).resolve().parents[2] / "docs" / "events" / "clients" / "PublishEvents.java"
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from streamproc.sandbox import run_cli
-from tests.integration.test_events import as_events, messages, publish, rows, wait_handled
 from tests.support.data import generate, source_args
+from tests.support.events import as_events, messages, publish, rows, wait_handled
 
 SPECIAL = "special_hours.csv"
 

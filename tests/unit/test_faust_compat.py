@@ -181,6 +181,7 @@ class _Routing(faust_compat.RewindingConsumer):
 class _Message:
     def __init__(self, topic: str, partition: int = 0) -> None:
         self.topic = topic
+        self.partition = partition
         self.tp = (topic, partition)
 
 
@@ -347,3 +348,51 @@ def test_a_seek_waits_for_the_record_being_handed_on_and_stales_the_rest(
             await kafka.stop()
 
     assert asyncio.run(run()) == ([33], True)
+
+
+class _FaustBuffering(faust_compat.RewindingConsumer):
+    """The delivery switch with Faust's own ``on_buffer_full``/``on_buffer_drop`` and active
+    partition bookkeeping (not stubbed): the burst of public events crashed there."""
+
+    def __init__(self, inboxes: dict, assigned: set) -> None:
+        self.inboxes = inboxes
+        self.paused = set()
+        self._assigned = assigned
+        self._active_partitions = set(assigned)
+        self._paused_partitions = set()
+        self._buffered_partitions = set()
+        self._app = SimpleNamespace(flow_control=FlowControlEvent(initially_suspended=False),
+                                    in_recovery=False)
+
+    def assignment(self) -> set:
+        return self._assigned
+
+    @property
+    def app(self):  # noqa: ANN201 - the flow control and recovery flag are all it reads
+        return self._app
+
+
+def test_a_partition_paused_and_resumed_stays_one_faust_knows() -> None:
+    """aiokafka hands Faust records keyed by its own ``TopicPartition``; messages carry that
+    as ``tp``. Paused and resumed with it, Faust's set of active partitions held a foreign
+    type and its next fetch died on ``assert all(isinstance(x, TP) ...)`` (a burst of ~490k
+    public events killed the worker that way as soon as an inbox drained)."""
+    from aiokafka import TopicPartition
+
+    from streamproc.worker.inbox import Inbox
+
+    async def run() -> set:
+        box: Inbox = Inbox(limit=4)
+        consumer = _FaustBuffering({"store-events": box}, {TP("store-events", 1)})
+        for offset in range(6):
+            message = SimpleNamespace(topic="store-events", partition=1, offset=offset,
+                                      tp=TopicPartition("store-events", 1))
+            consumer._deliver(message)
+        paused = set(consumer._get_active_partitions())
+        await box.take(4)  # drained to half: the partition is fetched again
+        return paused, consumer._get_active_partitions()
+
+    paused, active = asyncio.run(run())
+    assert paused == set(), "a full inbox stops the fetching of its partition"
+    assert active == {TP("store-events", 1)}
+    assert all(type(tp) is TP for tp in active)
