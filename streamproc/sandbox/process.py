@@ -109,13 +109,12 @@ class WorkerProcess:
             raise WorkerExited(f"worker exited with {self.process.returncode}:\n{self.tail()}")
 
     def wait_ready(self, timeout: float = 90.0, every: float = 0.1) -> dict:
-        """Until /health says partitions assigned and tables recovered; that /health."""
+        """Until /health says ready (a report trigger would be accepted); that /health."""
 
         def ready() -> dict | None:
             self.check_alive()
             health = self.health()
-            return health if health.get("assigned_partitions") and not health.get(
-                "recovering") else None
+            return health if health.get("ready") else None
 
         try:
             return wait_for(ready, timeout, "the worker to be ready", every)

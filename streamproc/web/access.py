@@ -29,7 +29,8 @@ ACCESS: web.AppKey = web.AppKey("streamproc.access", object)
 PRINCIPAL: web.RequestKey = web.RequestKey("streamproc.principal", Principal)
 COOKIE = "streamproc_session"
 INTERNAL_PREFIX = "/internal/"
-PUBLIC_PATHS = frozenset({"/health", "/"})  # the page holds no data
+# No data: the probes, and the dashboard page (its data needs a token).
+PUBLIC_PATHS = frozenset({"/health", "/health/live", "/health/ready", "/"})
 SESSION = "/session"  # POST checks the token itself; DELETE needs the session it ends
 PUBLIC_PREFIXES = ("/static/",)  # its script and style
 UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="streamproc"'}

@@ -1,5 +1,10 @@
-"""`GET /health` (liveness and readiness) and `GET /snapshot.csv` (a synchronous report for
-the CLI and tests)."""
+"""`GET /health` (liveness and readiness), `GET /health/live` and `GET /health/ready` (the
+probes an orchestrator calls) and `GET /snapshot.csv` (a synchronous report for the CLI and
+tests).
+
+Live: the process answers (restart it if not). Ready: it will accept a report trigger now
+(``Pipeline.not_ready``); during start-up and every rebalance it is live but not ready, so a
+load balancer or a script waits instead of getting 503 from ``/trigger_report``."""
 
 from __future__ import annotations
 
@@ -16,8 +21,11 @@ async def health(request: web.Request) -> web.Response:
     pipeline = pipeline_of(request)
     processor = pipeline.processor
     now = processor.watermarks.now()
+    not_ready = pipeline.not_ready()
     return json_response({
         "status": "ok",
+        "ready": not_ready is None,
+        "not_ready": not_ready,
         "watermark": to_iso(now) if now is not None else None,
         "stores_live": len(processor.cache),
         "polls_applied": processor.stats.polls,
@@ -26,6 +34,20 @@ async def health(request: web.Request) -> web.Response:
         "assigned_partitions": len(pipeline.assigned()),
         "recovering": pipeline.recovering(),
     })
+
+
+async def live(request: web.Request) -> web.Response:
+    """200 while the worker's event loop answers."""
+    return json_response({"live": True})
+
+
+async def ready(request: web.Request) -> web.Response:
+    """200 when a report trigger would be accepted now; 503 with the reason otherwise."""
+    not_ready = pipeline_of(request).not_ready()
+    if not_ready is not None:
+        return json_response({"ready": False, "not_ready": not_ready}, status=503,
+                             headers={"Retry-After": "1"})
+    return json_response({"ready": True, "not_ready": None})
 
 
 async def snapshot_csv(request: web.Request) -> web.Response:
@@ -51,4 +73,6 @@ async def snapshot_csv(request: web.Request) -> web.Response:
 
 def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/health", health)
+    router.add_get("/health/live", live)
+    router.add_get("/health/ready", ready)
     router.add_get("/snapshot.csv", snapshot_csv)

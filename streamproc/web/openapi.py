@@ -95,7 +95,7 @@ def spec() -> dict[str, Any]:
                 continue
             responses = op.setdefault("responses", {})
             for code, resp in _COMMON_RESPONSES.items():
-                if path == "/health" and code in ("401", "403"):
+                if path.startswith("/health") and code in ("401", "403"):
                     continue
                 responses.setdefault(code, copy.deepcopy(resp))
         paths[path] = item
@@ -196,6 +196,9 @@ _HEALTH = {
     "required": ["status"],
     "properties": {
         "status": {"type": "string"},
+        "ready": {"type": "boolean",
+                  "description": "A report trigger would be accepted now (see /health/ready)"},
+        "not_ready": {"type": ["string", "null"], "description": "Why not ready, if not"},
         "watermark": {"type": ["string", "null"]},
         "stores_live": {"type": "integer"},
         "polls_applied": {"type": "integer"},
@@ -228,6 +231,30 @@ add_path("/health", {"get": {
     "security": [],
     "responses": {"200": {"description": "Worker status",
                           "content": json_content(_HEALTH)}},
+}})
+_READINESS = {
+    "type": "object",
+    "required": ["ready", "not_ready"],
+    "properties": {"ready": {"type": "boolean"}, "not_ready": {"type": ["string", "null"]}},
+}
+add_path("/health/live", {"get": {
+    "operationId": "healthLive",
+    "summary": "Liveness probe: 200 while the worker answers",
+    "security": [],
+    "responses": {"200": {"description": "Live",
+                          "content": json_content({"type": "object",
+                                                   "required": ["live"],
+                                                   "properties": {"live": {"type": "boolean"}}})}},
+}})
+add_path("/health/ready", {"get": {
+    "operationId": "healthReady",
+    "summary": "Readiness probe: 200 when a report trigger would be accepted now",
+    "description": "503 during start-up and rebalances (partitions not yet assigned, tables "
+                   "recovering, no worker holding the report partition), with the reason.",
+    "security": [],
+    "responses": {"200": {"description": "Ready", "content": json_content(_READINESS)},
+                  "503": {"description": "Live but not ready",
+                          "content": json_content(_READINESS)}},
 }})
 add_path("/snapshot.csv", {"get": {
     "operationId": "snapshotCsv",

@@ -153,6 +153,22 @@ class Pipeline:
         """Partitions assigned and tables recovered: the state is complete for reading."""
         return not self.recovering() and bool(self._input_tps())
 
+    def not_ready(self) -> str | None:
+        """Why this worker would not accept a report trigger now (None: it would).
+
+        Ready means what a client of ``/trigger_report`` needs: partitions assigned, tables
+        recovered, and a worker known to hold the report partition (the trigger is recorded
+        there). ``/health`` says ok as soon as the web server runs, a second or two earlier."""
+        if self.recovering():
+            return "tables are being recovered from their changelogs"
+        if not self._input_tps():
+            return "no partitions assigned yet (joining the consumer group)"
+        try:
+            self.reports_owner()
+        except LookupError as exc:
+            return str(exc)
+        return None
+
     async def wait_ready(self, timeout: float) -> None:
         deadline = asyncio.get_running_loop().time() + timeout
         while not self.is_ready():
