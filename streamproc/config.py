@@ -48,6 +48,11 @@ class Settings:
     # Pollers' tokens (comma-separated hex SHA-256): they may POST /events and nothing else.
     poller_tokens_sha256: str | None = None
     report_max_running: int = 2  # report generations at once per worker; more wait their turn
+    # A report whose snapshot meets a moving assignment (a worker joining, leaving, killed)
+    # retries against the new one; it fails only after this many seconds in which the
+    # assignment stayed the same and no attempt succeeded.
+    report_unstable_s: float = 60.0
+    report_delay_s: float = 0.0  # tests only: each report generation sleeps this long first
     trigger_per_minute: float = 60.0  # report triggers per caller per minute (after the burst)
     trigger_burst: int = 60  # report triggers a caller may make at once
     session_hours: float = 12.0  # how long a dashboard session cookie is valid
@@ -192,6 +197,8 @@ ENV = {
     "owners_file": "STREAMPROC_OWNERS_FILE",
     "poller_tokens_sha256": "STREAMPROC_POLLER_TOKENS_SHA256",
     "report_max_running": "STREAMPROC_REPORT_MAX_RUNNING",
+    "report_unstable_s": "STREAMPROC_REPORT_UNSTABLE_S",
+    "report_delay_s": "STREAMPROC_REPORT_DELAY",
     "trigger_per_minute": "STREAMPROC_TRIGGER_PER_MINUTE",
     "trigger_burst": "STREAMPROC_TRIGGER_BURST",
     "session_hours": "STREAMPROC_SESSION_HOURS",

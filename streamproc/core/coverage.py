@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 
 def coverage_problem(parts: Mapping[str, Sequence[int]], partitions: int) -> str | None:
@@ -32,3 +33,28 @@ def coverage_problem(parts: Mapping[str, Sequence[int]], partitions: int) -> str
 def duplicate_ids(ids: Sequence[str]) -> list[str]:
     """Store ids that occur more than once (sorted)."""
     return sorted(k for k, n in Counter(ids).items() if n > 1)
+
+
+@dataclass
+class StabilityWait:
+    """How long a snapshot has gone without a stable assignment of the partitions.
+
+    A snapshot retried because the workers moved partitions is making progress as long as
+    the assignment keeps changing (a worker joined, left, was taken over): each change
+    restarts the clock. It gives up only after ``bound_s`` seconds in which the assignment
+    stayed the same and still no attempt succeeded (a peer that never answers, a partition
+    that nobody holds): then the report fails, naming the bound, instead of staying Running
+    without progress.
+    """
+
+    bound_s: float
+    epoch: int
+    since: float  # when the assignment last changed (or the wait began)
+
+    def note(self, epoch: int, now: float) -> None:
+        """The assignment's epoch now: a new one restarts the clock."""
+        if epoch != self.epoch:
+            self.epoch, self.since = epoch, now
+
+    def exhausted(self, now: float) -> bool:
+        return now - self.since > self.bound_s

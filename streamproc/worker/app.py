@@ -239,13 +239,13 @@ def _signals(app: faust.App, pipeline: Pipeline) -> None:
 
     @app.on_partitions_revoked.connect
     async def _on_revoked(app: faust.App, revoked: set, **kwargs: object) -> None:
-        pipeline.epoch += 1  # a snapshot evaluated across this is not trusted
+        pipeline.reassigned()  # a snapshot evaluated across this is not trusted
         pipeline.processor.cache.clear()  # partitions may have moved: re-read lazily
         pipeline.monitor.forget_partitions()
 
     @app.on_partitions_assigned.connect
     async def _on_assigned(app: faust.App, assigned: set, **kwargs: object) -> None:
-        pipeline.epoch += 1
+        pipeline.reassigned()
 
 
 async def _quiet_libraries() -> None:

@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
 from streamproc.config import Settings
-from streamproc.core.coverage import coverage_problem, duplicate_ids
+from streamproc.core.coverage import StabilityWait, coverage_problem, duplicate_ids
 from streamproc.core.event_bodies import Batch
 from streamproc.core.report_rows import ReportRow, row_from_wire
 from streamproc.kafka.partitioning import partition_of
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("streamproc.worker.pipeline")
 
 STATE_TABLE = "store-state"
-SNAPSHOT_ATTEMPTS = 5
+RETRY_PAUSE_MAX_S = 2.0  # between snapshot attempts while the assignment moves
 REPORTS_TABLE = "reports"
 FORWARD_HEADERS = ("content-type", "content-disposition", "x-report-status", "retry-after",
                    "www-authenticate", "allow")
@@ -60,6 +60,7 @@ class Pipeline:
     publish: Callable[[Batch], Awaitable[int]] | None = None
     epoch: int = 0  # +1 on every partition revocation and assignment (snapshot guard)
     _offsets_client: AIOKafkaConsumer | None = None
+    _moved: asyncio.Event = field(default_factory=asyncio.Event)  # set by reassigned()
 
     # -- who owns what ---------------------------------------------------------------------
 
@@ -159,6 +160,8 @@ class Pipeline:
         Ready means what a client of ``/trigger_report`` needs: partitions assigned, tables
         recovered, and a worker known to hold the report partition (the trigger is recorded
         there). ``/health`` says ok as soon as the web server runs, a second or two earlier."""
+        if self.stopping():
+            return "this worker is stopping"
         if self.recovering():
             return "tables are being recovered from their changelogs"
         if not self._input_tps():
@@ -169,9 +172,18 @@ class Pipeline:
             return str(exc)
         return None
 
+    def stopping(self) -> bool:
+        """The worker is shutting down (SIGTERM): it will not be ready again."""
+        return self.app.should_stop
+
     async def wait_ready(self, timeout: float) -> None:
+        """Until partitions are assigned and tables recovered. A worker that is stopping
+        refuses at once: waiting would hold a peer's catch-up request open until this
+        worker's web server closes (a minute), and stall that peer's report meanwhile."""
         deadline = asyncio.get_running_loop().time() + timeout
         while not self.is_ready():
+            if self.stopping():
+                raise SnapshotTimeout("this worker is stopping")
             if asyncio.get_running_loop().time() > deadline:
                 raise SnapshotTimeout(
                     f"worker not ready after {timeout:.0f}s (waiting for partition "
@@ -223,20 +235,56 @@ class Pipeline:
     async def snapshot(self, as_of: int | None = None, timeout: float = 60.0,
                        figures: bool = False) -> Snapshot:
         """All stores of all workers, including every event acknowledged before the call,
-        each evaluated exactly once; retried while the assignment moves (``figures``: rows
-        with what each number rests on, for the optional report columns)."""
-        deadline = time.monotonic() + timeout
-        for attempt in range(1, SNAPSHOT_ATTEMPTS + 1):
+        each evaluated exactly once (``figures``: rows with what each number rests on, for
+        the optional report columns).
+
+        ``timeout`` bounds the wait for the tables to catch up with the broker. While the
+        assignment moves (a worker joins, leaves or dies), an attempt is abandoned as soon as
+        this worker sees the group rebalance, and retried against the new assignment; the
+        snapshot fails only after ``Settings.report_unstable_s`` without a change of the
+        assignment and without a successful attempt (:class:`StabilityWait`)."""
+        wait = StabilityWait(self.settings.report_unstable_s, self.epoch, time.monotonic())
+        attempt = 0
+        while True:
+            attempt += 1
             try:
-                return await self._snapshot_once(as_of, max(deadline - time.monotonic(), 1.0),
-                                                 figures)
+                return await self._unless_reassigned(self._snapshot_once(as_of, timeout,
+                                                                         figures))
             except AssignmentChanged as exc:
-                if attempt == SNAPSHOT_ATTEMPTS or time.monotonic() + attempt > deadline:
-                    raise SnapshotTimeout(f"no stable assignment after {attempt} attempts: "
-                                          f"{exc}") from exc
+                now = time.monotonic()
+                wait.note(self.epoch, now)
+                if wait.exhausted(now):
+                    raise SnapshotTimeout(
+                        f"no stable assignment within {wait.bound_s:.0f} s "
+                        f"(STREAMPROC_REPORT_UNSTABLE_S) after {attempt} attempts: {exc}"
+                    ) from exc
                 log.warning("snapshot attempt %d: %s; retrying", attempt, exc)
-                await asyncio.sleep(min(attempt, 5))
-        raise AssertionError("unreachable")
+                await asyncio.sleep(min(0.25 * attempt, RETRY_PAUSE_MAX_S))
+
+    async def _unless_reassigned(self, attempt: Awaitable[Snapshot]) -> Snapshot:
+        """``attempt``'s result, unless the group rebalances first: then it is cancelled and
+        AssignmentChanged raised at once (a peer that is leaving may hold a request open
+        until it has stopped; its answer could not be used anyway)."""
+        moved = self._moved
+        task = asyncio.ensure_future(attempt)
+        waiter = asyncio.ensure_future(moved.wait())
+        try:
+            await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        if task.cancelled():
+            raise AssignmentChanged("the group rebalanced during the snapshot")
+        return task.result()
+
+    def reassigned(self) -> None:
+        """The group rebalanced (partitions revoked or assigned): snapshots under way start
+        again against the new assignment."""
+        self.epoch += 1
+        self._moved.set()
+        self._moved = asyncio.Event()
 
     async def _snapshot_once(self, as_of: int | None, timeout: float,
                              figures: bool = False) -> Snapshot:

@@ -126,7 +126,7 @@ class ReportJobs:
         self.directory = pipeline.settings.reports_dir
         self.topic = topic
         self.table = table
-        self.delay_s = float(os.environ.get("STREAMPROC_REPORT_DELAY", "0") or 0)  # tests only
+        self.delay_s = self.settings.report_delay_s
         self.retention_s = self.settings.report_retention_h * 3600
         self.pending: dict[str, dict[str, Any]] = {}  # triggered here, not yet in the table
         self.local: dict[str, dict[str, Any]] = {}  # finished here, table not updated yet
@@ -324,6 +324,11 @@ class ReportJobs:
         except asyncio.CancelledError:  # worker stopping: the orphan check resumes it later
             self.tasks.pop(report_id, None)
             raise
+        if outcome["type"] == "failed" and self.pipeline.stopping():
+            # Failed because this worker is going away (its peers or its own state refused):
+            # left Running, the worker that takes the report partition resumes it.
+            self.tasks.pop(report_id, None)
+            return
         self.local[report_id] = {
             "status": COMPLETE if outcome["type"] == "done" else FAILED,
             **{k: v for k, v in outcome.items() if k != "type"},

@@ -1,5 +1,5 @@
-"""20 reports triggered while a worker joins and another leaves: every report that comes out
-Complete equals the batch report (no missing, zero or doubled rows); the others say why."""
+"""20 reports triggered while a worker joins and another leaves: every report comes out
+Complete and equal to the batch report (no missing, zero or doubled rows)."""
 
 from __future__ import annotations
 
@@ -89,8 +89,7 @@ def test_reports_during_a_join_and_a_leave(worker_env, tmp_path, dataset, expect
         f"snapshot attempts retried: {retries}; "
         f"partitions after the churn (b, c): {split}")
     assert all(body.decode() == expected for body in complete)
-    assert all(reason for reason in failed)
-    assert len(complete) >= REPORTS // 2, failed
+    assert not failed, "a report rides through a join and a leave"
 
 
 def _join_and_leave(leaving, joining) -> None:
