@@ -154,7 +154,7 @@ async def _ask_peers(request: web.Request) -> list[dict]:
     if request.query.get("scope") == "local":
         return []
     path_qs = str(request.rel_url.update_query(scope="local"))
-    return await pipeline_of(request).ask_peers(path_qs, auth_headers(request))
+    return await pipeline_of(request).cluster.ask_peers(path_qs, auth_headers(request))
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

@@ -19,20 +19,19 @@ from streamproc.web.http import error_response, json_response, pipeline_of
 
 async def health(request: web.Request) -> web.Response:
     pipeline = pipeline_of(request)
-    processor = pipeline.processor
-    now = processor.watermarks.now()
-    not_ready = pipeline.not_ready()
+    stats, now = pipeline.stats, pipeline.watermark_now()
+    not_ready = pipeline.cluster.not_ready()
     return json_response({
         "status": "ok",
         "ready": not_ready is None,
         "not_ready": not_ready,
         "watermark": to_iso(now) if now is not None else None,
-        "stores_live": len(processor.cache),
-        "polls_applied": processor.stats.polls,
-        "messages": dict(processor.stats.messages),
-        "rejected": sum(processor.stats.rejected.values()),
-        "assigned_partitions": len(pipeline.assigned()),
-        "recovering": pipeline.recovering(),
+        "stores_live": pipeline.stores_live(),
+        "polls_applied": stats.polls,
+        "messages": dict(stats.messages),
+        "rejected": sum(stats.rejected.values()),
+        "assigned_partitions": len(pipeline.cluster.assigned()),
+        "recovering": pipeline.cluster.recovering(),
     })
 
 
@@ -43,7 +42,7 @@ async def live(request: web.Request) -> web.Response:
 
 async def ready(request: web.Request) -> web.Response:
     """200 when a report trigger would be accepted now; 503 with the reason otherwise."""
-    not_ready = pipeline_of(request).not_ready()
+    not_ready = pipeline_of(request).cluster.not_ready()
     if not_ready is not None:
         return json_response({"ready": False, "not_ready": not_ready}, status=503,
                              headers={"Retry-After": "1"})
@@ -59,7 +58,7 @@ async def snapshot_csv(request: web.Request) -> web.Response:
     except ValueError as exc:
         return error_response(400, f"bad as_of: {exc}")
     try:
-        snap = await pipeline_of(request).snapshot(as_of=as_of)
+        snap = await pipeline_of(request).cluster.snapshot(as_of=as_of)
     except TimeoutError as exc:  # SnapshotTimeout
         return error_response(503, str(exc))
     buf = io.StringIO()

@@ -15,6 +15,8 @@ import orjson
 from aiohttp import web
 from yarl import URL
 
+from streamproc.peers import PeerError
+
 if TYPE_CHECKING:
     from streamproc.worker.pipeline import Pipeline
 
@@ -138,9 +140,9 @@ async def to_owner(request: web.Request, owner: Callable[[], str | None],
     if body is not None and request.content_type:
         headers["Content-Type"] = request.content_type
     try:
-        status, data, passed = await pipeline_of(request).forward(method, url, path_qs,
-                                                                  headers, body)
-    except ConnectionError as exc:  # the worker.peers.PeerError
+        cluster = pipeline_of(request).cluster
+        status, data, passed = await cluster.forward(method, url, path_qs, headers, body)
+    except PeerError as exc:
         return error_response(503, f"the worker at {url} did not answer: {exc}",
                               {"Retry-After": "2"})
     return web.Response(body=data, status=status, headers=passed)

@@ -65,7 +65,7 @@ async def catch_up(request: web.Request) -> web.Response:
     except ValueError as exc:
         return error_response(400, f"bad catch-up request: {exc}")
     try:
-        return json_response(await pipeline_of(request).catch_up(targets, timeout))
+        return json_response(await pipeline_of(request).cluster.catch_up(targets, timeout))
     except TimeoutError as exc:  # SnapshotTimeout
         return error_response(503, str(exc))
 
@@ -81,7 +81,7 @@ async def rows(request: web.Request) -> web.Response:
     except (ValueError, KeyError) as exc:
         return error_response(400, f"bad rows request: {exc}")
     try:
-        part = await pipeline_of(request).local_part(now, figures)
+        part = await pipeline_of(request).cluster.local_part(now, figures)
     except RuntimeError as exc:  # AssignmentChanged: the coordinator retries
         return error_response(409, str(exc))
     return json_response({**part, "rows": [tuple(row) for row in part["rows"]]})

@@ -24,7 +24,7 @@ class PipelineCollector:
         self.pipeline, self.lag, self.fleet = pipeline, lag, fleet
 
     def collect(self):
-        stats = self.pipeline.processor.stats
+        stats = self.pipeline.stats
         c = CounterMetricFamily("streamproc_messages_consumed",
                                 "Kafka messages applied, by topic.", labels=["topic"])
         for topic, n in sorted(stats.messages.items()):
@@ -48,13 +48,13 @@ class PipelineCollector:
         for (topic, partition), n in sorted(self.lag.items()):
             lag.add_metric([topic, str(partition)], n)
         yield lag
-        now = self.pipeline.processor.watermarks.now()
+        now = self.pipeline.watermark_now()
         yield GaugeMetricFamily("streamproc_watermark_seconds",
                                 "Event-time now: the largest poll timestamp (Unix seconds).",
                                 value=(now or 0) / 1e6)
         yield GaugeMetricFamily("streamproc_stores_live",
                                 "Stores with a live state in this worker's memory.",
-                                value=len(self.pipeline.processor.cache))
+                                value=self.pipeline.stores_live())
         if self.fleet is not None:
             yield GaugeMetricFamily("streamproc_stores_tracked",
                                     "Stores in this worker's partitions.", value=self.fleet[0])
@@ -63,17 +63,17 @@ class PipelineCollector:
                                     value=self.fleet[1])
         yield GaugeMetricFamily("streamproc_ready",
                                 "1 when partitions are assigned and tables recovered.",
-                                value=1 if self.pipeline.is_ready() else 0)
+                                value=1 if self.pipeline.cluster.is_ready() else 0)
 
 
 async def consumer_lag(pipeline: Pipeline) -> dict:
     """End offset minus the next offset to process, per input partition of this worker."""
     try:
-        ends = await asyncio.wait_for(pipeline.end_offsets(), 5)
-        processed = pipeline.processor.processed
+        ends = await asyncio.wait_for(pipeline.cluster.end_offsets(), 5)
+        processed = pipeline.processed
         base = {}
         if any(tp not in processed for tp in ends):  # nothing consumed since the start
-            base = await asyncio.wait_for(pipeline.committed(), 5)
+            base = await asyncio.wait_for(pipeline.cluster.committed(), 5)
     except Exception:  # noqa: BLE001 - no lag figures rather than no metrics
         return {}
     return {tp: max(end - max(processed.get(tp, 0), base.get(tp, 0)), 0)

@@ -71,7 +71,7 @@ async def _to_report_owner(request: web.Request, as_get: str | None = None
                            ) -> web.Response | None:
     """Reports live with the worker holding the report partition: others pass requests on
     (``as_get``: pass it on as ``GET as_get`` with the same query, its body already read)."""
-    return await to_owner(request, pipeline_of(request).reports_owner, as_get)
+    return await to_owner(request, pipeline_of(request).cluster.reports_owner, as_get)
 
 
 async def trigger_report(request: web.Request) -> web.Response:

@@ -37,11 +37,10 @@ def report_values(values) -> tuple[dict[str, float], dict[str, float]]:
 
 def store_json(pipeline: Pipeline, store_id: str, week: bool = False) -> dict[str, Any] | None:
     """The live state of one store held by this worker, or None if it does not know it."""
-    cache = pipeline.processor.cache
-    if cache.table.get(store_id) is None and not cache.is_unsaved(store_id):
+    state = pipeline.store_state(store_id)
+    if state is None:
         return None
-    state = cache.get(store_id)
-    now = pipeline.processor.watermarks.now()
+    now = pipeline.watermark_now()
     latest = run = None
     values = (0,) * 6
     open_now = None
@@ -68,7 +67,7 @@ def store_json(pipeline: Pipeline, store_id: str, week: bool = False) -> dict[st
         "report": shown,
         "report_seconds": seconds,
         **detail_json(state, now, week),
-        "served_by": pipeline.own_url() + "/",
+        "served_by": pipeline.cluster.own_url() + "/",
     }
 
 
@@ -80,7 +79,7 @@ async def store(request: web.Request) -> web.Response:
     if week not in ("0", "1"):
         return error_response(400, "week must be 0 or 1")
     pipeline = pipeline_of(request)
-    forwarded = await to_owner(request, lambda: pipeline.store_owner(store_id))
+    forwarded = await to_owner(request, lambda: pipeline.cluster.store_owner(store_id))
     if forwarded is not None:
         return forwarded
     doc = store_json(pipeline, store_id, week == "1")

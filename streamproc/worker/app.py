@@ -40,11 +40,12 @@ from streamproc.core import wire
 from streamproc.core.records import Rejection
 from streamproc.kafka.topics import all_topics, changelog_topics, ensure_topics
 from streamproc.worker import faust_compat
+from streamproc.worker.cluster import REPORTS_TABLE, STATE_TABLE, Cluster
 from streamproc.worker.cluster_watermark import ClusterWatermark
 from streamproc.worker.event_intake import SendFn, hand_over_events, publish_batch
 from streamproc.worker.inbox import BatchFn
 from streamproc.worker.monitoring import SCAN_INTERVAL_S, Monitor
-from streamproc.worker.pipeline import REPORTS_TABLE, STATE_TABLE, Pipeline
+from streamproc.worker.pipeline import Pipeline
 from streamproc.worker.processing import Incoming, Processor, Watermarks
 from streamproc.worker.report_jobs import ORPHAN_CHECK_S, ReportJobs
 from streamproc.worker.statestore import KeyedTable, StateCache
@@ -67,6 +68,7 @@ STATE_DB_OPTIONS = {
     "target_file_size_base": 8 << 20,
 }
 RAW = {"key_serializer": "raw", "value_serializer": "raw"}
+INPUTS = ("polls", "hours", "timezones", "special_hours", "events")  # what a snapshot waits for
 GC_THRESHOLDS = (50_000, 20, 100)  # Python's defaults: (700, 10, 10)
 
 
@@ -77,12 +79,24 @@ def create_app(settings: Settings) -> Pipeline:
     faust_compat.install_transport(app)  # re-reads records Faust drops in a rebalance
     topics = _topics(app, settings)
     tables = _tables(app, settings)
-    pipeline = _pipeline(app, settings, topics, tables)
-    _agents(app, pipeline, topics)
-    _timers(app, pipeline)
+    shared = ClusterWatermark(settings.bootstrap,
+                              tables["watermarks"].changelog_topic.get_topic_name(),
+                              settings.partitions)
+    processor, durable = _processor(settings, topics, tables, shared)
+    inputs = {name: topics[name] for name in INPUTS}
+    cluster = Cluster(settings, app, processor, inputs)
+    reports = ReportJobs(settings, cluster, topics["reports"], tables["reports"],
+                         tables["report-files"])
+    monitor = Monitor(settings, processor, topics["outages"], tables["alerts"])
+    processor.on_status = monitor.on_status
+    send, n = _sender(topics), settings.partitions
+    pipeline = Pipeline(settings, cluster, processor, reports, monitor,
+                        publish=lambda batch: publish_batch(batch, processor, send, n))
+    _agents(app, processor, durable, topics, reports, monitor, n)
+    _timers(app, reports, monitor)
     app.task(_quiet_libraries)
-    app.task(pipeline.cluster_watermark.run)
-    _signals(app, pipeline)
+    app.task(shared.run)
+    _signals(app, cluster, processor, monitor)
     web.install(faust_compat.web_application(app), pipeline)
     faust_compat.configure_web_server(app, settings.http_idle_timeout_s)
     return pipeline
@@ -97,14 +111,14 @@ def run_worker(settings: Settings, loglevel: str) -> int:
     _tune_gc()
     pipeline = create_app(settings)
     try:
-        tables = pipeline.app.tables.values()
+        tables = pipeline.cluster.app.tables.values()
         topics = all_topics(settings) + changelog_topics(tables, settings.partitions)
         asyncio.run(ensure_topics(settings.bootstrap, topics, replication=settings.replication))
     except Exception as exc:  # noqa: BLE001 - any failure here means "cannot reach Kafka"
         print(f"streamproc worker: cannot reach Kafka at {settings.bootstrap}: {exc}",
               file=sys.stderr)
         return 1
-    faust.Worker(pipeline.app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    faust.Worker(pipeline.cluster.app, loglevel=loglevel, quiet=True).execute_from_commandline()
     return 0
 
 
@@ -173,16 +187,17 @@ def _tables(app: faust.App, settings: Settings) -> dict[str, faust.Table | None]
     }
 
 
-def _pipeline(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT],
-              tables: dict[str, faust.Table | None]) -> Pipeline:
+def _processor(settings: Settings, topics: dict[str, faust.TopicT],
+               tables: dict[str, faust.Table | None], shared: ClusterWatermark,
+               ) -> tuple[Processor, Callable[[], Awaitable[object]]]:
+    """The stream's state over the ``store-state`` and ``watermarks`` tables, and the
+    function that waits until every table write so far is in the changelogs."""
     deadletter = topics["deadletter"]
 
     def send_dead_letter(rejection: Rejection) -> None:
         deadletter.send_soon(key=rejection.source.encode(), value=wire.encode_rejection(rejection))
 
     marks = tables["watermarks"]
-    shared = ClusterWatermark(settings.bootstrap, marks.changelog_topic.get_topic_name(),
-                              settings.partitions)
     states = faust_compat.BatchedChangelog(tables["states"])
     marks_log = faust_compat.BatchedChangelog(marks)
 
@@ -193,23 +208,14 @@ def _pipeline(app: faust.App, settings: Settings, topics: dict[str, faust.TopicT
                           Watermarks(KeyedTable(marks), shared=lambda: shared.now,
                                      write=write_mark),
                           send_dead_letter, partitions=settings.partitions)
-    inputs = {name: topics[name]
-              for name in ("polls", "hours", "timezones", "special_hours", "events")}
-    pipeline = Pipeline(settings, app, processor, inputs, cluster_watermark=shared)
-    pipeline.durable = lambda: asyncio.gather(states.flush(), marks_log.flush())
-    pipeline.reports = ReportJobs(pipeline, topics["reports"], tables["reports"],
-                                  tables["report-files"])
-    pipeline.monitor = Monitor(pipeline, topics["outages"], tables["alerts"])
-    processor.on_status = pipeline.monitor.on_status
-    send, n = _sender(topics), settings.partitions
-    pipeline.publish = lambda batch: publish_batch(batch, processor, send, n)  # POST /events
-    return pipeline
+    return processor, lambda: asyncio.gather(states.flush(), marks_log.flush())
 
 
-def _agents(app: faust.App, pipeline: Pipeline, topics: dict[str, faust.TopicT]) -> None:
+def _agents(app: faust.App, processor: Processor, durable: Callable[[], Awaitable[object]],
+            topics: dict[str, faust.TopicT], reports: ReportJobs, monitor: Monitor,
+            partitions: int) -> None:
     """The input topics through batched inboxes (worker/inbox.py: no per-message stream
     path); report requests and outage alerts through Faust agents."""
-    processor, durable = pipeline.processor, pipeline.durable
     app.task(faust_compat.batched_topic(app, topics["polls"],
                                         _apply_polls(processor, durable), POLL_BATCH_MAX))
     for name, apply in (("hours", processor.apply_hours),
@@ -218,34 +224,33 @@ def _agents(app: faust.App, pipeline: Pipeline, topics: dict[str, faust.TopicT])
         app.task(faust_compat.batched_topic(
             app, topics[name], _apply_profiles(apply, processor, durable), PROFILE_BATCH_MAX))
     app.task(faust_compat.batched_topic(
-        app, topics["events"], _forward_events(processor, topics, pipeline.settings.partitions),
+        app, topics["events"], _forward_events(processor, topics, partitions),
         EVENT_BATCH_MAX))
-    app.agent(topics["reports"], name="reports")(pipeline.reports.consume)
-    if pipeline.monitor.alerts_table is not None:
-        app.agent(topics["outages"], name="outage-alerts")(pipeline.monitor.send_alerts)
+    app.agent(topics["reports"], name="reports")(reports.consume)
+    if monitor.alerts_table is not None:
+        app.agent(topics["outages"], name="outage-alerts")(monitor.send_alerts)
 
 
-def _timers(app: faust.App, pipeline: Pipeline) -> None:
-    reports = pipeline.reports
+def _timers(app: faust.App, reports: ReportJobs, monitor: Monitor) -> None:
     app.timer(ORPHAN_CHECK_S, name="reports-orphans")(reports.resume_orphans)
     app.timer(reports.expire_check_s, name="reports-expiry")(reports.expire_old)
-    app.timer(SCAN_INTERVAL_S, name="outage-scan")(pipeline.monitor.scan)
+    app.timer(SCAN_INTERVAL_S, name="outage-scan")(monitor.scan)
 
 
-def _signals(app: faust.App, pipeline: Pipeline) -> None:
+def _signals(app: faust.App, cluster: Cluster, processor: Processor, monitor: Monitor) -> None:
     @app.on_before_shutdown.connect
     async def _on_shutdown(app: faust.App, **kwargs: object) -> None:
-        await pipeline.close()  # the offsets client, so the broker sees a clean leave
+        await cluster.close()  # the offsets client, so the broker sees a clean leave
 
     @app.on_partitions_revoked.connect
     async def _on_revoked(app: faust.App, revoked: set, **kwargs: object) -> None:
-        pipeline.reassigned()  # a snapshot evaluated across this is not trusted
-        pipeline.processor.cache.clear()  # partitions may have moved: re-read lazily
-        pipeline.monitor.forget_partitions()
+        cluster.reassigned()  # a snapshot evaluated across this is not trusted
+        processor.cache.clear()  # partitions may have moved: re-read lazily
+        monitor.forget_partitions()
 
     @app.on_partitions_assigned.connect
     async def _on_assigned(app: faust.App, assigned: set, **kwargs: object) -> None:
-        pipeline.reassigned()
+        cluster.reassigned()
 
 
 async def _quiet_libraries() -> None:

@@ -4,7 +4,7 @@ Faust hands every message to its agents through an Event, a queue and a stream i
 (about 40 µs a message on this machine): for topics of one small message per store or per
 event (hours, time zones, special hours, public events) that, not the work, bounded the
 worker at a few thousand messages a second. The consumer puts such a topic's messages into
-an :class:`Inbox` instead (``faust_compat.BatchedTopics``), and one task takes whatever has
+an :class:`Inbox` instead (``faust_compat.batched_topic``), and one task takes whatever has
 arrived as one batch.
 
 Bounded without blocking the consumer: when ``limit`` messages wait, :meth:`Inbox.put`

@@ -24,7 +24,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 import faust
@@ -33,6 +33,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
 from streamproc import metrics
+from streamproc.config import Settings
 from streamproc.core.outages import (
     AlertRecord,
     SustainedTracker,
@@ -42,9 +43,7 @@ from streamproc.core.outages import (
 )
 from streamproc.core.records import US_PER_HOUR, US_PER_MINUTE
 from streamproc.core.state import StoreState
-
-if TYPE_CHECKING:
-    from streamproc.worker.pipeline import Pipeline
+from streamproc.worker.processing import Processor
 
 log = logging.getLogger("streamproc.worker.monitoring")
 
@@ -60,17 +59,16 @@ LIVE_QUEUE = 256  # events buffered per /live client before it counts as slow
 class Monitor:
     """Outage events and alerts of one worker; see the module docstring."""
 
-    def __init__(self, pipeline: Pipeline, outages: faust.TopicT,
+    def __init__(self, settings: Settings, processor: Processor, outages: faust.TopicT,
                  alerts_table: faust.Table | None) -> None:
-        self.pipeline = pipeline
-        settings = pipeline.settings
+        self.processor = processor
         self.outages = outages
         self.alerts_table = alerts_table  # None: no webhook configured
         self.tracker = SustainedTracker(int(settings.alert_after_min * US_PER_MINUTE))
         self.down: set[str] = set()  # stores whose latest observation is inactive
         self.feed = OutageFeed(settings.bootstrap, settings.topic_outages,
                                settings.live_max_clients)
-        self.fleet = Fleet(pipeline, self)
+        self.fleet = Fleet(processor, self.down)
         self.webhook = settings.alert_webhook
 
     def forget_partitions(self) -> None:
@@ -85,7 +83,7 @@ class Monitor:
             self.down.add(state.store_id)
         else:
             self.down.discard(state.store_id)
-        now = self.pipeline.processor.watermarks.now()
+        now = self.processor.watermarks.now()
         if now is None:
             return
         outage_since = None
@@ -103,7 +101,7 @@ class Monitor:
         self.outages.send_soon(key=event["store_id"].encode(), value=orjson.dumps(event))
 
     async def scan(self) -> None:
-        processor = self.pipeline.processor
+        processor = self.processor
         now = processor.watermarks.now()
         if now is None or not self.down:
             return
@@ -268,9 +266,9 @@ WINDOWS = ("hour", "day", "week")
 class Fleet:
     """Fleet figures over this worker's stores, recomputed at most every few seconds."""
 
-    def __init__(self, pipeline: Pipeline, monitor: Monitor) -> None:
-        self.pipeline = pipeline
-        self.monitor = monitor
+    def __init__(self, processor: Processor, down: set[str]) -> None:
+        self.processor = processor
+        self.down = down  # the monitor's set of stores seen inactive: kept up to date here
         self._rows: tuple[float, int | None, list[tuple], tuple] | None = None
         self._hourly: tuple[float, int | None, dict[str, Any]] | None = None
         self._lock = asyncio.Lock()
@@ -282,7 +280,7 @@ class Fleet:
     async def rows(self) -> tuple[int | None, list[tuple]]:
         """(now, [(store_id, status, open_now, v0..v5)]) for every store of this worker."""
         async with self._lock:
-            processor = self.pipeline.processor
+            processor = self.processor
             now = processor.watermarks.now()
             key = (now, processor.stats.saves, len(processor.cache))
             if self._rows is not None and (
@@ -298,7 +296,7 @@ class Fleet:
                 latest = state.latest_observation(now)
                 status = None if latest is None else ("active" if latest[1] else "inactive")
                 if status == "inactive":
-                    self.monitor.down.add(store_id)
+                    self.down.add(store_id)
                 rows.append((store_id, status, state.is_open(now), *state.values(now)))
                 if i % YIELD_EVERY == YIELD_EVERY - 1:
                     await asyncio.sleep(0)
@@ -309,12 +307,12 @@ class Fleet:
                      stores: frozenset[str] | None = None) -> dict[str, Any]:
         """Per-hour fleet up/down business seconds for the last ``hours`` hours to ``now``
         (over ``stores`` only when given: an owner's view, not cached)."""
-        now = self.pipeline.processor.watermarks.now()
+        now = self.processor.watermarks.now()
         cached = self._hourly
         fresh = cached is not None and time.monotonic() - cached[0] < HOURLY_TTL_S
         if stores is None and fresh and cached[2]["hours"] == hours:
             return cached[2]
-        processor = self.pipeline.processor
+        processor = self.processor
         if now is None:
             return {"watermark_us": None, "hours": hours, "start_hour_us": None,
                     "up_s": [], "down_s": []}

@@ -27,12 +27,13 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import faust
 import orjson
 from aiokafka.structs import TopicPartition
 
+from streamproc.config import Settings
 from streamproc.core import access
 from streamproc.core import report_lifecycle as lifecycle
 from streamproc.core.access import Principal, RateLimit
@@ -51,10 +52,8 @@ from streamproc.core.report_lifecycle import (
 from streamproc.core.report_rows import ReportRow, write_csv
 from streamproc.core.timeparse import to_iso
 from streamproc.worker import faust_compat
+from streamproc.worker.cluster import ClusterView
 from streamproc.worker.snapshot import SnapshotTimeout
-
-if TYPE_CHECKING:
-    from streamproc.worker.pipeline import Pipeline
 
 log = logging.getLogger("streamproc.worker.report_jobs")
 
@@ -118,12 +117,12 @@ class Lookup:
 class ReportJobs:
     """Report records (a Faust table), their generation tasks and the report files."""
 
-    def __init__(self, pipeline: Pipeline, topic: faust.TopicT, table: faust.Table,
-                 files: faust.Table) -> None:
-        self.pipeline = pipeline
+    def __init__(self, settings: Settings, cluster: ClusterView, topic: faust.TopicT,
+                 table: faust.Table, files: faust.Table) -> None:
+        self.cluster = cluster
         self.files = files  # "<id>/<n>" -> a chunk of the report's CSV text
-        self.settings = pipeline.settings
-        self.directory = pipeline.settings.reports_dir
+        self.settings = settings
+        self.directory = settings.reports_dir
         self.topic = topic
         self.table = table
         self.delay_s = self.settings.report_delay_s
@@ -168,9 +167,9 @@ class ReportJobs:
         """Requests acknowledged by the broker but not applied here yet (after a restart the
         last ones are read again): an id not found may still arrive, so it is not unknown."""
         name = self.topic.get_topic_name()
-        if name not in {tp.topic for tp in self.pipeline.assigned()}:
+        if name not in {tp.topic for tp in self.cluster.assigned()}:
             return False
-        ends = await self.pipeline.end_offsets_of([TopicPartition(name, 0)])
+        ends = await self.cluster.end_offsets_of([TopicPartition(name, 0)])
         return self.applied < ends.get((name, 0), 0)
 
     # -- the API side ------------------------------------------------------------------
@@ -180,7 +179,7 @@ class ReportJobs:
         """Send the request (waiting for the broker's ack) and return the new id, or the id
         of a Running report the same caller triggered at the same watermark, as_of and
         columns; ``columns``: the optional columns (already checked) to add to the seven."""
-        key = access.coalesce_key(principal, as_of, self.pipeline.processor.watermarks.now())
+        key = access.coalesce_key(principal, as_of, self.cluster.watermark_now())
         key += "|" + ",".join(columns)
         same = self._coalesce.get(key)
         if same is not None and (self.lookup(same).record or {}).get("status") == RUNNING:
@@ -216,7 +215,7 @@ class ReportJobs:
             return Lookup(record)
         if report_id in self.pending:
             return Lookup(dict(self.pending[report_id]))
-        return Lookup(None, recovering=self.pipeline.recovering())
+        return Lookup(None, recovering=self.cluster.recovering())
 
     def path(self, report_id: str) -> Path:
         if not is_report_id(report_id):  # never build a path from an unchecked id
@@ -324,7 +323,7 @@ class ReportJobs:
         except asyncio.CancelledError:  # worker stopping: the orphan check resumes it later
             self.tasks.pop(report_id, None)
             raise
-        if outcome["type"] == "failed" and self.pipeline.stopping():
+        if outcome["type"] == "failed" and self.cluster.stopping():
             # Failed because this worker is going away (its peers or its own state refused):
             # left Running, the worker that takes the report partition resumes it.
             self.tasks.pop(report_id, None)
@@ -349,7 +348,7 @@ class ReportJobs:
         try:
             if self.delay_s:
                 await asyncio.sleep(self.delay_s)
-            snap = await self.pipeline.snapshot(as_of=as_of, timeout=SNAPSHOT_TIMEOUT_S,
+            snap = await self.cluster.snapshot(as_of=as_of, timeout=SNAPSHOT_TIMEOUT_S,
                                                 figures=bool(columns))
             rows = snap.rows if stores is None else _only(snap.rows, stores)
             text = await asyncio.to_thread(csv_text, rows, columns)
@@ -390,7 +389,7 @@ class ReportJobs:
         worker's stale report files."""
         try:
             self.sweep_files()
-            if self.pipeline.recovering() or not self._holds_reports():
+            if self.cluster.recovering() or not self._holds_reports():
                 return
             records, now, keep = self.records(), datetime.now(UTC), self.settings.reports_max
             keep_s = self.settings.expired_keep_h * 3600
@@ -402,7 +401,7 @@ class ReportJobs:
     def _holds_reports(self) -> bool:
         """This worker applies the report messages (a standby's copy would send them too)."""
         name = self.topic.get_topic_name()
-        return any(tp.topic == name for tp in self.pipeline.assigned())
+        return any(tp.topic == name for tp in self.cluster.assigned())
 
     def sweep_files(self) -> None:
         """Delete report files older than the retention or beyond the newest reports_max,
@@ -427,7 +426,7 @@ class ReportJobs:
             log.exception("orphan report check failed")
 
     async def _resume_orphans(self) -> None:
-        if self.pipeline.recovering() or not self.pipeline.is_ready():
+        if self.cluster.recovering() or not self.cluster.is_ready():
             return
         now = time.monotonic()
         for record in self.records():

@@ -1,7 +1,8 @@
 """Every private Faust / aiokafka API the worker uses still exists in the installed versions.
 
 If this fails after an upgrade, the named attribute moved or went: adapt
-``streamproc/worker/faust_compat.py`` (the only module that touches them).
+``streamproc/worker/faust_compat/`` (the only package that touches them; each module lists
+the names it relies on).
 """
 
 from __future__ import annotations
@@ -12,13 +13,19 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from faust.transport.drivers import aiokafka as faust_kafka
 from faust.types import TP
 from mode.utils.queues import FlowControlEvent
 
 from streamproc.worker import faust_compat
 
 ROOT = Path(__file__).resolve().parents[2]
-COMPAT_FILES = {"faust_compat.py", "test_faust_compat.py", "test_transport.py"}
+COMPAT = ROOT / "streamproc" / "worker" / "faust_compat"
+COMPAT_TESTS = {"test_faust_compat.py", "test_transport.py"}
+
+
+def _in_compat(path: Path) -> bool:
+    return path.is_relative_to(COMPAT) or path.name in COMPAT_TESTS
 
 
 @pytest.mark.parametrize(
@@ -26,12 +33,74 @@ COMPAT_FILES = {"faust_compat.py", "test_faust_compat.py", "test_transport.py"}
     ids=[f"{o.__name__}.{n}" for o, n in faust_compat.PRIVATE_APIS],
 )
 def test_private_api_exists(owner: object, name: str) -> None:
-    assert hasattr(owner, name), f"{owner!r} has no {name}: see streamproc/worker/faust_compat.py"
+    assert hasattr(owner, name), f"{owner!r} has no {name}: see streamproc/worker/faust_compat/"
+
+
+def _built_app():
+    """A Faust app with streamproc's transport, never started (no broker needed)."""
+    import faust
+
+    app = faust.App("canary", broker="kafka://127.0.0.1:1", web_enabled=True)
+    faust_compat.install_transport(app)
+    return app
+
+
+@pytest.mark.parametrize(("path", "name"), faust_compat.APP_ATTRIBUTES,
+                         ids=[f"{p}.{n}" for p, n in faust_compat.APP_ATTRIBUTES])
+def test_attributes_faust_sets_at_run_time_still_exist(path: str, name: str) -> None:
+    async def look() -> bool:
+        owner = _built_app()
+        for part in path.split("."):
+            owner = getattr(owner, part)
+        return hasattr(owner, name)
+
+    assert asyncio.run(look()), f"app.{path} has no {name}: see streamproc/worker/faust_compat/"
+
+
+def test_every_module_of_the_package_lists_its_private_names() -> None:
+    import pkgutil
+
+    names = {m.name for m in pkgutil.iter_modules(faust_compat.__path__)}
+    listed = {m.__name__.rsplit(".", 1)[1] for m in faust_compat.MODULES}
+    assert names == listed
+    for module in faust_compat.MODULES:
+        assert isinstance(module.PRIVATE_APIS, tuple) and isinstance(module.APP_ATTRIBUTES, tuple)
 
 
 def test_the_rewinding_consumer_still_overrides_faust() -> None:
     ours = faust_compat.RewindingConsumer._new_consumer_thread
-    assert ours is not faust_compat.faust_kafka.Consumer._new_consumer_thread
+    assert ours is not faust_kafka.Consumer._new_consumer_thread
+
+
+def test_faust_still_builds_its_worker_consumer_through_the_overridden_method() -> None:
+    """Without this call the override that sets the fetch wait would silently do nothing,
+    and Faust's 1.5 s broker-side wait would be back."""
+    import inspect
+
+    thread = faust_kafka.AIOKafkaConsumerThread
+    assert "self._create_worker_consumer(" in inspect.getsource(thread._create_consumer)
+    assert (faust_compat.RewindingConsumerThread._create_worker_consumer
+            is not thread._create_worker_consumer)
+
+
+def test_the_fetch_loops_suspension_wait_is_told_apart_by_its_type() -> None:
+    from streamproc.worker.faust_compat.consumer import _is_delivery
+
+    async def run() -> list[bool]:
+        async def deliver() -> None:
+            return None
+
+        ours, other = faust_compat.FlowSuspension(), asyncio.Event()
+        pairs = [(deliver(), ours.wait()), (deliver(), other.wait())]
+        pairs.append((deliver(), ours.wait()))
+        verdicts = [_is_delivery(pairs[0], None), _is_delivery(pairs[1], None),
+                    _is_delivery(pairs[2], 1.0)]  # a timeout: not the fetch loop's call
+        for pair in pairs:
+            for coro in pair:
+                coro.close()
+        return verdicts
+
+    assert asyncio.run(run()) == [True, False, False]
 
 
 def _own_private_names(paths: list[Path]) -> set[str]:
@@ -50,18 +119,18 @@ def _own_private_names(paths: list[Path]) -> set[str]:
 
 def test_no_private_api_of_a_dependency_outside_faust_compat() -> None:
     """``x._name`` where ``_name`` is not ours can only be a dependency's private API (the
-    compat module and its own tests excepted)."""
+    compat package and its own tests excepted)."""
     paths = [p for folder in ("streamproc", "producers", "bench", "tests")
              for p in sorted((ROOT / folder).rglob("*.py"))]
-    ours = _own_private_names([p for p in paths if p.name != "faust_compat.py"])
+    ours = _own_private_names([p for p in paths if not p.is_relative_to(COMPAT)])
     uses = [
         f"{path.relative_to(ROOT)}:{node.lineno} .{node.attr}"
-        for path in paths if path.name not in COMPAT_FILES
+        for path in paths if not _in_compat(path)
         for node in ast.walk(ast.parse(path.read_text()))
         if isinstance(node, ast.Attribute) and node.attr.startswith("_")
         and not node.attr.startswith("__") and node.attr not in ours
     ]
-    assert uses == [], "private APIs of dependencies belong in streamproc/worker/faust_compat.py"
+    assert uses == [], "private APIs of dependencies belong in streamproc/worker/faust_compat/"
 
 
 def test_web_server_closes_idle_connections() -> None:
@@ -85,7 +154,7 @@ def test_faust_still_delivers_each_message_through_wait_first_with_suspend_flow(
     override must be revisited."""
     import inspect
 
-    source = inspect.getsource(faust_compat.faust_kafka.Consumer._drain_messages)
+    source = inspect.getsource(faust_kafka.Consumer._drain_messages)
     assert "self.wait_first(" in source and "self.suspend_flow.wait()" in source
 
 
@@ -147,7 +216,7 @@ def test_faust_still_reads_the_delivery_callback_once_from_the_consumer() -> Non
     from faust.transport import consumer as base
 
     init = inspect.getsource(base.Consumer.__init__)
-    drain = inspect.getsource(faust_compat.faust_kafka.Consumer._drain_messages)
+    drain = inspect.getsource(faust_kafka.Consumer._drain_messages)
     assert "self.callback = callback" in init
     assert "callback = self.callback" in drain and "callback(message)" in drain
 
@@ -322,8 +391,8 @@ def test_a_seek_waits_for_the_record_being_handed_on_and_stales_the_rest(
     async def faust_perform_seek(self) -> None:
         kafka_state["state"].seek(34)
 
-    monkeypatch.setattr(faust_compat.faust_kafka.Consumer, "getmany", faust_getmany)
-    monkeypatch.setattr(faust_compat.faust_kafka.Consumer, "perform_seek", faust_perform_seek)
+    monkeypatch.setattr(faust_kafka.Consumer, "getmany", faust_getmany)
+    monkeypatch.setattr(faust_kafka.Consumer, "perform_seek", faust_perform_seek)
 
     async def run() -> tuple[list[int], bool]:
         kafka = _assigned_consumer(("polls", 2))

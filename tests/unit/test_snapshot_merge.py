@@ -1,12 +1,12 @@
 """A snapshot accepts the workers' rows only as evaluated against the assignment they caught
-up with, each store once (streamproc.worker.pipeline._merge_parts)."""
+up with, each store once (streamproc.worker.cluster._merge_parts)."""
 
 from __future__ import annotations
 
 import pytest
 
 from streamproc.core.report_rows import ReportRow
-from streamproc.worker.pipeline import AssignmentChanged, _merge_parts
+from streamproc.worker.cluster import AssignmentChanged, _merge_parts
 
 
 def row(store_id: str) -> ReportRow:

@@ -1,6 +1,6 @@
 """A snapshot rides through a moving assignment: an attempt is abandoned the moment the
 group rebalances and retried against the new assignment; it fails only after the stated
-bound passed without a change and without success (streamproc.worker.pipeline.Pipeline
+bound passed without a change and without success (streamproc.worker.cluster.Cluster
 .snapshot, streamproc.core.coverage.StabilityWait)."""
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ import pytest
 
 from streamproc.config import Settings
 from streamproc.core.coverage import StabilityWait
-from streamproc.worker.pipeline import AssignmentChanged, Pipeline
+from streamproc.worker.cluster import AssignmentChanged, Cluster
 from streamproc.worker.snapshot import Snapshot, SnapshotTimeout
 
 DONE = Snapshot([], None, 0.0, 0.0)
 
 
-def _pipeline(bound_s: float) -> Pipeline:
-    return Pipeline(Settings(report_unstable_s=bound_s), app=None, processor=None)
+def _cluster(bound_s: float) -> Cluster:
+    return Cluster(Settings(report_unstable_s=bound_s), app=None, processor=None)
 
 
 def test_the_wait_restarts_with_every_change_of_the_assignment() -> None:
@@ -37,7 +37,7 @@ def test_an_attempt_waiting_on_a_departing_peer_is_retried_when_the_group_rebala
     any timeout of the hanging request."""
 
     async def run() -> tuple[Snapshot, list[str], float]:
-        pipeline = _pipeline(bound_s=30.0)
+        pipeline = _cluster(bound_s=30.0)
         calls: list[str] = []
 
         async def attempt(as_of, timeout, figures) -> Snapshot:
@@ -61,7 +61,7 @@ def test_an_attempt_waiting_on_a_departing_peer_is_retried_when_the_group_rebala
 def test_retries_go_on_while_the_assignment_keeps_changing_then_fail_naming_the_bound(
         monkeypatch: pytest.MonkeyPatch) -> None:
     async def run(changes: int) -> tuple[object, int]:
-        pipeline = _pipeline(bound_s=0.6)
+        pipeline = _cluster(bound_s=0.6)
         calls = []
 
         async def attempt(as_of, timeout, figures) -> Snapshot:
