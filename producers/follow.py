@@ -3,7 +3,7 @@
 `tail_lines` yields complete lines (bytes, without the newline) as they are appended; a last
 line without its newline is held back until the rest arrives (or the tail is stopped: then
 it is taken as the last line, like the end of a file). `FollowParser` runs
-`streamproc.core.parsing.iter_polls` over it in a helper thread and hands records and
+`streamproc.csvfiles.iter_polls` over it in a helper thread and hands records and
 rejections to the event loop through a deque, so the loop never blocks on the file.
 """
 
@@ -16,7 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from streamproc.core.parsing import iter_polls
+from streamproc.csvfiles import iter_polls
 
 READ_BLOCK = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"

@@ -136,18 +136,6 @@ def rejection_message(rejection: Rejection) -> Message:
     return rejection.source.encode(), wire.encode_rejection(rejection)
 
 
-def split_records(items: Iterable[object]) -> tuple[list, list[Rejection]]:
-    """Records and Rejections of any source, apart."""
-    records: list = []
-    rejections: list[Rejection] = []
-    for item in items:
-        if isinstance(item, Rejection):
-            rejections.append(item)
-        else:
-            records.append(item)
-    return records, rejections
-
-
 def sorted_by_time(polls: Sequence[Poll]) -> list[Poll]:
     """Polls in event-time order (stable: equal timestamps keep file order)."""
     return sorted(polls, key=lambda p: p[1])

@@ -41,8 +41,8 @@ from producers.pacing import run_paced
 from producers.sinks import Sink
 from streamproc.config import Settings
 from streamproc.core import wire
-from streamproc.core.parsing import iter_hours, iter_polls, iter_special_hours, iter_timezones
-from streamproc.core.records import Poll, Rejection
+from streamproc.core.records import Poll, Rejection, split_records
+from streamproc.csvfiles import iter_hours, iter_polls, iter_special_hours, iter_timezones
 from streamproc.progress import Progress
 
 PROG = "streamproc replay"
@@ -218,7 +218,7 @@ class Replayer:
     # ------------------------------------------------------------------ hours, zones
 
     async def send_timezones(self, source: Any) -> None:
-        records, rejections = grouping.split_records(iter_timezones(source))
+        records, rejections = split_records(iter_timezones(source))
         await self.reject(rejections)
         zones = grouping.last_timezones(records)
         for key, value in grouping.timezone_messages(zones):
@@ -226,7 +226,7 @@ class Replayer:
         self.summary.timezone_stores += len(zones)
 
     async def send_hours(self, source: Any) -> None:
-        records, rejections = grouping.split_records(iter_hours(source))
+        records, rejections = split_records(iter_hours(source))
         groups, too_many = grouping.group_hours(records)
         await self.reject(rejections + too_many)
         for key, value in grouping.hours_messages(groups):
@@ -235,7 +235,7 @@ class Replayer:
 
     async def send_special_hours(self, source: Any) -> None:
         """All of a store's special dates in one message (the compacted topic is an upsert)."""
-        records, rejections = grouping.split_records(iter_special_hours(source))
+        records, rejections = split_records(iter_special_hours(source))
         groups, too_many = grouping.group_hours(
             records, source="special_hours", max_rows=wire.MAX_SPECIAL_ROWS)
         await self.reject(rejections + too_many)

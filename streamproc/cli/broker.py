@@ -1,5 +1,5 @@
 """`streamproc broker start|stop|status|jars`: the local Kafka broker or cluster
-(streamproc.kafka.broker)."""
+(streamproc.localkafka)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,13 @@ import argparse
 import sys
 
 from streamproc import config
+from streamproc import localkafka as broker
 from streamproc.config import Settings
-from streamproc.kafka import broker
-from streamproc.kafka.broker import (
+from streamproc.localkafka import (
     DEFAULT_START_TIMEOUT,
     DEFAULT_STOP_TIMEOUT,
     MAX_BROKERS,
     BrokerError,
-    data_dir,
     ensure_jars,
     running_pid,
     start,
@@ -83,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
             bootstrap = start(settings, timeout=args.timeout or DEFAULT_START_TIMEOUT)
             print(
                 f"Kafka broker running at {bootstrap} (pid {running_pid(settings)}, "
-                f"data in {data_dir(settings)})"
+                f"data in {broker.single_node(settings).data_dir})"
             )
         elif args.action == "stop":
             _stop(args, settings, brokers)

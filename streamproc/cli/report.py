@@ -13,7 +13,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
-from streamproc.core import parsing
+from streamproc import csvfiles
+from streamproc.core.parsing import HeaderError
 from streamproc.core.records import Rejection
 from streamproc.core.report_rows import (
     OPTIONAL_COLUMNS,
@@ -77,7 +78,7 @@ def _counted(items: Iterable[T], progress: Progress) -> Iterator[T]:
 
 def _special_rows(path: Path | None, sink: RejectSink) -> list:
     """The accepted special-hours rows, read before the polls so a bad header stops early."""
-    return [] if path is None else list(sink.accept(parsing.iter_special_hours(path)))
+    return [] if path is None else list(sink.accept(csvfiles.iter_special_hours(path)))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -100,13 +101,13 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress("reading polls")
     try:
         states, now = build_states(
-            sink.accept(_counted(parsing.iter_polls(args.polls), progress)),
-            sink.accept(parsing.iter_hours(args.hours)),
-            sink.accept(parsing.iter_timezones(args.timezones)),
+            sink.accept(_counted(csvfiles.iter_polls(args.polls), progress)),
+            sink.accept(csvfiles.iter_hours(args.hours)),
+            sink.accept(csvfiles.iter_timezones(args.timezones)),
             as_of=as_of,
             special=_special_rows(args.special_hours, sink),
         )
-    except parsing.HeaderError as exc:
+    except HeaderError as exc:
         print(f"streamproc report: {exc}", file=sys.stderr)
         return 2
     progress.close()

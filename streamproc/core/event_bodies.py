@@ -34,14 +34,12 @@ from streamproc.core.parsing import (
     SPECIAL,
     TIMEZONES,
     HeaderError,
-    iter_hours,
-    iter_polls,
-    iter_special_hours,
-    iter_timezones,
+    decode_lines,
+    iter_records,
     make_header,
     split_line,
 )
-from streamproc.core.records import Rejection
+from streamproc.core.records import Rejection, split_records
 from streamproc.core.wire import MAX_HOURS_ROWS, MAX_SPECIAL_ROWS
 
 NDJSON = "ndjson"
@@ -129,17 +127,14 @@ def decode_csv(body: bytes, source: str = "POST /events") -> Batch:
     except BodyError as exc:  # reported like a bad line: the caller sees why, nothing is kept
         raw = lines[0][:RAW_LIMIT].decode("utf-8", "replace")
         return Batch([], [Rejection(source, 1, raw, str(exc))])
+    records, rejections = split_records(iter_records(kind, decode_lines(lines), source))
     if kind == POLLS:
-        events, rejections = _split(iter_polls(lines, name=source))
-        return Batch([PollEvent(*p) for p in events], rejections)
+        return Batch([PollEvent(*p) for p in records], rejections)
     if kind == TIMEZONES:
-        events, rejections = _split(iter_timezones(lines, name=source))
-        return Batch([TimezoneEvent(*z) for z in events], rejections)
+        return Batch([TimezoneEvent(*z) for z in records], rejections)
     if kind == SPECIAL:
-        rows, rejections = _split(iter_special_hours(lines, name=source))
-        return _row_sets(rows, rejections, source, SpecialHoursEvent, MAX_SPECIAL_ROWS)
-    rows, rejections = _split(iter_hours(lines, name=source))
-    return _row_sets(rows, rejections, source, HoursEvent, MAX_HOURS_ROWS)
+        return _row_sets(records, rejections, source, SpecialHoursEvent, MAX_SPECIAL_ROWS)
+    return _row_sets(records, rejections, source, HoursEvent, MAX_HOURS_ROWS)
 
 
 def _row_sets(rows: list[tuple[str, int, int, int]], rejections: list[Rejection], source: str,
@@ -173,14 +168,6 @@ def csv_kind(header_line: bytes) -> str:
         f"the CSV header {fields[:8]} is none of: store_id,timestamp_utc,status (polls); "
         "store_id,day,start_time_local,end_time_local (hours); store_id,timezone_str (zones); "
         "store_id,date,start_time_local,end_time_local (special hours)")
-
-
-def _split(items) -> tuple[list, list[Rejection]]:
-    good: list = []
-    bad: list[Rejection] = []
-    for item in items:
-        (bad if isinstance(item, Rejection) else good).append(item)
-    return good, bad
 
 
 def _per_store(rows: list[tuple[str, int, int, int]]) -> dict[str, list[tuple[int, int, int]]]:

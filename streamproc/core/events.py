@@ -29,11 +29,8 @@ from streamproc.core.parsing import (
     SPECIAL,
     TIMEZONES,
     make_header,
-    parse_hours_row,
-    parse_poll_row,
-    parse_special_row,
+    parse_row,
     parse_store_id,
-    parse_timezone_row,
 )
 from streamproc.core.wire import MAX_HOURS_ROWS, MAX_SPECIAL_ROWS
 
@@ -161,7 +158,7 @@ def _text(doc: dict[str, Any], name: str, where: str = "") -> str:
 def _poll(doc: dict[str, Any]) -> PollEvent:
     _fields(doc, POLL_FIELDS)
     cells = [_text(doc, name) for name in POLL_FIELDS]
-    return PollEvent(*parse_poll_row(cells, _POLL_HEADER))
+    return PollEvent(*parse_row(cells, _POLL_HEADER))
 
 
 def _hours(doc: dict[str, Any]) -> HoursEvent:
@@ -196,7 +193,7 @@ def _hours_row(store_id: str, row: object, where: str) -> tuple[int, int, int]:
     cells = [store_id, str(day), _text(row, "start_time_local", where),
              _text(row, "end_time_local", where)]
     try:
-        _, day_, start, end = parse_hours_row(cells, _HOURS_HEADER)
+        _, day_, start, end = parse_row(cells, _HOURS_HEADER)
     except ValueError as exc:
         raise ValueError(f"{where}{exc}") from None
     return day_, start, end
@@ -205,7 +202,7 @@ def _hours_row(store_id: str, row: object, where: str) -> tuple[int, int, int]:
 def _timezone(doc: dict[str, Any]) -> TimezoneEvent:
     _fields(doc, TIMEZONE_FIELDS)
     cells = [_text(doc, name) for name in TIMEZONE_FIELDS]
-    return TimezoneEvent(*parse_timezone_row(cells, _TIMEZONE_HEADER))
+    return TimezoneEvent(*parse_row(cells, _TIMEZONE_HEADER))
 
 
 def _special_hours(doc: dict[str, Any]) -> SpecialHoursEvent:
@@ -223,7 +220,7 @@ def _special_row(store_id: str, row: object, where: str) -> tuple[int, int, int]
     times = ["" if row[name] is None else _text(row, name, where)
              for name in SPECIAL_ROW_FIELDS[1:]]
     try:
-        _, day, start, end = parse_special_row([store_id, date_cell, *times], _SPECIAL_HEADER)
+        _, day, start, end = parse_row([store_id, date_cell, *times], _SPECIAL_HEADER)
     except ValueError as exc:
         raise ValueError(f"{where}{exc}") from None
     return day, start, end

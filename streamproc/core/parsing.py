@@ -1,17 +1,14 @@
-"""Reading the three CSV sources into records (see docs/conventions.md and the contract).
+"""The rules that turn CSV lines into records (see docs/conventions.md and the contract).
+
+Pure: lines in, records out. Reading a file (opening it, gunzip in a helper thread, splitting
+its bytes into lines) is `streamproc.csvfiles`, which hands its lines to `iter_records`; the
+event decoders (`events`, `event_bodies`) use the same header and row rules, so a field means
+the same and is refused with the same words wherever it comes from.
 
 Columns are found by header name (case-insensitive, surrounding spaces ignored), never by
 position; extra columns are allowed and ignored. Every data row yields either a record tuple
-or a `Rejection` with a specific reason; nothing raises mid-file. Only a header without a
+or a `Rejection` with a specific reason; nothing raises mid-input. Only a header without a
 required column raises (`HeaderError`), before any row is read.
-
-Sources (`iter_polls`, `iter_hours`, `iter_timezones`, `iter_special_hours`):
-
-* a path (`str` or `os.PathLike`) to a `.csv` or gzip-compressed file (detected by its magic
-  bytes, so `.csv.gz` works whatever the name), read in binary and decoded per line;
-* an iterable of lines (`bytes` or `str`, with or without their line terminator), the first
-  being the header. This is how a caller tails a growing file: pass a generator that blocks
-  for the next line.
 
 Line handling, in order:
 
@@ -22,8 +19,8 @@ Line handling, in order:
 * A line that is empty or only whitespace is skipped silently: it carries no data, and
   editors and `cat a.csv b.csv` produce them. It is neither a record nor a rejection.
 * A line longer than `MAX_LINE_CHARS` is rejected ("line is too long ...") without being
-  parsed (so a 10 MB line never reaches the csv module's field size limit); a file line
-  longer than the read block is not even held in memory.
+  parsed (so a 10 MB line never reaches the csv module's field size limit); a file reader
+  hands a line too long to hold as a `LongLine`.
 * Rows without a double quote take a fast path (`str.split(",")`); rows with one are parsed
   by the csv module (strict RFC 4180 quoting; a quoted field may contain commas, quotes and
   newlines). A quoted field left open for more than `MAX_RECORD_LINES` lines or
@@ -43,14 +40,10 @@ that date" (one empty time alone is rejected). An empty field is "missing <colum
 from __future__ import annotations
 
 import csv
-import gzip
-import os
-import queue
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from itertools import chain
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 from streamproc.core.hours import CLOSED
 from streamproc.core.records import (
@@ -66,20 +59,16 @@ from streamproc.core.timeparse import (
     parse_local_date,
     parse_time_of_day,
     parse_timestamp,
+    show,
 )
 from streamproc.core.timezones import known_timezones
-
-Source = str | os.PathLike[str] | Iterable[bytes] | Iterable[str]
-R = TypeVar("R")
 
 MAX_LINE_CHARS = 65_536  # a real poll line is ~60 bytes
 MAX_RECORD_LINES = 100  # physical lines one quoted record may span
 RAW_LIMIT = 500  # characters of the raw line kept in a Rejection
-_READ_BLOCK = 1 << 20
-_PREFETCH = 4  # decompressed blocks read ahead
-_BOM = "\ufeff"
-_BOM_BYTES = b"\xef\xbb\xbf"
-_GZIP_MAGIC = b"\x1f\x8b"
+BOM = "\ufeff"
+BOM_BYTES = BOM.encode()
+_SHOWN = 40  # characters of a bad cell quoted in a reason
 _ID_CACHE_LIMIT = 1_000_000
 
 POLLS = "polls"
@@ -102,6 +91,8 @@ COLUMNS: dict[str, tuple[tuple[str, ...], ...]] = {
 
 BAD_STORE_ID = "is not a safe id (letters, digits, _ . : - ; max 128)"
 
+Record = Poll | HoursRow | TimezoneRow | SpecialRow
+
 
 class HeaderError(ValueError):
     """The header line is missing, unreadable or lacks a required column."""
@@ -110,20 +101,21 @@ class HeaderError(ValueError):
 class Header(NamedTuple):
     """Where the required columns of one source are, found by name in its header line."""
 
-    kind: str  # "polls" | "hours" | "timezones"
+    kind: str  # POLLS | HOURS | TIMEZONES | SPECIAL
     width: int  # number of fields in the header; every row must have as many
     positions: tuple[int, ...]  # index of each required column, in record order
     names: tuple[str, ...]  # the required columns' names as spelled in the header
 
 
-class _LongLine(NamedTuple):
-    """Stands in for a file line too long to hold: its first bytes and its length."""
+class LongLine(NamedTuple):
+    """Stands in for a file line too long to hold (made by the file reader): its first bytes
+    and its length, enough to reject it with a readable excerpt."""
 
     head: bytes
     size: int
 
 
-Line = str | bytes | _LongLine  # bytes: a line that is not valid UTF-8
+Line = str | bytes | LongLine  # bytes: a line that is not valid UTF-8
 
 
 # --------------------------------------------------------------------------- header
@@ -135,7 +127,7 @@ def make_header(kind: str, fields: Sequence[str]) -> Header:
         wanted = COLUMNS[kind]
     except KeyError:
         raise ValueError(f"unknown source kind {kind!r}; expected {sorted(COLUMNS)}") from None
-    found = [f.strip().lstrip(_BOM).strip() for f in fields]
+    found = [f.strip().lstrip(BOM).strip() for f in fields]
     lowered = [f.lower() for f in found]
     positions: list[int] = []
     names: list[str] = []
@@ -165,12 +157,6 @@ def split_line(text: str) -> list[str]:
 _IDS: dict[str, str] = {}
 
 
-def _show(value: str, limit: int = 40) -> str:
-    if len(value) > limit:
-        return repr(value[:limit]) + f"... ({len(value)} chars)"
-    return repr(value)
-
-
 def parse_store_id(value: str) -> str:
     """A store id cell -> the stripped id; ValueError with the reason if it is not safe."""
     cached = _IDS.get(value)
@@ -180,7 +166,7 @@ def parse_store_id(value: str) -> str:
     if not sid:
         raise ValueError("missing store_id")
     if not is_valid_store_id(sid):
-        raise ValueError(f"store_id {_show(sid)} {BAD_STORE_ID}")
+        raise ValueError(f"store_id {show(sid, _SHOWN)} {BAD_STORE_ID}")
     if sid == value:
         if len(_IDS) >= _ID_CACHE_LIMIT:
             _IDS.clear()
@@ -201,7 +187,7 @@ def parse_status(value: str) -> bool:
         return False
     if not status:
         raise ValueError("missing status")
-    raise ValueError(f"status {_show(value.strip())} is not active or inactive")
+    raise ValueError(f"status {show(value.strip(), _SHOWN)} is not active or inactive")
 
 
 def _clock_field(parse: Callable[[str], int], value: str, column: str) -> int:
@@ -211,7 +197,7 @@ def _clock_field(parse: Callable[[str], int], value: str, column: str) -> int:
     except ValueError as exc:
         if not value.strip():
             raise ValueError(f"missing {column}") from None
-        raise ValueError(f"{column} {_show(value.strip())}: {exc}") from None
+        raise ValueError(f"{column} {show(value.strip(), _SHOWN)}: {exc}") from None
 
 
 def parse_day(value: str, column: str = "day") -> int:
@@ -220,7 +206,7 @@ def parse_day(value: str, column: str = "day") -> int:
     if not text:
         raise ValueError(f"missing {column}")
     if not (text.isascii() and text.isdigit()):
-        raise ValueError(f"{column} {_show(text)} is not an integer 0..6")
+        raise ValueError(f"{column} {show(text, _SHOWN)} is not an integer 0..6")
     day = int(text)
     if day > 6:
         raise ValueError(f"{column} {day} is outside 0..6 (0=Monday)")
@@ -241,15 +227,10 @@ def parse_timezone(value: str, column: str = "timezone_str") -> str:
         matches = sorted(name for name in known if name.lower() == folded)
         if matches:
             hint = f" (did you mean {matches[0]!r}?)"
-    raise ValueError(f"{column} {_show(tz)} is not a known IANA time zone{hint}")
+    raise ValueError(f"{column} {show(tz, _SHOWN)} is not a known IANA time zone{hint}")
 
 
 # --------------------------------------------------------------------------- rows
-
-
-def _check_width(fields: Sequence[str], header: Header) -> None:
-    if len(fields) != header.width:
-        raise ValueError(f"expected {header.width} fields, got {len(fields)}")
 
 
 def _poll(fields: Sequence[str], header: Header) -> Poll:
@@ -295,31 +276,8 @@ def _special(fields: Sequence[str], header: Header) -> SpecialRow:
     )
 
 
-def parse_poll_row(fields: Sequence[str], header: Header) -> Poll:
-    """One polls row (its fields) -> `(store_id, ts_us, active)`; ValueError(reason) if bad."""
-    _check_width(fields, header)
-    return _poll(fields, header)
-
-
-def parse_hours_row(fields: Sequence[str], header: Header) -> HoursRow:
-    """One business-hours row -> `(store_id, day, start_us, end_us)`; ValueError(reason)."""
-    _check_width(fields, header)
-    return _hours(fields, header)
-
-
-def parse_timezone_row(fields: Sequence[str], header: Header) -> TimezoneRow:
-    """One time zone row -> `(store_id, tz)`; ValueError(reason) if bad."""
-    _check_width(fields, header)
-    return _timezone(fields, header)
-
-
-def parse_special_row(fields: Sequence[str], header: Header) -> SpecialRow:
-    """One special-hours row -> `(store_id, day, start_us, end_us)`; ValueError(reason)."""
-    _check_width(fields, header)
-    return _special(fields, header)
-
-
-_ROW_PARSERS: dict[str, Callable[[Sequence[str], Header], Any]] = {
+# The record of each source from a row of the header's width (`parse_row` checks the width).
+_ROW_RULES: dict[str, Callable[[Sequence[str], Header], Any]] = {
     POLLS: _poll,
     HOURS: _hours,
     TIMEZONES: _timezone,
@@ -327,12 +285,25 @@ _ROW_PARSERS: dict[str, Callable[[Sequence[str], Header], Any]] = {
 }
 
 
+def parse_row(fields: Sequence[str], header: Header) -> Any:
+    """One data row (its fields) -> the `Record` of `header.kind`; ValueError(reason) if bad.
+
+    The one row rule of every source: polls `(store_id, ts_us, active)`, business hours and
+    special hours `(store_id, day, start_us, end_us)`, time zones `(store_id, tz)`. The event
+    decoders call it with a header in their own field names, so reasons name their fields.
+    (Typed `Any`, not `Record`: each caller knows from its header which shape it gets.)
+    """
+    if len(fields) != header.width:
+        raise ValueError(f"expected {header.width} fields, got {len(fields)}")
+    return _ROW_RULES[header.kind](fields, header)
+
+
 # --------------------------------------------------------------------------- lines
 
 
-def _raw(line: Line) -> str:
+def raw_text(line: Line) -> str:
     """The raw line as text for a Rejection, at most ~RAW_LIMIT characters."""
-    if isinstance(line, _LongLine):
+    if isinstance(line, LongLine):
         text = line.head.decode("utf-8", "backslashreplace")[:RAW_LIMIT]
         return f"{text}... ({line.size} bytes)"
     if isinstance(line, bytes):
@@ -346,7 +317,9 @@ def _raw(line: Line) -> str:
     return text
 
 
-def _decode_line(data: bytes) -> str | bytes:
+def decode_line(data: bytes) -> str | bytes:
+    """One line's bytes (no newline; a trailing CR is dropped) -> its text, or the bytes
+    themselves when they are not UTF-8 (rejected later, with the line's number)."""
     if data.endswith(b"\r"):
         data = data[:-1]
     try:
@@ -355,123 +328,26 @@ def _decode_line(data: bytes) -> str | bytes:
         return data
 
 
-def _decode_block(body: bytes) -> list[str | bytes]:
-    """Newline-separated lines (no trailing newline) -> str lines, or bytes where not UTF-8."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        return [_decode_line(part) for part in body.split(b"\n")]
-    lines: list[str | bytes] = list(text.split("\n"))
-    if "\r" in text:
-        lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]  # type: ignore[union-attr]
-    return lines
+def decode_lines(items: Iterable[bytes] | Iterable[str]) -> Iterator[Line]:
+    """Lines given one by one (bytes or str, with or without terminator) -> Line values.
 
-
-def _read_blocks(path: str | os.PathLike[str]) -> Iterator[bytes]:
-    """The file's bytes, a block at a time; gzip (by magic bytes) is decompressed.
-
-    Decompression runs in a helper thread (zlib releases the GIL), so it overlaps with parsing;
-    at most `_PREFETCH` blocks are read ahead. Closing the generator stops the thread.
+    This is how a caller tails a growing file or reads a request body: any iterable of lines,
+    the first being the header (a generator that blocks for the next line works).
     """
-    raw = open(path, "rb")  # noqa: SIM115 - closed below
-    try:
-        if raw.peek(2)[:2] != _GZIP_MAGIC:
-            while block := raw.read(_READ_BLOCK):
-                yield block
-            return
-        unzip = gzip.GzipFile(fileobj=raw, mode="rb")
-        blocks: queue.Queue[bytes | BaseException | None] = queue.Queue(_PREFETCH)
-        stop = threading.Event()
-
-        def pump() -> None:
-            item: bytes | BaseException | None
-            try:
-                while not stop.is_set():
-                    item = unzip.read(_READ_BLOCK)
-                    if not item:
-                        break
-                    while not stop.is_set():
-                        try:
-                            blocks.put(item, timeout=0.1)
-                            break
-                        except queue.Full:
-                            pass
-                item = None
-            except BaseException as exc:  # handed to the reading thread
-                item = exc
-            while not stop.is_set():
-                try:
-                    blocks.put(item, timeout=0.1)
-                    return
-                except queue.Full:
-                    pass
-
-        thread = threading.Thread(target=pump, name=f"gunzip {os.fspath(path)}", daemon=True)
-        thread.start()
-        try:
-            while (item := blocks.get()) is not None:
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            stop.set()
-            thread.join()
-            unzip.close()
-    finally:
-        raw.close()
-
-
-def _file_line_blocks(path: str | os.PathLike[str]) -> Iterator[list[Line]]:
-    """Lists of physical lines of a file, read a block at a time (fast)."""
-    tail = b""
-    first = True
-    skipping: _LongLine | None = None  # the current line is too long to hold
-    for data in _read_blocks(path):
-        block = data
-        if first:
-            if block.startswith(_BOM_BYTES):
-                block = block[len(_BOM_BYTES) :]
-            first = False
-        if skipping is not None:
-            cut = block.find(b"\n")
-            if cut < 0:
-                skipping = _LongLine(skipping.head, skipping.size + len(block))
-                continue
-            yield [_LongLine(skipping.head, skipping.size + cut)]
-            skipping = None
-            block = block[cut + 1 :]
-        elif tail:
-            block = tail + block
-        cut = block.rfind(b"\n")
-        if cut < 0:
-            if len(block) > max(_READ_BLOCK, MAX_LINE_CHARS):
-                skipping = _LongLine(block[: RAW_LIMIT * 4], len(block))
-                tail = b""
-            else:
-                tail = block
-            continue
-        tail = block[cut + 1 :]
-        yield _decode_block(block[:cut])
-    if skipping is not None:
-        yield [skipping]
-    elif tail:
-        yield [_decode_line(tail)]
-
-
-def _normalize_lines(items: Iterable[bytes | str]) -> Iterator[Line]:
-    """Lines given one by one (bytes or str, with or without terminator) -> Line values."""
+    if isinstance(items, str | bytes | bytearray):
+        raise TypeError(f"lines must be an iterable of lines, not {type(items).__name__}")
     first = True
     for item in items:
         if isinstance(item, bytes | bytearray):
             data = bytes(item)
-            if first and data.startswith(_BOM_BYTES):
-                data = data[len(_BOM_BYTES) :]
+            if first and data.startswith(BOM_BYTES):
+                data = data[len(BOM_BYTES) :]
             if data.endswith(b"\n"):
                 data = data[:-1]
-            yield _decode_line(data)
-        elif isinstance(item, str):
+            yield decode_line(data)
+        elif isinstance(item, str):  # inlined, not a helper: one call less per line
             text = item
-            if first and text.startswith(_BOM):
+            if first and text.startswith(BOM):
                 text = text[1:]
             if text.endswith("\n"):
                 text = text[:-1]
@@ -483,23 +359,6 @@ def _normalize_lines(items: Iterable[bytes | str]) -> Iterator[Line]:
         first = False
 
 
-def open_lines(path: str | os.PathLike[str]) -> Iterator[str | bytes]:
-    """Physical lines of a `.csv` or `.csv.gz` file: str without the line terminator, or the
-    raw bytes for a line that is not valid UTF-8. A leading BOM is removed.
-
-    (A line too long to hold is yielded as a small placeholder; `iter_*` rejects it.)
-    """
-    return chain.from_iterable(_file_line_blocks(path))  # type: ignore[arg-type]
-
-
-def _lines(source: Source) -> Iterator[Line]:
-    if isinstance(source, str | os.PathLike):
-        return chain.from_iterable(_file_line_blocks(source))
-    if isinstance(source, bytes | bytearray):
-        raise TypeError("source must be a path or an iterable of lines, not bytes")
-    return _normalize_lines(source)
-
-
 # --------------------------------------------------------------------------- records
 
 
@@ -507,7 +366,7 @@ def _read_header(kind: str, lines: Iterator[Line]) -> tuple[Header, int]:
     lineno = 0
     for line in lines:
         lineno += 1
-        if isinstance(line, bytes | _LongLine):
+        if isinstance(line, bytes | LongLine):
             raise HeaderError(f"{kind}: header line {lineno} is not valid UTF-8 or is too long")
         if not line.strip():
             continue
@@ -519,12 +378,16 @@ def _read_header(kind: str, lines: Iterator[Line]) -> tuple[Header, int]:
     raise HeaderError(f"{kind}: empty input, no header line")
 
 
-def _records(kind: str, source: Source, name: str | None) -> Iterator[Any]:
-    """Records and Rejections of one source, in line order."""
+def iter_records(kind: str, lines: Iterable[Line], name: str | None = None) -> Iterator[Any]:
+    """Records and Rejections of one source (`POLLS`, `HOURS`, ...), in line order.
+
+    `lines` are already decoded (`decode_lines`, or a file reader's lines); the first
+    non-blank one is the header. Rejections are named `name` (default: `kind`).
+    """
     name = name or kind
-    lines = _lines(source)
+    lines = iter(lines)
     header, lineno = _read_header(kind, lines)
-    row = _ROW_PARSERS[kind]
+    row = _ROW_RULES[kind]
     width = header.width
     # Polls fast path (~2M rows per batch run), inlined here: ids of ASCII letters and digits
     # (always a match for STORE_ID_PATTERN when at most 128 long), timestamps shaped exactly
@@ -569,7 +432,7 @@ def _records(kind: str, source: Source, name: str | None) -> Iterator[Any]:
                     try:
                         yield row(fields, header)
                     except ValueError as exc:
-                        yield Rejection(name, lineno, _raw(line), str(exc))
+                        yield Rejection(name, lineno, raw_text(line), str(exc))
                     continue
             # Everything else: blank, wrong field count, undecodable, too long, quoted.
             items, lineno, restart = _other_line(line, lines, lineno, header, name)
@@ -584,42 +447,40 @@ def _records(kind: str, source: Source, name: str | None) -> Iterator[Any]:
 def _other_line(
     line: Line, lines: Iterator[Line], lineno: int, header: Header, name: str
 ) -> tuple[list[Any], int, list[Line] | None]:
-    """The slow path of `_records` for one line that is not a plain well-formed row.
+    """The slow path of `iter_records` for one line that is not a plain well-formed row.
 
     Returns (records or Rejections, line number of the last line used, lines to read again).
     """
-    width = header.width
-    if isinstance(line, _LongLine):
-        reason = f"line is too long ({line.size} bytes; limit {MAX_LINE_CHARS})"
-        return [Rejection(name, lineno, _raw(line), reason)], lineno, None
-    if isinstance(line, bytes):
-        try:
-            line.decode("utf-8")
-            reason = "invalid UTF-8"
-        except UnicodeDecodeError as exc:
-            reason = f"invalid UTF-8 (byte {exc.start})"
-        return [Rejection(name, lineno, _raw(line), reason)], lineno, None
+    if isinstance(line, LongLine | bytes):
+        return [Rejection(name, lineno, raw_text(line), _unreadable(line))], lineno, None
     if not line.strip():
         return [], lineno, None  # blank line: skipped, see the module docstring
     if len(line) > MAX_LINE_CHARS:
         reason = f"line is too long ({len(line)} chars; limit {MAX_LINE_CHARS})"
-        return [Rejection(name, lineno, _raw(line), reason)], lineno, None
+        return [Rejection(name, lineno, raw_text(line), reason)], lineno, None
     if '"' not in line:
-        reason = f"expected {width} fields, got {line.count(',') + 1}"
-        return [Rejection(name, lineno, _raw(line), reason)], lineno, None
+        reason = f"expected {header.width} fields, got {line.count(',') + 1}"
+        return [Rejection(name, lineno, raw_text(line), reason)], lineno, None
     # A double quote: the csv module, possibly over several physical lines.
     parsed, taken = _quoted_record(line, lines)
     if isinstance(parsed, str):  # a reason: reject the first line, read the others again
-        return [Rejection(name, lineno, _raw(line), parsed)], lineno, taken or None
+        return [Rejection(name, lineno, raw_text(line), parsed)], lineno, taken or None
     raw = "\n".join([line, *taken]) if taken else line  # type: ignore[list-item]
-    last = lineno + len(taken)
-    if len(parsed) != width:
-        reason = f"expected {width} fields, got {len(parsed)}"
-        return [Rejection(name, lineno, _raw(raw), reason)], last, None
     try:
-        return [_ROW_PARSERS[header.kind](parsed, header)], last, None
+        return [parse_row(parsed, header)], lineno + len(taken), None
     except ValueError as exc:
-        return [Rejection(name, lineno, _raw(raw), str(exc))], last, None
+        return [Rejection(name, lineno, raw_text(raw), str(exc))], lineno + len(taken), None
+
+
+def _unreadable(line: LongLine | bytes) -> str:
+    """Why a line that never became text is rejected."""
+    if isinstance(line, LongLine):
+        return f"line is too long ({line.size} bytes; limit {MAX_LINE_CHARS})"
+    try:
+        line.decode("utf-8")
+        return "invalid UTF-8"
+    except UnicodeDecodeError as exc:
+        return f"invalid UTF-8 (byte {exc.start})"
 
 
 def _quoted_record(line: str, lines: Iterator[Line]) -> tuple[list[str] | str, list[Line]]:
@@ -647,52 +508,3 @@ def _quoted_record(line: str, lines: Iterator[Line]) -> tuple[list[str] | str, l
         if not isinstance(nxt, str) or len(text) + len(nxt) > MAX_LINE_CHARS:
             return "unterminated quoted field", taken
         text = f"{text}\n{nxt}"
-
-
-def iter_polls(source: Source, *, name: str | None = None) -> Iterator[Poll | Rejection]:
-    """`(store_id, ts_us, active)` records and Rejections of a polls CSV (see module doc)."""
-    return _records(POLLS, source, name)
-
-
-def iter_hours(source: Source, *, name: str | None = None) -> Iterator[HoursRow | Rejection]:
-    """`(store_id, day, start_us, end_us)` records and Rejections of a business-hours CSV."""
-    return _records(HOURS, source, name)
-
-
-def iter_timezones(source: Source, *, name: str | None = None) -> Iterator[TimezoneRow | Rejection]:
-    """`(store_id, tz)` records and Rejections of a time zones CSV."""
-    return _records(TIMEZONES, source, name)
-
-
-def iter_special_hours(
-    source: Source, *, name: str | None = None
-) -> Iterator[SpecialRow | Rejection]:
-    """`(store_id, day, start_us, end_us)` records and Rejections of a special-hours CSV;
-    `day` is the local date as days since 1970-01-01, times are `hours.CLOSED` when closed."""
-    return _records(SPECIAL, source, name)
-
-
-def iter_polls_chunks(
-    source: Source, chunk_rows: int = 100_000, *, name: str | None = None
-) -> Iterator[tuple[list[Poll], list[Rejection]]]:
-    """`iter_polls` in batches: (records, rejections) per `chunk_rows` lines read."""
-    return _chunks(iter_polls(source, name=name), chunk_rows)
-
-
-def _chunks(items: Iterable[R | Rejection], size: int) -> Iterator[tuple[list[R], list[Rejection]]]:
-    if size < 1:
-        raise ValueError("chunk_rows must be at least 1")
-    records: list[R] = []
-    rejections: list[Rejection] = []
-    n = 0
-    for item in items:
-        if isinstance(item, Rejection):
-            rejections.append(item)
-        else:
-            records.append(item)
-        n += 1
-        if n >= size:
-            yield records, rejections
-            records, rejections, n = [], [], 0
-    if n:
-        yield records, rejections

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from collections.abc import Iterable
+from typing import NamedTuple, TypeVar
 
 # Safe in a CSV cell (no formula prefix, comma, quote or newline), a URL path and a Kafka key.
 STORE_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
@@ -18,6 +19,7 @@ Poll = tuple[str, int, bool]
 HoursRow = tuple[str, int, int, int]
 TimezoneRow = tuple[str, str]
 SpecialRow = tuple[str, int, int, int]  # store_id, local date (days since 1970), start, end
+R = TypeVar("R")
 
 
 class Rejection(NamedTuple):
@@ -31,3 +33,17 @@ class Rejection(NamedTuple):
 
 def is_valid_store_id(store_id: str) -> bool:
     return STORE_ID_PATTERN.fullmatch(store_id) is not None
+
+
+def split_records(items: Iterable[R | Rejection]) -> tuple[list[R], list[Rejection]]:
+    """Records and Rejections of any source, apart, each in its order: the one helper for every
+    reader that keeps the records and reports the rejections (a chunk of a file, a POST body).
+    """
+    records: list[R] = []
+    rejections: list[Rejection] = []
+    for item in items:
+        if isinstance(item, Rejection):
+            rejections.append(item)
+        else:
+            records.append(item)
+    return records, rejections

@@ -23,7 +23,7 @@ driven by messages on the ``report-requests`` topic:
   ``STREAMPROC_REPORTS_MAX`` Expired ones) is deleted: a tombstone in the changelog, so the
   table stays bounded however many reports are triggered.
 
-:func:`next_step` decides; the worker (``streamproc.worker.report_jobs``) only does what the
+:func:`next_step` decides; the worker (``streamproc.worker.reports``) only does what the
 returned :class:`Step` says (write the record, start a generation, delete the file). Every
 message may be delivered twice (after a crash), so a finished report never goes back to
 Running and a duplicate outcome changes nothing.

@@ -61,8 +61,9 @@ _TIME_OF_DAY_RE = re.compile(
 )
 
 
-def _show(text: str, limit: int = 60) -> str:
-    """repr() of a value for an error message, shortened if long."""
+def show(text: str, limit: int = 60) -> str:
+    """repr() of a bad value for an error message, shortened if long (a 10 MB cell must not
+    make a 10 MB reason). The one helper for the CSV rules too (`parsing` passes its limit)."""
     if len(text) > limit:
         return repr(text[:limit]) + f"... ({len(text)} chars)"
     return repr(text)
@@ -81,7 +82,7 @@ def _midnight_us(ymd: str) -> int:
         and ymd[5:7].isdigit()
         and ymd[8:].isdigit()
     ):
-        raise ValueError(f"date {_show(ymd)} is not YYYY-MM-DD")
+        raise ValueError(f"date {show(ymd)} is not YYYY-MM-DD")
     value = _date_us(int(ymd[:4]), int(ymd[5:7]), int(ymd[8:]))
     _DATE_CACHE[ymd] = value
     return value
@@ -112,7 +113,7 @@ def _hms_us(hms: str) -> int:
         and hms[3:5].isdigit()
         and hms[6:].isdigit()
     ):
-        raise ValueError(f"time {_show(hms)} is not HH:MM:SS")
+        raise ValueError(f"time {show(hms)} is not HH:MM:SS")
     value = _clock_us(int(hms[:2]), int(hms[3:5]), int(hms[6:]))
     _HMS_CACHE[hms] = value
     return value
@@ -224,7 +225,7 @@ def parse_local_date(text: str) -> int:
     if not stripped:
         raise ValueError("empty date")
     if not stripped.isascii():
-        raise ValueError(f"date {_show(stripped)} is not YYYY-MM-DD")
+        raise ValueError(f"date {show(stripped)} is not YYYY-MM-DD")
     return _midnight_us(stripped) // US_PER_DAY
 
 

@@ -1,5 +1,5 @@
 """The report API: `/trigger_report`, `/get_report`, `/reports` (the jobs behind it are
-``streamproc.worker.report_jobs``; the rules, ``streamproc.core.report_lifecycle``).
+``streamproc.worker.reports``; the rules, ``streamproc.core.report_lifecycle``).
 
 Every answer is JSON except a finished report's CSV; ids are checked against a strict
 pattern before anything touches the file system, so no request can name a path outside the

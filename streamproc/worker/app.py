@@ -16,7 +16,7 @@ Read :func:`create_app` top to bottom to see the whole worker:
   special hours (through the :class:`~streamproc.worker.processing.Processor`; every table
   write names its partition, ``faust_compat.BatchedChangelog``), public events (re-keyed,
   :func:`~streamproc.worker.event_intake.hand_over_events`);
-* agents: ``reports`` (:class:`~streamproc.worker.report_jobs.ReportJobs`),
+* agents: ``reports`` (:class:`~streamproc.worker.reports.ReportJobs`),
   ``outage-alerts`` (:class:`~streamproc.worker.monitoring.Monitor`);
 * timers: orphaned reports, report expiry, the outage scan; a task tailing the watermarks
   changelog (:class:`~streamproc.worker.cluster_watermark.ClusterWatermark`);
@@ -47,7 +47,7 @@ from streamproc.worker.inbox import BatchFn
 from streamproc.worker.monitoring import SCAN_INTERVAL_S, Monitor
 from streamproc.worker.pipeline import Pipeline
 from streamproc.worker.processing import Incoming, Processor, Watermarks
-from streamproc.worker.report_jobs import ORPHAN_CHECK_S, ReportJobs
+from streamproc.worker.reports import ORPHAN_CHECK_S, ReportJobs
 from streamproc.worker.statestore import KeyedTable, StateCache
 
 log = logging.getLogger("streamproc.worker.app")
@@ -232,8 +232,8 @@ def _agents(app: faust.App, processor: Processor, durable: Callable[[], Awaitabl
 
 
 def _timers(app: faust.App, reports: ReportJobs, monitor: Monitor) -> None:
-    app.timer(ORPHAN_CHECK_S, name="reports-orphans")(reports.resume_orphans)
-    app.timer(reports.expire_check_s, name="reports-expiry")(reports.expire_old)
+    app.timer(ORPHAN_CHECK_S, name="reports-orphans")(reports.timers.resume_orphans)
+    app.timer(reports.timers.expire_check_s, name="reports-expiry")(reports.timers.expire_old)
     app.timer(SCAN_INTERVAL_S, name="outage-scan")(monitor.scan)
 
 

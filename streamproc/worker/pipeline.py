@@ -18,7 +18,7 @@ from streamproc.core.state import StoreState
 from streamproc.worker.cluster import Cluster
 from streamproc.worker.monitoring import Monitor
 from streamproc.worker.processing import Processor, Stats
-from streamproc.worker.report_jobs import ReportJobs
+from streamproc.worker.reports import ReportJobs
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from streamproc import localkafka as broker
 from streamproc.config import Settings
-from streamproc.kafka import broker
 from streamproc.kafka.topics import TopicSpec, ensure_topics
 from streamproc.sandbox import unique_name, wait_for
 from tests.support.broker_fixture import PrivateCluster, private_cluster
@@ -188,7 +188,7 @@ def _stop_all(cluster: PrivateCluster, nodes: list[broker.Node]) -> None:
     stopping = time.monotonic()
     assert "Kafka cluster stopped (3 nodes)" in cluster.cli("stop")
     print(f"cluster stopped in {time.monotonic() - stopping:.1f}s")
-    assert all(pid is not None and not broker._alive(pid) for pid in pids)
+    assert all(pid is not None and not broker.alive(pid) for pid in pids)
     assert all(not n.pid_file.exists() for n in nodes)
     assert "not running" in cluster.cli("stop")
     assert "3 nodes, 0 running" in cluster.cli("status")

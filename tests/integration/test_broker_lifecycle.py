@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from streamproc import config
+from streamproc import localkafka as broker
 from streamproc.cli import broker as broker_cli
 from streamproc.config import Settings
-from streamproc.kafka import broker
 from tests.support.broker_fixture import private_broker_settings
 
 
@@ -38,7 +38,7 @@ def test_start_twice_status_stop_twice(private_env: Settings, capsys) -> None:
     assert f"running at {s.bootstrap}" in out
     pid = broker.running_pid(s)
     assert pid is not None and broker.is_running(s)
-    assert broker.pid_file(s).read_text().strip() == str(pid)
+    assert broker.single_node(s).pid_file.read_text().strip() == str(pid)
 
     assert _cli("start") == 0
     assert f"already running at {s.bootstrap}" in capsys.readouterr().out
@@ -57,8 +57,8 @@ def test_start_twice_status_stop_twice(private_env: Settings, capsys) -> None:
     assert _cli("stop") == 0
     assert "stopped" in capsys.readouterr().out
     assert not broker.is_running(s)
-    assert not broker.pid_file(s).exists()
-    assert not os.path.exists(f"/proc/{pid}") or not broker._alive(pid)
+    assert not broker.single_node(s).pid_file.exists()
+    assert not os.path.exists(f"/proc/{pid}") or not broker.alive(pid)
 
     assert _cli("stop") == 0
     assert "not running" in capsys.readouterr().out

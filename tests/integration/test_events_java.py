@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from streamproc import config
-from streamproc.kafka import broker
+from streamproc import localkafka as broker
 from streamproc.sandbox import bootstrap_of
 from tests.support.data import batch_report
 from tests.support.events import as_events

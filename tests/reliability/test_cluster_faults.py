@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from streamproc.kafka import broker
+from streamproc import localkafka as broker
 from streamproc.sandbox import WorkerProcess, isolated_env, wait_for
 from streamproc.sandbox.http import JSON, request
 from tests.support.broker_fixture import PrivateCluster, private_cluster

@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 
 from streamproc import config
+from streamproc import localkafka as broker
 from streamproc.config import Settings
-from streamproc.kafka import broker
 from streamproc.sandbox import bootstrap_of, free_port, run_cli
 
 __all__ = ["PrivateBroker", "PrivateCluster", "free_cluster_port", "kafka_broker",

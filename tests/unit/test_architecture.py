@@ -1,9 +1,15 @@
 """The layering of docs/architecture.md, checked over every module's imports (AST, no runs).
 
-* ``streamproc/core/`` is pure: no Faust, Kafka, aiohttp, network or process import.
+* ``streamproc/core/`` is pure: no Faust, Kafka, aiohttp, network or process import, no
+  threads, files or compression (``threading``, ``queue``, ``gzip``, ``os``, ``pathlib``, ...:
+  reading files is ``streamproc/csvfiles.py``) and no call of the built-in ``open()``.
+  ``io`` stays allowed: the core reads CSV text it is given through ``io.StringIO``, which is
+  in-memory text, not I/O. ``pathlib`` is out too: no core function takes or returns a path.
 * Faust is imported only in ``streamproc/worker/``; the views in ``streamproc/web/`` import
   neither Faust nor the worker at run time (only for type hints).
 * Topics, tables, agents and timers are declared only in ``streamproc/worker/app.py``.
+* The runtime (worker, web, kafka) does not import ``streamproc/localkafka/``, the developer's
+  local Kafka broker.
 * No import circle between our modules (imports made at run time; a type hint may name a
   class of a module that imports this one, under ``if TYPE_CHECKING``).
 """
@@ -18,7 +24,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("streamproc", "producers", "bench")
 IMPURE = ("faust", "mode", "aiokafka", "kafka", "aiohttp", "rocksdict", "prometheus_client",
-          "socket", "subprocess", "asyncio", "urllib", "http", "requests", "signal")
+          "socket", "subprocess", "asyncio", "urllib", "http", "requests", "signal",
+          "threading", "queue", "gzip", "bz2", "lzma", "zlib", "shutil", "tempfile", "os",
+          "pathlib")
 
 
 def modules() -> dict[str, Path]:
@@ -78,6 +86,32 @@ def test_core_is_pure(module: str) -> None:
     assert bad == [], f"{module} is in the pure core but imports {bad}"
 
 
+def open_calls(source: str) -> list[int]:
+    """Lines of ``source`` that call the built-in ``open()`` (a file read or written)."""
+    return [node.lineno for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+            and node.func.id == "open"]
+
+
+@pytest.mark.parametrize("module", [m for m in MODULES if m.startswith("streamproc.core")])
+def test_core_opens_no_file(module: str) -> None:
+    lines = open_calls(MODULES[module].read_text())
+    assert lines == [], f"{module} is in the pure core but calls open() on lines {lines}"
+
+
+def test_purity_checks_flag_threads_and_files(tmp_path: Path) -> None:
+    """The checks above fail on what they forbid (a check that cannot fail would rot unseen)."""
+    snippet = tmp_path / "snippet.py"
+    for name in ("threading", "queue", "gzip", "bz2", "lzma", "zlib", "shutil", "tempfile",
+                 "os", "pathlib"):
+        snippet.write_text(f"import {name}.x\nfrom {name} import y\n")
+        found = {_top(n) for n in imports(snippet, "streamproc.core.snippet")}
+        assert found & set(IMPURE) == {name}
+    assert "io" not in IMPURE  # io.StringIO: in-memory text, allowed (see the docstring)
+    assert open_calls("import io\n\ndef f(p):\n    return open(p, 'rb')\n") == [4]
+    assert open_calls("import io\nrows = io.StringIO('a,b').read()\nf.open()\n") == []
+
+
 def test_faust_only_in_the_worker() -> None:
     users = sorted(m for m, p in MODULES.items()
                    if any(_top(n) in ("faust", "mode") for n in imports(p, m))
@@ -90,6 +124,17 @@ def test_views_need_no_worker_at_run_time() -> None:
                        if n.startswith("streamproc.worker") or _top(n) in ("faust", "mode"))
              for m, p in MODULES.items() if m.startswith("streamproc.web")}
     assert {m: n for m, n in found.items() if n} == {}
+
+
+RUNTIME = ("streamproc.worker", "streamproc.web", "streamproc.kafka")
+
+
+def test_runtime_does_not_import_the_local_broker() -> None:
+    """``streamproc.localkafka`` runs a broker for development and tests; the worker only
+    needs a broker's address, wherever that broker runs."""
+    users = sorted(m for m, p in MODULES.items() if m.startswith(RUNTIME)
+                   and any(n.startswith("streamproc.localkafka") for n in imports(p, m)))
+    assert users == []
 
 
 DECLARATIONS = ("topic", "Table", "GlobalTable", "SetTable", "agent", "timer", "task",

@@ -1,18 +1,21 @@
-"""streamproc.kafka.broker without a running broker: config rendering, commands, clear errors."""
+"""streamproc.localkafka without a running broker: config rendering, commands, clear errors."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from streamproc import config
+from streamproc import localkafka as broker
 from streamproc.cli import broker as broker_cli
 from streamproc.config import Settings
-from streamproc.kafka import broker
+from streamproc.localkafka import cluster, record
 from streamproc.sandbox import free_port
 
 
@@ -130,12 +133,12 @@ def test_taken_port_fails_clearly_without_launching(
     s = _settings(tmp_path, port=busy_port, controller=free_port())
     assert broker.port_in_use("127.0.0.1", busy_port)
     launched = []
-    monkeypatch.setattr(broker.subprocess, "Popen", lambda *a, **k: launched.append(a))
-    monkeypatch.setattr(broker.subprocess, "run", lambda *a, **k: launched.append(a))
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: launched.append(a))
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: launched.append(a))
     with pytest.raises(broker.BrokerError, match=rf"port {busy_port} .*already in use"):
         broker.start(s, timeout=5)
     assert launched == []
-    assert not broker.pid_file(s).exists()
+    assert not broker.single_node(s).pid_file.exists()
 
 
 def test_cli_reports_taken_port_in_one_line(
@@ -153,7 +156,7 @@ def test_cli_reports_taken_port_in_one_line(
 
 def test_missing_java_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("JAVA_HOME", raising=False)
-    monkeypatch.setattr(broker.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(broker.BrokerError, match="Java is not installed"):
         broker.find_java()
 
@@ -162,7 +165,7 @@ def test_missing_maven_only_matters_without_cached_jars(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     s = _settings(tmp_path)
-    monkeypatch.setattr(broker.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(broker.BrokerError, match="Maven"):
         broker.ensure_jars(s)
     s.jars_dir.mkdir(parents=True)
@@ -183,10 +186,10 @@ def test_stale_pid_file_is_not_running(tmp_path: Path) -> None:
     s = _settings(tmp_path)
     s.broker_dir.mkdir(parents=True)
     # Our own pid is alive but is not a Kafka broker: must not be mistaken for one.
-    broker.pid_file(s).write_text(f"{os.getpid()}\n")
+    broker.single_node(s).pid_file.write_text(f"{os.getpid()}\n")
     assert not broker.is_running(s)
     assert broker.stop(s) is False
-    assert not broker.pid_file(s).exists()
+    assert not broker.single_node(s).pid_file.exists()
 
 
 def test_wait_until_ready_times_out_on_closed_port() -> None:
@@ -214,7 +217,7 @@ def test_one_broker_is_the_single_node_layout(tmp_path: Path) -> None:
     s = _settings(tmp_path)
     [node] = broker.cluster_nodes(s, 1)
     assert node == broker.single_node(s)
-    assert (node.dir, node.pid_file) == (s.broker_dir, broker.pid_file(s))
+    assert (node.dir, node.pid_file) == (s.broker_dir, broker.single_node(s).pid_file)
     assert broker.cluster_properties(s, 1) == {1: broker.server_properties(s)}
 
 
@@ -343,8 +346,8 @@ def test_cluster_with_a_taken_port_fails_without_launching(
     s.jars_dir.mkdir(parents=True)
     (s.jars_dir / ".complete").write_text(broker.pom_hash() + "\n")
     launched = []
-    monkeypatch.setattr(broker.subprocess, "Popen", lambda *a, **k: launched.append(a))
-    monkeypatch.setattr(broker.subprocess, "run", lambda *a, **k: launched.append(a))
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: launched.append(a))
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: launched.append(a))
     rc = broker_cli.run(_cli_args("start", brokers=3))
     err = capsys.readouterr().err
     assert rc == 1 and err.count("\n") == 1
@@ -384,29 +387,29 @@ def test_recorded_cluster_drives_node_commands_and_refusals(
     s = _settings(tmp_path, port=free_port(), controller=free_port())
     nodes = broker.cluster_nodes(s, 3)
     s.state_dir.mkdir(parents=True)
-    broker._record_cluster(s, nodes, "cid")
+    record.record_cluster(s, nodes, "cid")
     assert broker.recorded_cluster(s) == nodes
-    assert broker._cluster_id(s, nodes) == "cid"
+    assert record.cluster_id_for(s, nodes) == "cid"
     assert broker.node_pid(s, 2) is None and broker.stop_node(s, 2) is False
     with pytest.raises(broker.BrokerError, match="nodes 1, 2, 3, not 4"):
         broker.node_pid(s, 4)
     # A node whose storage is formatted wins over the record (it cannot change any more).
     nodes[2].data_dir.mkdir(parents=True)
     (nodes[2].data_dir / "meta.properties").write_text("cluster.id=formatted\nnode.id=3\n")
-    assert broker._cluster_id(s, nodes) == "formatted"
+    assert record.cluster_id_for(s, nodes) == "formatted"
     nodes[0].data_dir.mkdir(parents=True)
     (nodes[0].data_dir / "meta.properties").write_text("cluster.id=other\nnode.id=1\n")
     with pytest.raises(broker.BrokerError, match="node 1: other, node 3: formatted"):
-        broker._cluster_id(s, nodes)
+        record.cluster_id_for(s, nodes)
     (nodes[0].data_dir / "meta.properties").unlink()
     # Another size on formatted storage is refused; the running single broker blocks a cluster.
     with pytest.raises(broker.BrokerError, match="has 3 nodes; start it with --brokers 3"):
         broker.start_cluster(s, 5, timeout=1)
-    monkeypatch.setattr(broker, "running_pid", lambda settings: 4242)
+    monkeypatch.setattr(cluster, "running_pid", lambda settings: 4242)
     with pytest.raises(broker.BrokerError, match="single-node broker is running"):
         broker.start_cluster(s, 3, timeout=1)
     # ... and a running cluster blocks the single broker.
-    monkeypatch.setattr(broker, "_node_pid", lambda node: 4243 if node.node_id == 2 else None)
+    monkeypatch.setattr(cluster, "pid_of", lambda node: 4243 if node.node_id == 2 else None)
     with pytest.raises(broker.BrokerError, match="3-node cluster is running"):
         broker.start(s, timeout=1)
 
@@ -417,7 +420,7 @@ def test_cluster_ids_never_start_with_a_dash(monkeypatch) -> None:
 
     dashed = uuid.UUID(bytes=bytes([0xF8]) + bytes(15))  # base64 "-A..."
     ids = iter([dashed, uuid.UUID(int=1)])
-    monkeypatch.setattr(broker.uuid, "uuid4", lambda: next(ids))
+    monkeypatch.setattr(uuid, "uuid4", lambda: next(ids))
     cid = broker.new_cluster_id()
     assert cid == "AAAAAAAAAAAAAAAAAAAAAQ"  # the dashed one was skipped
     monkeypatch.undo()

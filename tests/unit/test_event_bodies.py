@@ -8,9 +8,9 @@ import pytest
 
 from streamproc.core.event_bodies import BodyError, decode_body, decode_csv, decode_ndjson
 from streamproc.core.events import HoursEvent, PollEvent, TimezoneEvent, decode_event
-from streamproc.core.parsing import iter_polls
 from streamproc.core.records import Rejection
 from streamproc.core.wire import MAX_HOURS_ROWS
+from streamproc.csvfiles import iter_polls
 
 POLL = {"type": "poll", "store_id": "s1", "status": "active",
         "timestamp_utc": "2023-01-25 18:00:00 UTC"}

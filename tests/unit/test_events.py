@@ -16,17 +16,10 @@ from streamproc.core.events import (
     TimezoneEvent,
     decode_event,
 )
-from streamproc.core.parsing import (
-    iter_hours,
-    iter_polls,
-    iter_timezones,
-    make_header,
-    parse_hours_row,
-    parse_poll_row,
-    parse_timezone_row,
-)
+from streamproc.core.parsing import make_header, parse_row
 from streamproc.core.timeparse import format_timestamp, parse_time_of_day, parse_timestamp
 from streamproc.core.timezones import known_timezones
+from streamproc.csvfiles import iter_hours, iter_polls, iter_timezones
 
 TS = "2023-01-22 12:09:39.388884 UTC"
 TS_US = parse_timestamp(TS)
@@ -201,7 +194,7 @@ def _same_as_csv(event: object, parse, cells: list[str], prefix: str) -> None:
 def test_poll_checks_are_the_csv_checks(sid: str, status: str, ts: str) -> None:
     event = decode_event(enc({"type": "poll", "store_id": sid, "status": status,
                               "timestamp_utc": ts}))
-    _same_as_csv(event, lambda c: parse_poll_row(c, POLL_HEADER), [sid, ts, status], "poll: ")
+    _same_as_csv(event, lambda c: parse_row(c, POLL_HEADER), [sid, ts, status], "poll: ")
 
 
 times = st.one_of(
@@ -215,7 +208,7 @@ def test_hours_row_checks_are_the_csv_checks(sid: str, day: int, start: str, end
     event = decode_event(enc(hours(row(day, start, end), store_id=sid)))
     cells = [sid, str(day), start, end]
     try:
-        store_id, *values = parse_hours_row(cells, HOURS_HEADER)
+        store_id, *values = parse_row(cells, HOURS_HEADER)
     except ValueError as exc:
         assert isinstance(event, str)
         assert event.replace("hours[0]: ", "") == f"hours: {exc}"
@@ -240,7 +233,7 @@ def test_an_hours_event_is_the_csv_rows_of_its_store(rows: list) -> None:
                  st.sampled_from(sorted(known_timezones())).map(str.upper)))
 def test_timezone_checks_are_the_csv_checks(sid: str, tz: str) -> None:
     event = decode_event(enc(zone(store_id=sid, timezone_str=tz)))
-    _same_as_csv(event, lambda c: parse_timezone_row(c, TZ_HEADER), [sid, tz], "timezone: ")
+    _same_as_csv(event, lambda c: parse_row(c, TZ_HEADER), [sid, tz], "timezone: ")
     if "," not in sid + tz and "\n" not in sid + tz and '"' not in sid + tz:
         [csv] = list(iter_timezones(["store_id,timezone_str", f"{sid},{tz}"]))
         if isinstance(event, TimezoneEvent):

@@ -7,20 +7,25 @@ import pytest
 
 from streamproc.core import parsing
 from streamproc.core.parsing import (
+    POLLS,
     HeaderError,
-    iter_hours,
-    iter_polls,
-    iter_polls_chunks,
-    iter_timezones,
+    LongLine,
+    decode_lines,
+    iter_records,
     make_header,
-    open_lines,
-    parse_hours_row,
-    parse_poll_row,
-    parse_timezone_row,
+    parse_row,
     split_line,
 )
 from streamproc.core.records import Rejection
 from streamproc.core.timeparse import parse_timestamp
+from streamproc.csvfiles import (
+    iter_hours,
+    iter_polls,
+    iter_polls_chunks,
+    iter_special_hours,
+    iter_timezones,
+    open_lines,
+)
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"  # beside the checkout
 TS = "2023-01-22 12:09:39.388884 UTC"
@@ -485,25 +490,47 @@ def test_timezones() -> None:
 
 def test_per_row_functions_for_tailing() -> None:
     header = make_header("polls", split_line("store_id,status,timestamp_utc"))
-    assert parse_poll_row(split_line(f"1,active,{TS}"), header) == ("1", TS_US, True)
-    assert parse_poll_row(split_line(f'"1",Inactive,{TS}'), header) == ("1", TS_US, False)
+    assert parse_row(split_line(f"1,active,{TS}"), header) == ("1", TS_US, True)
+    assert parse_row(split_line(f'"1",Inactive,{TS}'), header) == ("1", TS_US, False)
     with pytest.raises(ValueError, match="expected 3 fields, got 2"):
-        parse_poll_row(["1", "active"], header)
+        parse_row(["1", "active"], header)
     with pytest.raises(ValueError, match="status 'on' is not active or inactive"):
-        parse_poll_row(["1", "on", TS], header)
+        parse_row(["1", "on", TS], header)
 
     hours = make_header("hours", ["store_id", "dayOfWeek", "start_time_local", "end_time_local"])
-    assert parse_hours_row(["1", "2", "09:00", "10:00"], hours) == ("1", 2, 9 * H, 10 * H)
+    assert parse_row(["1", "2", "09:00", "10:00"], hours) == ("1", 2, 9 * H, 10 * H)
     with pytest.raises(ValueError, match="dayOfWeek 9 is outside 0..6"):
-        parse_hours_row(["1", "9", "09:00", "10:00"], hours)
+        parse_row(["1", "9", "09:00", "10:00"], hours)
 
     tz = make_header("timezones", ["store_id", "timezone_str"])
-    assert parse_timezone_row(["1", "Europe/Paris"], tz) == ("1", "Europe/Paris")
+    assert parse_row(["1", "Europe/Paris"], tz) == ("1", "Europe/Paris")
     with pytest.raises(ValueError, match="not a known IANA"):
-        parse_timezone_row(["1", "Europe/Atlantis"], tz)
+        parse_row(["1", "Europe/Atlantis"], tz)
+
+    special = make_header("special_hours", ["store_id", "date", "start_time_local",
+                                            "end_time_local"])
+    [expected] = iter_special_hours(["store_id,date,start_time_local,end_time_local",
+                                     "1,2026-12-25,,"])
+    assert parse_row(["1", "2026-12-25", "", ""], special) == expected
+    with pytest.raises(ValueError, match="expected 4 fields, got 3"):
+        parse_row(["1", "2026-12-25", ""], special)
 
     with pytest.raises(ValueError, match="unknown source kind"):
         make_header("menus", ["store_id"])
+
+
+def test_core_reads_lines_it_is_given() -> None:
+    """The pure core takes lines, decoded once (`decode_lines`) or by a file reader (str,
+    bytes that are not UTF-8, `LongLine`); a path is not lines."""
+    lines = ["store_id,status,timestamp_utc", f"1,active,{TS}", b"2,\xff", LongLine(b"3,", 70_000)]
+    items = list(iter_records(POLLS, lines, "p"))
+    assert items[0] == ("1", TS_US, True)
+    assert [(r.line, r.reason) for r in items[1:]] == [
+        (3, "invalid UTF-8 (byte 2)"), (4, "line is too long (70000 bytes; limit 65536)")]
+    assert list(iter_records(POLLS, decode_lines([f"\ufeff{lines[0]}\r\n", lines[1]]))) == [
+        ("1", TS_US, True)]
+    with pytest.raises(TypeError, match="not str"):
+        list(decode_lines("store_id,status,timestamp_utc"))
 
 
 def test_open_lines(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from streamproc.core import parsing
+from streamproc import csvfiles
 from streamproc.core.records import US_PER_HOUR, US_PER_MINUTE, Rejection
 from streamproc.core.report_rows import compute_report
 from tests.support import oracle
@@ -26,9 +26,9 @@ def _accepted(items):
 
 @pytest.mark.skipif(not (DATA / "store_status_week.csv.gz").exists(), reason="no ../shared/data")
 def test_real_week_matches_the_oracle_on_sampled_stores():
-    polls = _accepted(parsing.iter_polls(DATA / "store_status_week.csv.gz"))
-    hours = _accepted(parsing.iter_hours(DATA / "menu_hours.csv"))
-    zones = _accepted(parsing.iter_timezones(DATA / "timezones.csv"))
+    polls = _accepted(csvfiles.iter_polls(DATA / "store_status_week.csv.gz"))
+    hours = _accepted(csvfiles.iter_hours(DATA / "menu_hours.csv"))
+    zones = _accepted(csvfiles.iter_timezones(DATA / "timezones.csv"))
     rows = {r.store_id: r for r in compute_report(polls, hours, zones)}
     now = max(p[1] for p in polls)
     sample = set(random.Random(7).sample(sorted({p[0] for p in polls}), 40))

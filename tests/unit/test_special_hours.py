@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from streamproc import csvfiles
 from streamproc.core import parsing
 from streamproc.core.hours import CLOSED, business_intervals
 from streamproc.core.records import US_PER_DAY, US_PER_HOUR, US_PER_MINUTE, Rejection
@@ -298,7 +299,7 @@ def test_special_hours_csv_rows_and_rejections():
         "5,2026-01-01,25:00,26:00",
         "6,1969-12-31,,",
     ]
-    got = list(parsing.iter_special_hours(lines))
+    got = list(csvfiles.iter_special_hours(lines))
     assert got[:2] == [("1", day_number(date(2026, 12, 25)), CLOSED, CLOSED),
                        ("1", day_number(date(2026, 12, 31)), 18 * H, 2 * H)]
     reasons = [r.reason for r in got[2:]]
@@ -313,7 +314,7 @@ def test_special_hours_csv_rows_and_rejections():
 
 def test_special_hours_header_needs_a_date_column():
     with pytest.raises(parsing.HeaderError, match="date"):
-        list(parsing.iter_special_hours(["store_id,day,start_time_local,end_time_local"]))
+        list(csvfiles.iter_special_hours(["store_id,day,start_time_local,end_time_local"]))
 
 
 def _report_line(polls, hours, tz, special, as_of) -> str:
@@ -324,8 +325,8 @@ def _report_line(polls, hours, tz, special, as_of) -> str:
     from streamproc.core.timeparse import parse_timestamp
 
     parsed = [list(parser(lines)) for parser, lines in (
-        (parsing.iter_polls, polls), (parsing.iter_hours, hours),
-        (parsing.iter_timezones, tz), (parsing.iter_special_hours, special))]
+        (csvfiles.iter_polls, polls), (csvfiles.iter_hours, hours),
+        (csvfiles.iter_timezones, tz), (csvfiles.iter_special_hours, special))]
     out = io.StringIO()
     write_csv(compute_report(*parsed[:3], as_of=parse_timestamp(as_of), special=parsed[3]), out)
     return out.getvalue().splitlines()[1]

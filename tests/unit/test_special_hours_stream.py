@@ -130,15 +130,20 @@ def test_replay_sends_one_message_per_store_and_rejects_bad_rows(tmp_path: Path)
 
 
 def test_generated_special_hours_parse_cleanly_and_cover_every_kind():
-    from streamproc.core import parsing
-    from streamproc.synthetic import DST_START, GenConfig, generate
-    from streamproc.synthetic_special import SPECIAL_HEADER, special_hours_lines
+    from streamproc import csvfiles
+    from streamproc.synthetic import (
+        DST_START,
+        SPECIAL_HEADER,
+        GenConfig,
+        generate,
+        special_hours_lines,
+    )
 
     cfg = GenConfig(stores=120, days=8, seed=5, start=DST_START, dst=True)
     data = generate(cfg)
     lines = special_hours_lines(cfg, data.stores)
     assert lines == special_hours_lines(cfg, generate(cfg).stores)  # deterministic
-    rows = list(parsing.iter_special_hours([SPECIAL_HEADER, *lines]))
+    rows = list(csvfiles.iter_special_hours([SPECIAL_HEADER, *lines]))
     assert rows and not [r for r in rows if not isinstance(r, tuple)]
     polled = {s.store_id for s in data.stores if s.polled}
     assert {r[0] for r in rows} <= polled  # no new store: the report's rows are unchanged
@@ -160,12 +165,12 @@ def _special_event(sid: str, *rows: tuple) -> bytes:
 
 
 def test_special_hours_event_is_the_csv_rows_of_its_store():
-    from streamproc.core import parsing
+    from streamproc import csvfiles
     from streamproc.core.events import SpecialHoursEvent, decode_event
 
     rows = [("2026-12-25", None, None), ("2026-12-31", "18:00", "02:00"), ("2026-12-26", "", "")]
     event = decode_event(_special_event("9009", *rows))
-    csv_rows = list(parsing.iter_special_hours(
+    csv_rows = list(csvfiles.iter_special_hours(
         ["store_id,date,start_time_local,end_time_local",
          *(f"9009,{d},{s or ''},{e or ''}" for d, s, e in rows)]))
     assert event == SpecialHoursEvent("9009", tuple(r[1:] for r in csv_rows))
