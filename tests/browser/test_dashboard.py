@@ -14,30 +14,13 @@ from pathlib import Path
 import pytest
 
 from streamproc.sandbox.http import get_json
+from tests.support.browser import ARTIFACTS, open_dashboard
 from tests.support.data import generate, replay
 from tests.support.live import open_active_store, produce_polls
-
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def _pct(text: str) -> float:
     return float(text.strip().rstrip("%")) / 100
-
-
-def _open(browser, base_url: str, problems: list[str]):
-    """The dashboard in a new page, once its table, chart and live feed are up; console
-    errors and page errors go to ``problems``."""
-    page = browser.new_page(viewport={"width": 1300, "height": 1000})
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.goto(base_url + "/")
-    page.wait_for_function("document.querySelectorAll('#worst tbody tr').length >= 40",
-                           timeout=20_000)
-    page.wait_for_function("Number(document.getElementById('chart').dataset.hours) === 168",
-                           timeout=20_000)
-    page.wait_for_function("document.getElementById('conn').classList.contains('on')",
-                           timeout=20_000)
-    return page
 
 
 def _check_figures(page, fleet: dict, report: list[dict]) -> None:
@@ -94,7 +77,7 @@ def test_dashboard(worker, browser, tmp_path):
     assert len(report) == 40
 
     problems: list[str] = []
-    page = _open(browser, worker.base_url, problems)
+    page = open_dashboard(browser, worker.base_url, problems)
     fleet = get_json(worker.base_url, "/fleet?limit=1000")
     _check_figures(page, fleet, report)
     _check_search(page, fleet["worst"][0]["store_id"])

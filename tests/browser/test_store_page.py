@@ -9,7 +9,7 @@ import time
 import pytest
 
 from streamproc.sandbox.http import get_json
-from tests.browser.test_dashboard import ARTIFACTS, _open
+from tests.support.browser import ARTIFACTS, open_dashboard
 from tests.support.data import generate, replay
 from tests.support.live import open_active_store, produce_polls
 
@@ -61,7 +61,7 @@ def test_store_page(worker, browser, tmp_path):  # noqa: F811
     replay(worker.env, generate(tmp_path / "data", 40, 8, 9))
     worker.snapshot_csv()  # every poll applied
     problems: list[str] = []
-    page = _open(browser, worker.base_url, problems)
+    page = open_dashboard(browser, worker.base_url, problems)
     fleet = get_json(worker.base_url, "/fleet?limit=1000")
 
     store_id = _worst_with_outage(fleet)  # a click on its row opens its page

@@ -7,7 +7,6 @@ import json
 
 from streamproc.sandbox import wait_for
 from streamproc.sandbox.http import request
-from tests.integration.test_reports_any_worker import pair  # noqa: F401 - the fixture
 from tests.support.data import generate, replay
 from tests.support.live import SseReader, open_active_store, produce_polls
 

@@ -8,7 +8,6 @@ import json
 
 from streamproc.core.report_rows import HEADER, OPTIONAL_COLUMNS
 from streamproc.sandbox.http import JSON, request, wait_report
-from tests.integration.test_reports_any_worker import pair  # noqa: F401 - the fixture
 from tests.support.data import batch_report, generate, replay
 
 COLUMNS = ["outages_last_week", "observations_last_day", "longest_gap_minutes_last_week",

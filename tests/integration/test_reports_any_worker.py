@@ -6,21 +6,9 @@ from __future__ import annotations
 import json
 import signal
 
-import pytest
-
 from streamproc.sandbox import wait_for
 from streamproc.sandbox.http import request, trigger_report, wait_report
 from tests.support.data import batch_report, generate, replay
-from tests.support.worker_fixture import started_peers, wait_split
-
-FAST = {"BROKER_SESSION_TIMEOUT": "8", "BROKER_HEARTBEAT_INTERVAL": "1"}
-
-
-@pytest.fixture
-def pair(worker_env, tmp_path):
-    with started_peers(dict(worker_env, **FAST), tmp_path, "ab") as handles:
-        wait_split(handles)
-        yield handles
 
 
 def _status(base: str, path: str) -> tuple[int, str | None, bytes]:
