@@ -206,3 +206,15 @@ def test_a_type_only_import_counts_as_an_edge(tmp_path: Path) -> None:
 def test_cycle_finder_finds_a_circle() -> None:
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_no_test_module_imports_another() -> None:
+    """Shared test helpers live in ``tests/support/`` and fixtures in ``conftest.py``: a test
+    module imported by another would run its tests' module-level code twice and hide what
+    it shares."""
+    offenders = []
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        offenders += [f"{module} imports {name}" for name in imports(path, module)
+                      if name.split(".")[-1].startswith("test_") and name.startswith("tests.")]
+    assert offenders == []

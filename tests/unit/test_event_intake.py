@@ -14,7 +14,7 @@ from streamproc.core.timeparse import format_timestamp, to_iso
 from streamproc.kafka.partitioning import partition_of
 from streamproc.worker.event_intake import forward_events, sort_events
 from streamproc.worker.processing import Incoming, Processor
-from tests.unit.test_processing import make_processor, stream_rows, synthetic
+from tests.support.stream import make_processor, stream_rows, synthetic
 
 PARTITIONS = 4
 H = 3_600_000_000

@@ -17,7 +17,7 @@ from streamproc.core.report_rows import compute_report
 from streamproc.kafka.partitioning import partition_of
 from streamproc.worker.processing import Incoming, Processor, Watermarks
 from streamproc.worker.statestore import StateCache
-from tests.unit.test_processing import T0, stream_rows, synthetic
+from tests.support.stream import T0, stream_rows, synthetic
 
 PARTITIONS = 8
 

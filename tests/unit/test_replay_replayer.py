@@ -20,6 +20,7 @@ from streamproc import config
 from streamproc.cli import replay as replay_cli
 from streamproc.core import wire
 from streamproc.core.records import US_PER_HOUR, US_PER_SECOND
+from tests.support.replaying import run_memory
 
 TOPICS = Topics("p", "h", "z", "dlq")
 T0 = 1_674_000_000 * US_PER_SECOND  # 2023-01-18 00:00:00 UTC
@@ -230,19 +231,6 @@ def args_for(**kw) -> argparse.Namespace:
         flag = "--" + name.replace("_", "-")
         argv += [flag] if value is True else [flag, str(value)]
     return parser.parse_args(argv)
-
-
-def run_memory(args: argparse.Namespace) -> tuple[replay.Summary, MemorySink]:
-    sink = MemorySink()
-
-    async def factory(bootstrap: str):
-        async def close() -> None:
-            pass
-
-        return sink, close
-
-    summary = asyncio.run(replay.replay(args, config.Settings(), sink_factory=factory))
-    return summary, sink
 
 
 def test_zones_and_hours_go_first_then_polls(tmp_path: Path) -> None:

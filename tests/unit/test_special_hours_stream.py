@@ -22,7 +22,7 @@ from streamproc.core.records import US_PER_DAY, US_PER_HOUR
 from streamproc.core.report_rows import compute_report, report_rows
 from streamproc.worker.processing import Incoming, Processor, Watermarks
 from streamproc.worker.statestore import StateCache
-from tests.unit.test_replay_replayer import run_memory
+from tests.support.replaying import run_memory
 
 H = US_PER_HOUR
 XMAS = (date(2026, 12, 25) - date(1970, 1, 1)).days
