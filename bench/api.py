@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import time
 from typing import Any
@@ -96,8 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--poll-ms", type=float, default=5.0)
     args = parser.parse_args(argv)
     figures = asyncio.run(run_bench(args.url.rstrip("/"), args.reports, args.gets,
-                                    args.concurrency, args.poll_ms,
-                                    os.environ.get("STREAMPROC_API_TOKEN") or None))
+                                    args.concurrency, args.poll_ms, settings.api_token))
     for key, value in figures.items():
         print(f"{key:28} {value:.4f}" if isinstance(value, float) else f"{key:28} {value}")
     return 0

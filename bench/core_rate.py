@@ -18,8 +18,8 @@ from pathlib import Path
 
 from producers import grouping
 from producers.pacing import run_paced
-from streamproc.core.parsing import iter_hours, iter_polls, iter_timezones
 from streamproc.core.records import Poll
+from streamproc.csvfiles import iter_hours, iter_polls, iter_timezones
 from streamproc.kafka.partitioning import partition_of
 from streamproc.worker.processing import Incoming, Processor, Watermarks
 from streamproc.worker.statestore import StateCache

@@ -25,8 +25,8 @@ from pathlib import Path
 import orjson
 
 from bench import harness
-from streamproc.core.parsing import iter_polls
 from streamproc.core.records import Rejection
+from streamproc.csvfiles import iter_polls
 from streamproc.sandbox import WorkerProcess, bootstrap_of, http, isolated_env, unique_name
 
 HTTP_BODY_EVENTS = 10_000

@@ -1,5 +1,6 @@
 """Shared pieces of the benchmark: /proc readers, machine facts, the README section splice,
-the replay summary and RocksDB table sizes (pure helpers are unit-tested).
+the replay summary, a worker's counters and RocksDB table sizes (pure helpers are
+unit-tested).
 
 The worker process, `streamproc` commands, HTTP calls and percentiles come from
 :mod:`streamproc.sandbox`, the same code the tests use: the bench's worker is isolated exactly
@@ -17,7 +18,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from streamproc.sandbox import cli
+from streamproc.sandbox import WorkerProcess, cli
 
 CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -111,6 +112,11 @@ def git_commit(repo: Path) -> str:
         return out.stdout.strip() or "?"
     except (OSError, subprocess.SubprocessError):
         return "?"
+
+
+def polls_applied(worker: WorkerProcess) -> int:
+    """The worker's ``polls_applied`` counter (0 while it does not answer)."""
+    return (worker.try_health() or {}).get("polls_applied") or 0
 
 
 # ------------------------------------------------------------------ commands

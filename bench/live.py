@@ -18,6 +18,7 @@ import asyncio
 import statistics
 import time
 import uuid
+from dataclasses import dataclass
 
 import aiohttp
 import orjson
@@ -76,6 +77,22 @@ async def _sse(session: aiohttp.ClientSession, url: str, store: str, seen: dict[
                 data = None
 
 
+@dataclass(frozen=True)
+class Probe:
+    """The probe store: its polls go to ``topic``, its changes are read at ``url``."""
+
+    producer: AIOKafkaProducer
+    session: aiohttp.ClientSession
+    topic: str
+    url: str
+    store: str
+    base_us: int  # event time of the first poll (just after the worker's watermark)
+    t0: float  # perf_counter() at base_us: event time follows the wall clock from there
+
+    def now_us(self) -> int:
+        return self.base_us + int((time.perf_counter() - self.t0) * 1e6)
+
+
 async def measure(args: argparse.Namespace, settings: config.Settings | None = None) -> dict:
     """The figures as a dict: ``http`` and ``sse`` latencies (seconds), background ``sent``
     polls over ``elapsed`` seconds; :func:`run` prints them."""
@@ -83,55 +100,72 @@ async def measure(args: argparse.Namespace, settings: config.Settings | None = N
     url = args.url or f"http://{settings.web_host}:{settings.web_port}"
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, linger_ms=0)
     await producer.start()
-    probe = f"bench-probe-{uuid.uuid4().hex[:8]}"
     async with aiohttp.ClientSession() as session:
-        async with session.get(url + "/health") as resp:
-            health = await resp.json()
-        wm = health.get("watermark")
-        from streamproc.core.timeparse import parse_timestamp
-
-        base_us = parse_timestamp(wm) + 1_000_000 if wm else int(time.time() * 1e6)
-        t0 = time.perf_counter()
-        stop = asyncio.Event()
-        sent = [0]
+        probe = Probe(producer, session, settings.topic_polls, url,
+                      f"bench-probe-{uuid.uuid4().hex[:8]}", await _base_us(session, url),
+                      time.perf_counter())
+        stop, sent = asyncio.Event(), [0]
         bg = asyncio.create_task(_background(producer, settings.topic_polls, args.load,
-                                             args.bg_stores, base_us, t0, stop, sent,
-                                             args.per_message))
+                                             args.bg_stores, probe.base_us, probe.t0, stop,
+                                             sent, args.per_message))
         seen: dict[int, float] = {}
         ready = asyncio.Event()
-        sse = asyncio.create_task(_sse(session, url, probe, seen, ready))
+        sse = asyncio.create_task(_sse(session, url, probe.store, seen, ready))
         await asyncio.wait_for(ready.wait(), 30)
         await asyncio.sleep(args.warmup)
-        http_lat: list[float] = []
-        sse_lat: list[float] = []
-        for k in range(args.samples):
-            active = k % 2 == 1  # the first is inactive: a first active observation is silent
-            ts = base_us + int((time.perf_counter() - t0) * 1e6)
-            started = time.perf_counter()
-            await producer.send(settings.topic_polls, key=probe.encode(),
-                                value=wire.encode_polls([(ts, active)]))
-            want = "active" if active else "inactive"
-            deadline = started + args.timeout
-            while time.perf_counter() < deadline:
-                async with session.get(f"{url}/stores/{probe}") as resp:
-                    if resp.status == 200:
-                        doc = await resp.json()
-                        if doc["status"] == want and doc["since_us"] == ts:
-                            http_lat.append(time.perf_counter() - started)
-                            break
-                await asyncio.sleep(0.002)
-            while time.perf_counter() < deadline and ts not in seen:
-                await asyncio.sleep(0.002)
-            if ts in seen:
-                sse_lat.append(seen[ts] - started)
-            await asyncio.sleep(args.interval)
-        elapsed = time.perf_counter() - t0
+        http_lat, sse_lat = await _samples(probe, seen, args)
+        elapsed = time.perf_counter() - probe.t0
         stop.set()
         await bg
         sse.cancel()
     await producer.stop()
     return {"http": http_lat, "sse": sse_lat, "sent": sent[0], "elapsed": elapsed,
             "samples": args.samples}
+
+
+async def _base_us(session: aiohttp.ClientSession, url: str) -> int:
+    """Event time just past the worker's watermark, so that the probe's polls are the newest
+    the worker has seen."""
+    from streamproc.core.timeparse import parse_timestamp
+
+    async with session.get(url + "/health") as resp:
+        health = await resp.json()
+    wm = health.get("watermark")
+    return parse_timestamp(wm) + 1_000_000 if wm else int(time.time() * 1e6)
+
+
+async def _samples(probe: Probe, seen: dict[int, float],
+                   args: argparse.Namespace) -> tuple[list[float], list[float]]:
+    """``args.samples`` status flips of the probe store: (HTTP latencies, SSE latencies)."""
+    http_lat: list[float] = []
+    sse_lat: list[float] = []
+    for k in range(args.samples):
+        active = k % 2 == 1  # the first is inactive: a first active observation is silent
+        ts = probe.now_us()
+        started = time.perf_counter()
+        await probe.producer.send(probe.topic, key=probe.store.encode(),
+                                  value=wire.encode_polls([(ts, active)]))
+        deadline = started + args.timeout
+        if await _seen_on_http(probe, "active" if active else "inactive", ts, deadline):
+            http_lat.append(time.perf_counter() - started)
+        while time.perf_counter() < deadline and ts not in seen:
+            await asyncio.sleep(0.002)
+        if ts in seen:
+            sse_lat.append(seen[ts] - started)
+        await asyncio.sleep(args.interval)
+    return http_lat, sse_lat
+
+
+async def _seen_on_http(probe: Probe, want: str, ts: int, deadline: float) -> bool:
+    """Poll ``/stores/{id}`` until it shows the change (True) or ``deadline`` passes."""
+    while time.perf_counter() < deadline:
+        async with probe.session.get(f"{probe.url}/stores/{probe.store}") as resp:
+            if resp.status == 200:
+                doc = await resp.json()
+                if doc["status"] == want and doc["since_us"] == ts:
+                    return True
+        await asyncio.sleep(0.002)
+    return False
 
 
 async def run(args: argparse.Namespace) -> int:

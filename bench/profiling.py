@@ -1,16 +1,21 @@
 """py-spy profiles of a worker for `streamproc bench --profile`: record, then the share of
-samples per function (own and inclusive)."""
+samples per function (own and inclusive), written to ``bench/profile-*.txt`` beside the code
+they describe."""
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import shutil
 import signal
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench import ROOT
+
 PROFILE_OUT = ROOT / "bench" / "profile-worker.txt"
 
 
@@ -78,3 +83,51 @@ def summarize_profile(raw: str, top: int = 25) -> str:
     lines += ["", f"top {top} by inclusive time (% of samples):"]
     lines += [f"  {100 * n / total:5.1f}%  {f}" for f, n in incl.most_common(top)]
     return "\n".join(lines) + "\n"
+
+
+@contextlib.contextmanager
+def profiled(enabled: bool, tmp: Path, pid: int, name: str) -> Iterator[list[str]]:
+    """With ``enabled``: py-spy on ``pid`` inside the block, the shares written to
+    ``bench/profile-<name>.txt``. Yields the notes for the table, filled when the block
+    ends."""
+    notes: list[str] = []
+    if not enabled:
+        yield notes
+        return
+    raw = tmp / f"profile-{name}.raw"
+    profiler = Profiler(pid, raw, rate=100)
+    try:
+        yield notes
+    finally:
+        err = profiler.stop()
+        text = raw.read_text() if raw.is_file() else ""
+        out = ROOT / "bench" / f"profile-{name}.txt"
+        out.write_text(f"# py-spy record --nonblocking -r 100 of the worker: {name} step of "
+                       f"`streamproc bench --profile`\n\n"
+                       + (summarize_profile(text, 40) if text else f"no samples: {err[-300:]}"))
+        notes.append(f"profile of the worker during the {name} step: "
+                     f"`bench/profile-{name}.txt`")
+
+
+def write_worker_profile(raw_path: Path, sent: int, seconds: float,
+                         err: str) -> tuple[list[str], dict[str, float]]:
+    """The end-to-end profile to :data:`PROFILE_OUT`: (notes for the table, inclusive shares
+    in % of applying polls and of sending produce requests, for the end-to-end note)."""
+    try:
+        raw = raw_path.read_text()
+    except OSError:
+        return [f"profile: py-spy produced nothing ({err.strip()[-300:]})"], {}
+    head = (f"# py-spy record --nonblocking -r 50 of the worker during the end-to-end run\n"
+            f"# ({sent:,} polls, {seconds:.1f} s, {dt.datetime.now():%Y-%m-%d %H:%M})"
+            f"\n# written by `streamproc bench --profile`\n\n")
+    PROFILE_OUT.write_text(head + summarize_profile(raw))
+    notes = [f"profile of the worker during the end-to-end run: "
+             f"`{PROFILE_OUT.relative_to(ROOT)}`"]
+    total, _own, incl = profile_counts(raw)
+
+    def share(*needles: str) -> float:
+        best = max((n for f, n in incl.items() if all(x in f for x in needles)), default=0)
+        return 100 * best / total if total else 0.0
+
+    return notes, {"apply_polls": share("Processor.apply_polls"),
+                   "produce": share("SendProduceReqHandler.do")}

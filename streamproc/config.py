@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -72,6 +73,9 @@ class Settings:
     # expire early, so the table and the reports folder stay bounded.
     reports_max: int = 1000
     expired_keep_h: float = 24.0  # an Expired record (410) is deleted this long after
+    # The data set `streamproc bench` replays (a directory of the three CSV files), looked
+    # for before ../shared/data; `--data` overrides it.
+    bench_data: Path | None = None
 
     def __post_init__(self) -> None:
         # Several brokers: Faust's form, one URL per broker separated by ';' (faust's urllist
@@ -212,6 +216,7 @@ ENV = {
     "reports_max": "STREAMPROC_REPORTS_MAX",
     "expired_keep_h": "STREAMPROC_EXPIRED_KEEP_HOURS",
     "replication": "STREAMPROC_REPLICATION",
+    "bench_data": "STREAMPROC_BENCH_DATA",
 }
 ALIASES = {"session_timeout_s": ("BROKER_SESSION_TIMEOUT",)}
 
@@ -231,12 +236,16 @@ def _convert(name: str, text: str) -> object:
     return text
 
 
-def load() -> Settings:
-    """Build settings from STREAMPROC_* environment variables (unset or empty: default)."""
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from STREAMPROC_* environment variables (unset or empty: default).
+
+    ``environ`` defaults to this process's environment; a process that starts workers of
+    their own (the bench) passes theirs instead of changing its own."""
+    source = os.environ if environ is None else environ
     values = {}
     for name, var in ENV.items():
         for candidate in (var, *ALIASES.get(name, ())):
-            text = os.environ.get(candidate)
+            text = source.get(candidate)
             if text:
                 values[name] = _convert(name, text)
                 break

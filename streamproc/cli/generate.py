@@ -20,14 +20,16 @@ from streamproc.synthetic import (
     MISS_RATE,
     POLLS_FILE,
     POLLS_HEADER,
+    SPECIAL_FILE,
+    SPECIAL_HEADER,
     TIMEZONES_FILE,
     TIMEZONES_HEADER,
     GenConfig,
     crossed_transitions,
     generate,
+    special_hours_lines,
     write_lines,
 )
-from streamproc.synthetic_special import SPECIAL_FILE, SPECIAL_HEADER, special_hours_lines
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,5 +1,5 @@
-"""The pure pieces of `streamproc bench` (bench/harness.py, bench/run.py) and the percentile
-it shares with the tests (streamproc/sandbox/stats.py). The bench itself runs in
+"""The pure pieces of `streamproc bench` (bench/harness.py, bench/profiling.py, ...) and the
+percentile it shares with the tests (streamproc/sandbox/stats.py). The bench itself runs in
 tests/integration/test_bench_quick.py."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import os
 from pathlib import Path
 
 from bench import harness
-from bench.run import shift_weeks, summarize_profile
+from bench.profiling import summarize_profile
+from bench.shifting import shift_weeks
 from streamproc.sandbox.stats import percentile
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -155,11 +156,11 @@ def test_core_rate_builds_the_replay_messages_and_applies_them(tmp_path: Path) -
 
 
 def test_the_replay_summary_gives_the_reference_message_count() -> None:
-    from bench.ingest import _replayed_counts
+    from bench.ingest import replayed_counts
 
     line = ("replay: 0 polls sent in 0 messages; hours 11,116 stores; timezones 13,559 stores; "
             "rejected 0; 0.5 s; 0 polls/s")
-    assert _replayed_counts(line) == 24_675
+    assert replayed_counts(line) == 24_675
 
 
 def test_bench_events_are_the_files_polls_as_valid_poll_events(tmp_path):
@@ -175,3 +176,46 @@ def test_bench_events_are_the_files_polls_as_valid_poll_events(tmp_path):
     back = bench_events.csv_of(bench_events.poll_events(csv, 3), tmp_path / "again.csv")
     assert [decode_event(e) for e in bench_events.poll_events(back, 3)] == [
         decode_event(e) for e in bench_events.poll_events(csv, 3)]
+
+
+def test_the_table_keeps_its_columns_and_verdicts() -> None:
+    from bench.table import Findings, Report, Row, judged, markdown
+
+    report = Report(facts={"commit": "abc", "date": "today"})
+    report.add(Findings([Row("producer rate", "5 polls/s"),
+                         judged("end to end", "9 polls/s", "≥ 10 polls/s", "core 20", False),
+                         judged("live", "1 ms", "< 2 ms", "—", True)], ["why it missed"]))
+    assert markdown(report).splitlines() == [
+        "* **date**: today", "* **commit**: abc", "",
+        "| figure | value | target | baseline | verdict |", "|---|---|---|---|---|",
+        "| producer rate | 5 polls/s | — | — | — |",
+        "| end to end | 9 polls/s | ≥ 10 polls/s | core 20 | **missed** |",
+        "| live | 1 ms | < 2 ms | — | met |", "", "* why it missed"]
+
+
+def test_results_keep_what_is_written_by_hand(tmp_path: Path) -> None:
+    from bench.publish import write_results
+
+    out = tmp_path / "results.md"
+    write_results(out, "| first |\n")
+    assert out.read_text() == "# streamproc bench\n\n## Latest run\n\n| first |\n"
+    out.write_text(out.read_text() + "\n## Past runs\n\n* by hand\n")
+    write_results(out, "| second |\n")
+    assert out.read_text() == ("# streamproc bench\n\n## Latest run\n\n| second |\n\n"
+                               "## Past runs\n\n* by hand\n")
+
+
+def test_data_discovery_prefers_a_complete_folder(tmp_path: Path) -> None:
+    from bench.data import complete_set, find_data
+    from bench.options import BenchOptions
+
+    folder = tmp_path / "d"
+    folder.mkdir()
+    for name in ("store_status.csv", "menu_hours.csv"):
+        (folder / name).write_text("")
+    assert complete_set(folder) is None  # no timezones.csv
+    (folder / "timezones.csv").write_text("")
+    (folder / "store_status_week.csv.gz").write_bytes(b"")
+    found = find_data(BenchOptions(data=folder), None, tmp_path, {}, print)
+    assert found.polls == folder / "store_status_week.csv.gz"  # the week before the sample
+    assert find_data(BenchOptions(), folder, tmp_path, {}, print).hours == found.hours

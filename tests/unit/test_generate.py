@@ -131,7 +131,7 @@ def test_every_timestamp_parses_and_lies_in_range(dataset):
         ts = datetime.strptime(row[2], TS_FORMAT).replace(tzinfo=UTC)
         assert start <= ts < end
         if parse_timestamp is not None:
-            assert parse_timestamp(row[2]) == gen._to_us(ts)
+            assert parse_timestamp(row[2]) == gen.to_us(ts)
 
 
 def test_rows_are_not_sorted(dataset):
@@ -289,7 +289,7 @@ def test_dst_with_a_start_that_crosses_nothing_fails(tmp_path):
 
 
 def test_european_change_is_crossed_with_enough_days():
-    start = gen._to_us(gen.DST_START)
+    start = gen.to_us(gen.DST_START)
     assert gen.crossed_transitions("Europe/Berlin", start, start + 7 * 86_400_000_000) == []
     eu = gen.crossed_transitions("Europe/Berlin", start, start + 19 * 86_400_000_000)
     assert eu == [datetime(2023, 3, 26, 1, tzinfo=UTC)]

@@ -1,4 +1,4 @@
-"""Synthetic special hours (holidays, closures, events) for `streamproc generate`.
+"""Special hours (holidays, closures, events) of a generated data set.
 
 ``special_hours.csv``: ``store_id,date,start_time_local,end_time_local``, local dates inside
 the generated range. It has its own random stream (seeded from ``--seed``), so the three
@@ -22,10 +22,10 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from random import Random
 
-from streamproc.synthetic import GenConfig, Store, crossed_transitions
+from streamproc.synthetic.options import GenConfig
+from streamproc.synthetic.stores import Store
+from streamproc.synthetic.zones import crossed_transitions
 
-SPECIAL_FILE = "special_hours.csv"
-SPECIAL_HEADER = "store_id,date,start_time_local,end_time_local"
 GUARANTEED_FROM = 20  # stores
 HOLIDAY_RATE = 0.30
 CLOSURE_RATE = 0.04
