@@ -1,5 +1,5 @@
 """`streamproc bench`: a tiny `--quick` run against the real broker (its pure pieces are in
-tests/unit/test_bench_pieces.py).
+tests/unit/bench/test_bench_pieces.py).
 
 No timing assertions: the figures depend on the machine; only that the bench runs and writes
 a well-formed table.

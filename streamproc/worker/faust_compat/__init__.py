@@ -1,7 +1,7 @@
 """Every use of a Faust or aiokafka API that is private or undocumented, in one package.
 
 One module per concern, each listing the private names it relies on in its own
-``PRIVATE_APIS``; ``tests/unit/test_faust_compat.py`` checks every one of them against the
+``PRIVATE_APIS``; ``tests/unit/worker/test_faust_compat.py`` checks every one of them against the
 installed versions, so an upgrade that removes one fails loudly there, not in production.
 
 * :mod:`.app_state`: the assignment, table recovery, tasks free of Faust's current event.
@@ -79,7 +79,7 @@ from streamproc.worker.faust_compat.transport import Transport, install_transpor
 from streamproc.worker.faust_compat.web_server import configure_web_server, web_application
 
 MODULES = (app_state, web_server, consumer, producer, changelog, batched_topics, transport)
-# Every (object, attribute) pair of every module; see tests/unit/test_faust_compat.py.
+# Every (object, attribute) pair of every module; see tests/unit/worker/test_faust_compat.py.
 PRIVATE_APIS: tuple[tuple[Any, str], ...] = tuple(
     pair for module in MODULES for pair in module.PRIVATE_APIS)
 # Every (path from the app, attribute) Faust sets at run time that a module relies on.

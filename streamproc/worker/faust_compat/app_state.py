@@ -10,7 +10,7 @@ from typing import Any
 
 import faust
 
-# (object, attribute) pairs this module relies on; see tests/unit/test_faust_compat.py.
+# (object, attribute) pairs this module relies on; see tests/unit/worker/test_faust_compat.py.
 PRIVATE_APIS: tuple[tuple[Any, str], ...] = ()
 # Attributes Faust sets on its objects at run time: (path from the app, attribute); the test
 # builds an app and looks for each.

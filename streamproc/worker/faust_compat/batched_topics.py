@@ -10,7 +10,7 @@ from faust.transport.drivers import aiokafka as faust_kafka
 
 from streamproc.worker.inbox import BatchFn, Inbox, run_batches
 
-# (object, attribute) pairs this module relies on; see tests/unit/test_faust_compat.py.
+# (object, attribute) pairs this module relies on; see tests/unit/worker/test_faust_compat.py.
 PRIVATE_APIS: tuple[tuple[Any, str], ...] = (
     (faust_kafka.Consumer, "track_message"),
     (faust_kafka.Consumer, "ack"),

@@ -12,7 +12,7 @@ from faust.types import TP
 
 from streamproc.worker.statestore import WriteBehind
 
-# (object, attribute) pairs this module relies on; see tests/unit/test_faust_compat.py.
+# (object, attribute) pairs this module relies on; see tests/unit/worker/test_faust_compat.py.
 PRIVATE_APIS: tuple[tuple[Any, str], ...] = (
     (faust_kafka.Producer, "_ensure_producer"),
     (faust_rocksdb.Store, "_db_for_partition"),

@@ -21,7 +21,7 @@ from mode.services import WaitResults
 
 from streamproc.worker.inbox import Inbox
 
-# (object, attribute) pairs this module relies on; see tests/unit/test_faust_compat.py.
+# (object, attribute) pairs this module relies on; see tests/unit/worker/test_faust_compat.py.
 PRIVATE_APIS: tuple[tuple[Any, str], ...] = (
     (faust_kafka.AIOKafkaConsumerThread, "seek_to_committed"),
     (faust_kafka.AIOKafkaConsumerThread, "call_thread"),

@@ -7,7 +7,7 @@ from typing import Any
 import faust.transport.producer
 from faust.transport.drivers import aiokafka as faust_kafka
 
-# (object, attribute) pairs this module relies on; see tests/unit/test_faust_compat.py.
+# (object, attribute) pairs this module relies on; see tests/unit/worker/test_faust_compat.py.
 PRIVATE_APIS: tuple[tuple[Any, str], ...] = (
     (faust_kafka.Producer, "flush"),
     (faust.transport.producer.ProducerBuffer, "flush"),

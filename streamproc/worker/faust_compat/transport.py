@@ -11,7 +11,7 @@ from streamproc.worker.faust_compat.consumer import RewindingConsumer
 from streamproc.worker.faust_compat.producer import DrainingProducer
 from streamproc.worker.inbox import Inbox
 
-# (object, attribute) pairs this module relies on; see tests/unit/test_faust_compat.py.
+# (object, attribute) pairs this module relies on; see tests/unit/worker/test_faust_compat.py.
 PRIVATE_APIS: tuple[tuple[Any, str], ...] = (
     (faust_kafka.Transport, "Consumer"),
     (faust_kafka.Transport, "Producer"),

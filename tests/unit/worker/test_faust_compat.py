@@ -19,7 +19,7 @@ from mode.utils.queues import FlowControlEvent
 
 from streamproc.worker import faust_compat
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 COMPAT = ROOT / "streamproc" / "worker" / "faust_compat"
 COMPAT_TESTS = {"test_faust_compat.py", "test_transport.py"}
 

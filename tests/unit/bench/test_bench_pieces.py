@@ -14,7 +14,7 @@ from bench.profiling import summarize_profile
 from bench.shifting import shift_weeks
 from streamproc.sandbox.stats import percentile
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_percentile_nearest_rank() -> None:

@@ -27,7 +27,7 @@ from streamproc.csvfiles import (
     open_lines,
 )
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"  # beside the checkout
+SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"  # beside the checkout
 TS = "2023-01-22 12:09:39.388884 UTC"
 TS_US = parse_timestamp(TS)
 H = 3_600_000_000

@@ -18,7 +18,7 @@ import pytest
 from streamproc.core.events import decode_event
 from streamproc.core.timezones import known_timezones
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+DOCS = Path(__file__).resolve().parents[3] / "docs"
 TYPES = ("poll", "hours", "timezone", "special_hours")
 SCHEMAS = {t: json.loads((DOCS / "events" / f"{t}.schema.json").read_text()) for t in TYPES}
 VALIDATORS = {t: jsonschema_rs.Draft202012Validator(s) for t, s in SCHEMAS.items()}
