@@ -29,7 +29,7 @@ import asyncio
 import gc
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import faust
 import orjson
@@ -53,6 +53,7 @@ from streamproc.worker.statestore import KeyedTable, StateCache
 log = logging.getLogger("streamproc.worker.app")
 
 POLL_BATCH_MAX = 2000  # messages per batch; one message usually carries many polls
+APPLY_SLICE = 250  # messages applied between two yields to the event loop
 PROFILE_BATCH_MAX = 1000  # hours / time-zone messages applied per batch
 EVENT_BATCH_MAX = 5000  # public events per batch; one poll each, regrouped per store
 # Bytes fetched per partition and request. It was 32 KiB while all topics shared Faust's
@@ -270,10 +271,22 @@ def _apply_polls(processor: Processor, durable: Callable[[], Awaitable[object]])
     save = lambda state, msg: processor.cache.save(state, msg.partition)  # noqa: E731
 
     async def apply_batch(batch: list[Incoming]) -> Awaitable[object]:
-        processor.apply_polls(batch, save)
+        async for part in _slices(batch):
+            processor.apply_polls(part, save)
         return durable()
 
     return apply_batch
+
+
+async def _slices(batch: list[Incoming]) -> AsyncIterator[list[Incoming]]:
+    """``batch`` in slices of :data:`APPLY_SLICE` messages, the event loop free between two:
+    applying a whole batch at once held the loop for half a second under a burst of public
+    events (each store's state is written whole), and ``/health``, ``/stores/{id}`` and
+    the peers' snapshot requests waited that long."""
+    for start in range(0, len(batch), APPLY_SLICE):
+        if start:
+            await asyncio.sleep(0)
+        yield batch[start:start + APPLY_SLICE]
 
 
 def _sender(topics: dict[str, faust.TopicT]) -> SendFn:
@@ -304,8 +317,9 @@ def _apply_profiles(apply: Callable, processor: Processor,
     save = lambda state, msg: processor.cache.save(state, msg.partition)  # noqa: E731
 
     async def apply_batch(batch: list[Incoming]) -> Awaitable[None]:
-        for msg in batch:
-            apply(msg, save)
+        async for part in _slices(batch):
+            for msg in part:
+                apply(msg, save)
         return durable()
 
     return apply_batch
