@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "replay": "replay CSV files into Kafka",
     "snapshot": "ask a running worker for a report snapshot",
     "bench": "run the benchmark harness",
+    "soak": "a seeded chaos soak on a private 3-node cluster, checked against the batch",
 }
 
 

@@ -90,7 +90,7 @@ class Cluster:
     def _owner(self, table: str, key: str, what: str) -> str | None:
         try:
             url = str(self.app.router.key_store(table, key)).rstrip("/")
-        except KeyError as exc:
+        except (KeyError, TypeError) as exc:  # TypeError: topic metadata not loaded yet
             raise LookupError(f"no worker holds {what} right now (a rebalance?)") from exc
         return None if url == self.own_url() else url
 
@@ -174,6 +174,8 @@ class Cluster:
             return "this worker is stopping"
         if self.recovering():
             return "tables are being recovered from their changelogs"
+        if faust_compat.rebalancing(self.app):
+            return "a rebalance is in progress"
         if not self._input_tps():
             return "no partitions assigned yet (joining the consumer group)"
         try:

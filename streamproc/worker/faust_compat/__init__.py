@@ -60,6 +60,7 @@ from streamproc.worker.faust_compat import (
 from streamproc.worker.faust_compat.app_state import (
     assigned_partitions,
     fresh_task,
+    rebalancing,
     recovery_completed,
 )
 from streamproc.worker.faust_compat.batched_topics import batched_topic
@@ -91,5 +92,5 @@ __all__ = [
     "BatchedChangelog", "DrainingProducer", "FlowSuspension", "RewindingConsumer",
     "RewindingConsumerThread", "Transport", "assigned_partitions", "batched_topic",
     "configure_web_server", "faust_tp", "fetched_before_seek", "fresh_task",
-    "install_transport", "recovery_completed", "uncommitted", "web_application",
+    "install_transport", "rebalancing", "recovery_completed", "uncommitted", "web_application",
 ]

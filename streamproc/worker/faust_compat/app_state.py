@@ -11,7 +11,7 @@ from typing import Any
 import faust
 
 # (object, attribute) pairs this module relies on; see tests/unit/worker/test_faust_compat.py.
-PRIVATE_APIS: tuple[tuple[Any, str], ...] = ()
+PRIVATE_APIS: tuple[tuple[Any, str], ...] = ((faust.App, "rebalancing"),)
 # Attributes Faust sets on its objects at run time: (path from the app, attribute); the test
 # builds an app and looks for each.
 APP_ATTRIBUTES: tuple[tuple[str, str], ...] = (
@@ -26,6 +26,15 @@ def assigned_partitions(app: faust.App) -> set:
 def recovery_completed(app: faust.App) -> bool:
     """Tables restored from their changelogs after the last (re)assignment."""
     return app.tables.recovery.completed.is_set()
+
+
+def rebalancing(app: faust.App) -> bool:
+    """A rebalance is under way (from a revocation until its recovery ended).
+
+    ``recovery.completed`` is set after the first recovery and never cleared, so it alone
+    would call a worker recovered through every later rebalance (found by ``streamproc
+    soak``); readiness asks this as well."""
+    return bool(app.rebalancing)
 
 
 def fresh_task(coro: Coroutine[Any, Any, Any]) -> asyncio.Task:
