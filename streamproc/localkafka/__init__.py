@@ -52,7 +52,13 @@ from streamproc.localkafka.layout import (
     pom_path,
     single_node,
 )
-from streamproc.localkafka.process import DEFAULT_STOP_TIMEOUT, alive, find_java, port_in_use
+from streamproc.localkafka.process import (
+    DEFAULT_STOP_TIMEOUT,
+    alive,
+    find_java,
+    free_cluster_port,
+    port_in_use,
+)
 from streamproc.localkafka.properties import (
     client_env,
     cluster_properties,
@@ -107,6 +113,7 @@ __all__ = [
     "parse_describe_quorum",
     "pom_hash",
     "pom_path",
+    "free_cluster_port",
     "port_in_use",
     "recorded_cluster",
     "render_properties",

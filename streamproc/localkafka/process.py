@@ -8,6 +8,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import random
 import shutil
 import signal
 import socket
@@ -152,3 +153,15 @@ def state_lock(settings: Settings, name: str = "broker") -> Iterator[None]:
             yield
         finally:
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def free_cluster_port(brokers: int = 3, host: str = "127.0.0.1") -> int:
+    """A client port p such that the cluster's client ports p, p+2, ... and controller ports
+    p+1, p+3, ... (``2 * brokers`` in all) are free; below Linux's ephemeral range, so no
+    outgoing connection takes one meanwhile."""
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(20000, 32000, 2)
+        if not any(port_in_use(host, base + i) for i in range(2 * brokers)):
+            return base
+    raise RuntimeError(f"no {2 * brokers} free consecutive ports on {host}")

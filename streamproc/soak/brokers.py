@@ -10,7 +10,6 @@ in-sync copy, and ``acks=all`` writes would stall until it caught up.
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,18 +32,6 @@ def shared_jars(settings: Settings) -> Path:
     return localkafka.ensure_jars(settings, quiet=True)
 
 
-def free_cluster_port(brokers: int) -> int:
-    """A client port p with p .. p + 2 * brokers - 1 all free (node i uses p + 2(i-1) and the
-    next one for its controller); below Linux's ephemeral range, so no outgoing connection
-    takes one meanwhile."""
-    rng = random.Random()
-    for _ in range(200):
-        base = rng.randrange(20000, 32000, 2)
-        if not any(localkafka.port_in_use("127.0.0.1", base + i) for i in range(2 * brokers)):
-            return base
-    raise RuntimeError(f"no {2 * brokers} free consecutive ports on 127.0.0.1")
-
-
 @dataclass
 class Brokers:
     """A started cluster of ``size`` nodes whose state lives in ``settings.state_dir``."""
@@ -57,7 +44,7 @@ class Brokers:
         """Start a cluster in ``directory`` (created, ``jars`` linked in)."""
         directory.mkdir(parents=True)
         (directory / "jars").symlink_to(jars, target_is_directory=True)
-        port = free_cluster_port(size)
+        port = localkafka.free_cluster_port(size)
         settings = Settings(broker_url=f"kafka://127.0.0.1:{port}", controller_port=port + 1,
                             state_dir=directory)
         bootstrap = localkafka.start_cluster(settings, size)

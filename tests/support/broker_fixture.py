@@ -14,7 +14,6 @@ one that needs a cluster starts a private one of three nodes with :func:`private
 from __future__ import annotations
 
 import os
-import random
 import signal
 import time
 from collections.abc import Iterator
@@ -29,7 +28,7 @@ from streamproc import localkafka as broker
 from streamproc.config import Settings
 from streamproc.sandbox import bootstrap_of, free_port, run_cli
 
-__all__ = ["PrivateBroker", "PrivateCluster", "free_cluster_port", "kafka_broker",
+__all__ = ["PrivateBroker", "PrivateCluster", "kafka_broker",
            "private_broker_settings", "private_cluster"]
 
 
@@ -81,18 +80,6 @@ def _link_shared_jars(state: Path) -> None:
     (state / "jars").symlink_to(shared_jars, target_is_directory=True)
 
 
-def free_cluster_port(brokers: int = 3) -> int:
-    """A client port p such that the cluster's client ports p, p+2, ... and controller ports
-    p+1, p+3, ... (``2 * brokers`` in all) are free; below Linux's ephemeral range, so no
-    outgoing connection takes one meanwhile."""
-    rng = random.Random()
-    for _ in range(200):
-        base = rng.randrange(20000, 32000, 2)
-        if not any(broker.port_in_use("127.0.0.1", base + i) for i in range(2 * brokers)):
-            return base
-    raise RuntimeError(f"no {2 * brokers} free consecutive ports on 127.0.0.1")
-
-
 @dataclass
 class PrivateCluster:
     """A started cluster of its own (state dir, ports): safe to kill and restart nodes of.
@@ -138,7 +125,7 @@ def private_cluster(directory: Path, brokers: int = 3) -> Iterator[PrivateCluste
     stopped (every node) after the block. Leaves the shared broker alone."""
     state = directory / "cluster"
     _link_shared_jars(state)
-    port = free_cluster_port(brokers)
+    port = broker.free_cluster_port(brokers)
     env = dict(os.environ, STREAMPROC_STATE_DIR=str(state),
                STREAMPROC_BROKER=f"kafka://127.0.0.1:{port}",
                STREAMPROC_CONTROLLER_PORT=str(port + 1))
