@@ -30,6 +30,7 @@ import gc
 import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 
 import faust
 import orjson
@@ -83,7 +84,7 @@ def create_app(settings: Settings) -> Pipeline:
     shared = ClusterWatermark(settings.bootstrap,
                               tables["watermarks"].changelog_topic.get_topic_name(),
                               settings.partitions)
-    processor, durable = _processor(settings, topics, tables, shared)
+    processor, writes = _processor(settings, topics, tables, shared)
     inputs = {name: topics[name] for name in INPUTS}
     cluster = Cluster(settings, app, processor, inputs)
     reports = ReportJobs(settings, cluster, topics["reports"], tables["reports"],
@@ -93,11 +94,11 @@ def create_app(settings: Settings) -> Pipeline:
     send, n = _sender(topics), settings.partitions
     pipeline = Pipeline(settings, cluster, processor, reports, monitor,
                         publish=lambda batch: publish_batch(batch, processor, send, n))
-    _agents(app, processor, durable, topics, reports, monitor, n)
+    _agents(app, processor, writes.durable, topics, reports, monitor, n)
     _timers(app, reports, monitor)
     app.task(_quiet_libraries)
     app.task(shared.run)
-    _signals(app, cluster, processor, monitor)
+    _signals(app, settings, cluster, processor, monitor, writes)
     web.install(faust_compat.web_application(app), pipeline)
     faust_compat.configure_web_server(app, settings.http_idle_timeout_s)
     return pipeline
@@ -190,9 +191,9 @@ def _tables(app: faust.App, settings: Settings) -> dict[str, faust.Table | None]
 
 def _processor(settings: Settings, topics: dict[str, faust.TopicT],
                tables: dict[str, faust.Table | None], shared: ClusterWatermark,
-               ) -> tuple[Processor, Callable[[], Awaitable[object]]]:
-    """The stream's state over the ``store-state`` and ``watermarks`` tables, and the
-    function that waits until every table write so far is in the changelogs."""
+               ) -> tuple[Processor, TableWrites]:
+    """The stream's state over the ``store-state`` and ``watermarks`` tables, and their
+    changelog writes."""
     deadletter = topics["deadletter"]
 
     def send_dead_letter(rejection: Rejection) -> None:
@@ -209,7 +210,7 @@ def _processor(settings: Settings, topics: dict[str, faust.TopicT],
                           Watermarks(KeyedTable(marks), shared=lambda: shared.now,
                                      write=write_mark),
                           send_dead_letter, partitions=settings.partitions)
-    return processor, lambda: asyncio.gather(states.flush(), marks_log.flush())
+    return processor, TableWrites((states, marks_log))
 
 
 def _agents(app: faust.App, processor: Processor, durable: Callable[[], Awaitable[object]],
@@ -238,7 +239,23 @@ def _timers(app: faust.App, reports: ReportJobs, monitor: Monitor) -> None:
     app.timer(SCAN_INTERVAL_S, name="outage-scan")(monitor.scan)
 
 
-def _signals(app: faust.App, cluster: Cluster, processor: Processor, monitor: Monitor) -> None:
+@dataclass(frozen=True)
+class TableWrites:
+    """The tables' changelog writers the agents write through."""
+
+    logs: tuple[faust_compat.BatchedChangelog, ...]
+
+    def durable(self) -> Awaitable[object]:
+        """Waits until every table write so far is in the changelogs."""
+        return asyncio.gather(*(log.flush() for log in self.logs))
+
+    def keep_only(self, partitions: set[int]) -> int:
+        """Drop rows still held for partitions not in ``partitions``; returns how many."""
+        return sum(log.forget_partitions(partitions.__contains__) for log in self.logs)
+
+
+def _signals(app: faust.App, settings: Settings, cluster: Cluster, processor: Processor,
+             monitor: Monitor, writes: TableWrites) -> None:
     @app.on_before_shutdown.connect
     async def _on_shutdown(app: faust.App, **kwargs: object) -> None:
         await cluster.close()  # the offsets client, so the broker sees a clean leave
@@ -252,6 +269,11 @@ def _signals(app: faust.App, cluster: Cluster, processor: Processor, monitor: Mo
     @app.on_partitions_assigned.connect
     async def _on_assigned(app: faust.App, assigned: set, **kwargs: object) -> None:
         cluster.reassigned()
+        mine = {tp.partition for tp in faust_compat.assigned_partitions(app)
+                if tp.topic == settings.topic_polls}
+        dropped = writes.keep_only(mine)
+        if dropped:
+            log.warning("dropped %d changelog rows of partitions now held elsewhere", dropped)
 
 
 async def _quiet_libraries() -> None:

@@ -160,7 +160,7 @@ class Processor:
             first = state.first_poll_us
             if cutoff is not None and first is not None and first < cutoff - EVICT_SLACK_US:
                 changed = state.evict_before(cutoff) or changed
-            if changed or self.cache.is_unsaved(store_id):
+            if changed or self.cache.must_save(store_id):
                 save(state, msg)
                 written += 1
             if self.on_status is not None:
@@ -228,7 +228,7 @@ class Processor:
             self.reject(msg, wrong)
             return
         state = self.cache.get(store_id, msg.partition)
-        if setter(state, value) or self.cache.is_unsaved(store_id):
+        if setter(state, value) or self.cache.must_save(store_id):
             save(state, msg)
             self.stats.saves += 1
 

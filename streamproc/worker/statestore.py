@@ -11,7 +11,7 @@ event" is needed, and the changelog is sent once per batch (:class:`WriteBehind`
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any, Protocol
 
 from streamproc.core.state import StoreState
@@ -34,6 +34,7 @@ class StateCache:
         self.writer = writer  # used when the caller knows the partition (the agents)
         self._live: dict[str, StoreState] = {}
         self._unsaved: set[str] = set()  # created here, not yet in the table
+        self._saved: set[str] = set()  # written by this cache since it was last cleared
         self._complete = False  # every store of the table is live (so no RocksDB scan needed)
 
     def __len__(self) -> int:
@@ -61,9 +62,19 @@ class StateCache:
         else:
             self.table[state.store_id] = state.to_bytes()
         self._unsaved.discard(state.store_id)
+        self._saved.add(state.store_id)
 
     def is_unsaved(self, store_id: str) -> bool:
         return store_id in self._unsaved
+
+    def must_save(self, store_id: str) -> bool:
+        """Whether the store's row is written even when a message changes nothing: the
+        first time since a (re)start or rebalance. The message may be one read again
+        because the row it made never reached the changelog (a worker killed or stopped
+        between its RocksDB write and its changelog send); RocksDB here has the row, so
+        nothing would change, and without this write the changelog would never have it:
+        the next worker to take the partition over would restore the store without it."""
+        return store_id not in self._saved
 
     def store_ids(self) -> list[str]:
         """Every store this worker holds; scans the durable table once after (re)start."""
@@ -77,6 +88,7 @@ class StateCache:
         """Forget live objects (after a rebalance: partitions may have moved)."""
         self._live.clear()
         self._unsaved.clear()
+        self._saved.clear()
         self._complete = False
 
     def live_states(self) -> Iterator[StoreState]:
@@ -103,12 +115,13 @@ class WriteBehind:
         rows.pop(key, None)  # keep the order of the last writes
         rows[key] = value
 
-    def restore(self, rows: dict[int, dict[bytes, bytes]]) -> None:
-        """Hold ``rows`` (taken earlier, not sent) again, except keys written since."""
-        for partition, items in rows.items():
-            held = self._rows.setdefault(partition, {})
-            for key, value in items.items():
-                held.setdefault(key, value)
+    def holds(self, partition: int, key: bytes) -> bool:
+        return key in self._rows.get(partition, ())
+
+    def drop(self, partition_gone: Callable[[int], bool]) -> int:
+        """Forget the rows of every partition ``partition_gone`` names; returns how many."""
+        gone = [p for p in self._rows if partition_gone(p)]
+        return sum(len(self._rows.pop(p)) for p in gone)
 
     def take(self) -> dict[int, dict[bytes, bytes]]:
         """Every held row, per partition; the holder is empty afterwards."""

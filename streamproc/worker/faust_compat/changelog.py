@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import faust
@@ -10,7 +9,7 @@ from faust.stores import rocksdb as faust_rocksdb
 from faust.transport.drivers import aiokafka as faust_kafka
 from faust.types import TP
 
-from streamproc.worker.statestore import WriteBehind
+from streamproc.worker.changelog_sends import ChangelogSends
 
 # (object, attribute) pairs this module relies on; see tests/unit/worker/test_faust_compat.py.
 PRIVATE_APIS: tuple[tuple[Any, str], ...] = (
@@ -39,38 +38,28 @@ class BatchedChangelog:
 
     def __init__(self, table: faust.Table) -> None:
         self.table = table
-        self.held = WriteBehind()
-        self._sending: set[asyncio.Future] = set()
+        self.sends = ChangelogSends(self._send_once, self._read)
         self.batches_sent = 0
         self.rows_sent = 0
 
     def get(self, partition: int, key: str) -> bytes | None:
-        return self.table.data._db_for_partition(partition).get(key.encode())
+        return self._read(partition, key.encode())
 
     def put(self, partition: int, key: str, value: bytes) -> None:
         raw = key.encode()
         self.table.data._db_for_partition(partition).put(raw, value)
-        self.held.add(partition, raw, value)
+        self.sends.put(partition, raw, value)
 
     async def flush(self) -> None:
         """Until every row put so far (by any agent) is acknowledged by the broker."""
-        if len(self.held):
-            task = asyncio.ensure_future(self._send(self.held.take()))
-            self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
-        if self._sending:
-            await asyncio.gather(*list(self._sending))
+        await self.sends.flush()
 
-    async def _send(self, rows: dict[int, dict[bytes, bytes]]) -> None:
-        """Send ``rows``; if the broker does not take them all, hold them again (unless a
-        newer value of the key is held already), so that the next flush sends them: a batch
-        applied again writes nothing new, and its rows would otherwise never reach the
-        changelog (a worker taking over would restore the store without them)."""
-        try:
-            await self._send_once(rows)
-        except BaseException:
-            self.held.restore(rows)
-            raise
+    def forget_partitions(self, keep) -> int:
+        """Drop held rows of partitions no longer this worker's (see ChangelogSends)."""
+        return self.sends.forget_partitions(keep)
+
+    def _read(self, partition: int, key: bytes) -> bytes | None:
+        return self.table.data._db_for_partition(partition).get(key)
 
     async def _send_once(self, rows: dict[int, dict[bytes, bytes]]) -> None:
         producer = self.table.app.producer._ensure_producer()

@@ -44,6 +44,27 @@ def test_replaying_everything_twice_changes_nothing():
     assert proc.stats.saves == saves, "duplicates must not rewrite state"
 
 
+def test_a_message_read_again_after_a_restart_rewrites_its_store_once():
+    """After a kill between a row's RocksDB write and its changelog send, the unacknowledged
+    message is read again; RocksDB already has the row, yet it must be written again, or
+    the changelog never gets it (a store with hours and no polls is written only then)."""
+    hours = [("hours-only", d, "09:00:00", "17:00:00") for d in range(7)]
+    proc, table, _ = make_processor()
+    messages = as_messages([], hours, [("hours-only", "Asia/Tokyo")], random.Random(1))
+    apply_all(proc, messages)
+    restarted = Processor(StateCache(table), proc.watermarks, lambda r: None)
+    written: list[str] = []
+
+    def save(state, _msg):
+        restarted.cache.save(state)
+        written.append(state.store_id)
+
+    for again in (1, 2):
+        for m in messages:
+            (restarted.apply_hours if m.topic == "hours" else restarted.apply_timezone)(m, save)
+        assert written == ["hours-only"], f"read {again} time(s) after the restart"
+
+
 def test_state_survives_a_restart_from_the_table():
     polls, hours, zones = synthetic(3)
     proc, table, _ = make_processor()

@@ -74,11 +74,11 @@ def test_write_behind_keeps_the_last_value_of_each_key_per_partition():
     assert len(held) == 0 and held.take() == {}
 
 
-def test_rows_not_sent_are_held_again_unless_written_since() -> None:
+def test_write_behind_drops_the_rows_of_partitions_gone() -> None:
     held = WriteBehind()
     held.add(0, b"a", b"1")
     held.add(1, b"b", b"1")
-    taken = held.take()
-    held.add(0, b"a", b"2")  # newer than the failed send's row: it stays
-    held.restore(taken)
-    assert held.take() == {0: {b"a": b"2"}, 1: {b"b": b"1"}}
+    held.add(1, b"c", b"1")
+    assert held.holds(1, b"b") and not held.holds(0, b"b")
+    assert held.drop(lambda partition: partition == 1) == 2
+    assert held.take() == {0: {b"a": b"1"}}

@@ -1,0 +1,81 @@
+"""Held changelog rows sent in the background, and held again when a send does not land.
+
+A table row is written to the local RocksDB at once and to the changelog later, with the
+rest of its batch. A row that reaches RocksDB but never the changelog is a silent loss: the
+worker that takes the partition over restores it from the changelog without that row, and
+applying the input again does not write it again, because to this worker's RocksDB nothing
+changes (a store with hours and no polls is written once, ever). So every row taken for a
+send is, when that send fails *or is cancelled*, held again for the next flush.
+
+Two ways it went wrong before (found by ``streamproc soak``):
+
+* a send task cancelled before its first step (a failed batch cancels the batches in flight
+  behind it; a worker stopping cancels everything) never ran the code that held its rows
+  again: asyncio closes such a coroutine without running any of it;
+* a failed send held its own, older values again even when a later send had carried newer
+  ones: the changelog then ended with an older state of the store than RocksDB.
+
+Here the outcome of a send is seen by a done callback, which runs whatever happened to the
+task, and what is held again is each key's *current* local value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from streamproc.worker.statestore import WriteBehind
+
+Rows = dict[int, dict[bytes, bytes]]  # partition -> key -> value
+SendRows = Callable[[Rows], Awaitable[None]]  # returns once the broker acknowledged them all
+ReadRow = Callable[[int, bytes], "bytes | None"]  # the local (RocksDB) value of a key
+
+
+class ChangelogSends:
+    """``put`` holds a row; ``flush`` sends what is held and waits for every send so far."""
+
+    def __init__(self, send: SendRows, read: ReadRow) -> None:
+        self.held = WriteBehind()
+        self._send = send
+        self._read = read
+        self._sending: set[asyncio.Future] = set()
+
+    def put(self, partition: int, key: bytes, value: bytes) -> None:
+        self.held.add(partition, key, value)
+
+    def __len__(self) -> int:
+        return len(self.held)
+
+    async def flush(self) -> None:
+        """Until every row put so far (by any caller) is acknowledged by the broker; raises
+        what a failed send raised (its rows are held again). Cancelling a flush does not
+        cancel the sends: they land or are held again on their own."""
+        if len(self.held):
+            self._start(self.held.take())
+        if self._sending:
+            await asyncio.gather(*(asyncio.shield(task) for task in list(self._sending)))
+
+    def forget_partitions(self, keep: Callable[[int], bool]) -> int:
+        """Drop the held rows of partitions this worker no longer holds (their new holder
+        reads the input again; sent from here they could land after its newer rows)."""
+        return self.held.drop(lambda partition: not keep(partition))
+
+    def _start(self, rows: Rows) -> None:
+        task = asyncio.ensure_future(self._send(rows))
+        self._sending.add(task)
+        task.add_done_callback(lambda done: self._settled(done, rows))
+
+    def _settled(self, task: asyncio.Future, rows: Rows) -> None:
+        self._sending.discard(task)
+        if task.cancelled() or task.exception() is not None:
+            self._hold_again(rows)
+
+    def _hold_again(self, rows: Rows) -> None:
+        """Hold each key of ``rows`` again with its current local value (a later write may
+        have replaced it, and a later send may have carried that), unless it is held."""
+        for partition, items in rows.items():
+            for key in items:
+                if not self.held.holds(partition, key):
+                    value = self._read(partition, key)
+                    if value is not None:
+                        self.held.add(partition, key, value)
