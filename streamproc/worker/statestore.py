@@ -35,24 +35,40 @@ class StateCache:
         self._live: dict[str, StoreState] = {}
         self._unsaved: set[str] = set()  # created here, not yet in the table
         self._saved: set[str] = set()  # written by this cache since it was last cleared
+        self._written: set[str] = set()  # live objects a writer loaded (see :meth:`get`)
         self._complete = False  # every store of the table is live (so no RocksDB scan needed)
 
     def __len__(self) -> int:
         return len(self._live)
 
     def get(self, store_id: str, partition: int | None = None) -> StoreState:
+        """The store's live state.
+
+        With ``partition`` (a writer: the agents) the state comes from that partition's
+        RocksDB the first time the writer asks after a (re)start or rebalance, and an
+        unknown store is created and kept until saved. Without it (a lookup: reports, web
+        views) whatever is live is returned, or what the table holds; an unknown store is an
+        empty state that is *not* kept. A lookup may run while the store's partition is being
+        restored (a report evaluated across a rebalance) and find nothing, or an older copy
+        (a standby's): kept and handed to the writer, that state would be saved without the
+        store's past, or never saved at all: a store with hours and no polls vanished from
+        every report that way after a takeover (found by ``streamproc soak``)."""
         state = self._live.get(store_id)
-        if state is None:
-            if partition is not None and self.writer is not None:
-                raw = self.writer.get(partition, store_id)
-            else:
-                raw = self.table.get(store_id)
-            if raw:
-                state = StoreState.from_bytes(store_id, raw)
-            else:
-                state = StoreState(store_id)
-                self._unsaved.add(store_id)
+        if state is not None and (partition is None or store_id in self._written):
+            return state
+        if partition is not None and self.writer is not None:
+            raw = self.writer.get(partition, store_id)
+        else:
+            raw = self.table.get(store_id)
+        if partition is not None:
+            self._written.add(store_id)
+        if raw:
+            state = self._live[store_id] = StoreState.from_bytes(store_id, raw)
+            return state
+        state = StoreState(store_id)
+        if partition is not None:
             self._live[store_id] = state
+            self._unsaved.add(store_id)
         return state
 
     def save(self, state: StoreState, partition: int | None = None) -> None:
@@ -89,6 +105,7 @@ class StateCache:
         self._live.clear()
         self._unsaved.clear()
         self._saved.clear()
+        self._written.clear()
         self._complete = False
 
     def live_states(self) -> Iterator[StoreState]:

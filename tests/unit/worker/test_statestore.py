@@ -17,6 +17,37 @@ def test_a_lookup_of_an_unknown_store_is_not_a_store():
     assert "ghost" not in table
 
 
+def test_a_lookup_before_a_restore_does_not_hide_the_restored_state():
+    """A report evaluated across a rebalance looks up a store whose partition is still
+    being restored; the writer that applies the store's next poll must see the restored
+    state, not the empty one the lookup found (it would save the store without its past)."""
+    table: dict[str, bytes] = {}
+    cache = StateCache(table)
+    assert cache.get("s1").first_poll_us is None  # not here yet: an empty state
+    restored = StoreState("s1")
+    restored.add_polls([(1_700_000_000_000_000, True)])
+    table["s1"] = restored.to_bytes()  # the changelog restores it
+    writer_view = cache.get("s1", partition=0)
+    assert writer_view.first_poll_us == 1_700_000_000_000_000
+    assert cache.store_ids() == ["s1"]
+
+
+def test_a_writer_rereads_a_state_a_lookup_loaded_from_an_older_copy():
+    """A lookup during a rebalance may load a standby's older copy; the writer reads its
+    own partition's row once, and lookups then see what the writer sees."""
+    table: dict[str, bytes] = {}
+    cache = StateCache(table)
+    old = StoreState("s1")
+    old.add_polls([(1_700_000_000_000_000, True)])
+    table["s1"] = old.to_bytes()
+    cache.store_ids()  # a report loads every store
+    newer = StoreState("s1")
+    newer.add_polls([(1_700_000_000_000_000, True), (1_700_000_360_000_000, False)])
+    table["s1"] = newer.to_bytes()  # the restore brings the store up to date
+    assert cache.get("s1", partition=0).poll_count == 2
+    assert cache.get("s1") is cache.get("s1", partition=0)
+
+
 def test_a_cold_cache_loads_every_stored_store_once():
     table: dict[str, bytes] = {}
     first = StateCache(table)
