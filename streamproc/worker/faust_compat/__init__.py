@@ -73,6 +73,7 @@ from streamproc.worker.faust_compat.consumer import (
     RewindingConsumerThread,
     faust_tp,
     fetched_before_seek,
+    skipped_from,
     uncommitted,
 )
 from streamproc.worker.faust_compat.producer import DrainingProducer
@@ -92,5 +93,6 @@ __all__ = [
     "BatchedChangelog", "DrainingProducer", "FlowSuspension", "RewindingConsumer",
     "RewindingConsumerThread", "Transport", "assigned_partitions", "batched_topic",
     "configure_web_server", "faust_tp", "fetched_before_seek", "fresh_task",
-    "install_transport", "rebalancing", "recovery_completed", "uncommitted", "web_application",
+    "install_transport", "rebalancing", "recovery_completed", "skipped_from", "uncommitted",
+    "web_application",
 ]

@@ -7,6 +7,8 @@
 * Partitions without a committed offset are sought to their beginning after a rebalance
   (:class:`RewindingConsumerThread`).
 * Records fetched before a seek are not handed on after it (:func:`fetched_before_seek`).
+* Records fetched but not handed on (their partition paused meanwhile) are fetched again
+  (:func:`skipped_from`), and aiokafka is asked for a fixed set of partitions.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ PRIVATE_APIS: tuple[tuple[Any, str], ...] = (
     (faust_kafka.Consumer, "_is_changelog_tp"),
     (faust_kafka.Consumer, "_drain_messages"),  # calls wait_first(callback, suspend_flow.wait())
     (faust_kafka.Consumer, "getmany"),  # the fetch loop's records (filtered)
+    (faust_kafka.Consumer, "_getmany"),  # asks the consumer thread for records
+    (faust_kafka.Consumer, "_wait_next_records"),  # the fetched batch getmany hands on
+    (faust_kafka.AIOKafkaConsumerThread, "seek"),
     (faust_kafka.Consumer, "perform_seek"),  # the seek that ends a rebalance (serialized)
     (faust_kafka.Consumer, "on_buffer_full"),
     (faust_kafka.Consumer, "on_buffer_drop"),
@@ -94,6 +99,28 @@ def fetched_before_seek(state: Any, offset: int) -> bool:
     return not state.has_valid_position or offset >= state.position
 
 
+def skipped_from(fetched: Mapping[Any, tuple[int, int]], handed: Mapping[Any, int],
+                 position_of: Any) -> dict[Any, int]:
+    """Where to fetch again the partitions whose fetched records were not all handed on.
+
+    ``fetched`` is, per partition, the first offset fetched and aiokafka's position right
+    after the fetch; ``handed`` the last offset handed on. Faust's fetch loop skips, without
+    a word, the records of a partition that is no longer active when their turn comes: one
+    whose inbox filled up in the same batch (a burst), or one paused by a rebalance. aiokafka
+    has already moved past them, so they were lost: polls until the next rebalance read them
+    again (their offsets were never acknowledged, the commit stalled), and a changelog's
+    first records for good (a standby started at offset 0 received records from ~800 on,
+    so a store written once, such as one with hours and no polls, was missing after a
+    takeover). Found by ``streamproc soak``. A partition whose position moved since the
+    fetch (a seek) is left alone: the seek decided where it reads next."""
+    again = {}
+    for tp, (first, end) in fetched.items():
+        resume = handed.get(tp, first - 1) + 1
+        if resume < end and position_of(tp) == end:
+            again[tp] = resume
+    return again
+
+
 def faust_tp(message: Any) -> TP:
     """The message's partition as Faust's own ``TP``.
 
@@ -118,6 +145,7 @@ class RewindingConsumer(faust_kafka.Consumer):
         self._to_streams = self.callback  # Conductor.on_message: Faust's streams
         self.suspend_flow = FlowSuspension()  # Faust's own, recognisable in wait_first
         self.callback = self._deliver  # the fetch loop reads it once, when it starts
+        self._fetched: dict = {}  # the last batch: partition -> (first offset, position after)
 
     def _deliver(self, message: Any) -> Any:
         """A batched topic's message into its inbox; any other message to Faust's streams.
@@ -151,20 +179,51 @@ class RewindingConsumer(faust_kafka.Consumer):
         if tp in self.assignment():
             self.on_buffer_drop(tp)
 
+    async def _getmany(self, active_partitions: Any, timeout: float) -> Any:
+        """Faust's fetch, asking aiokafka for a copy of the active partitions: handed Faust's
+        live set, the consumer's thread read it after waiting for data, when a rebalance
+        or a full inbox had changed it (an empty set means "every partition" to aiokafka)."""
+        asked = None if active_partitions is None else set(active_partitions)
+        return await super()._getmany(asked, timeout)
+
+    async def _wait_next_records(self, timeout: float) -> Any:
+        """Faust's next batch; remembers what was fetched (see :func:`skipped_from`)."""
+        records, active = await super()._wait_next_records(timeout)
+        self._fetched = {tp: (batch[0].offset, self._position(tp))
+                         for tp, batch in (records or {}).items() if batch}
+        return records, active
+
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Any]]:
-        """Faust's records, less those a seek made stale (:func:`fetched_before_seek`).
+        """Faust's records, less those a seek made stale (:func:`fetched_before_seek`);
+        those Faust skips are fetched again (:func:`skipped_from`).
 
         Each record is handed on under :attr:`_seeking`, held until Faust's fetch loop asks
         for the next one: the loop may pause between receiving a record and recording its
         offset as read, and a seek completed in that pause would be undone by it."""
         state_of, seeking = self._partition_state, self._seeking
-        async for tp, message in super().getmany(timeout):
-            await seeking.acquire()
-            try:
-                if not fetched_before_seek(state_of(tp), message.offset):
-                    yield tp, message
-            finally:
-                seeking.release()
+        handed: dict = {}
+        try:
+            async for tp, message in super().getmany(timeout):
+                await seeking.acquire()
+                try:
+                    if not fetched_before_seek(state_of(tp), message.offset):
+                        handed[tp] = message.offset
+                        yield tp, message
+                finally:
+                    seeking.release()
+        finally:
+            await self._fetch_skipped_again(handed)
+
+    async def _fetch_skipped_again(self, handed: Mapping[Any, int]) -> None:
+        fetched, self._fetched = self._fetched, {}
+        async with self._seeking:
+            for tp, offset in skipped_from(fetched, handed, self._position).items():
+                self._thread.seek(tp, offset)
+
+    def _position(self, tp: TP) -> int | None:
+        """aiokafka's fetch position of ``tp``; None when unknown or not assigned."""
+        state = self._partition_state(tp)
+        return state.position if state is not None and state.has_valid_position else None
 
     async def perform_seek(self) -> None:
         """Faust's seek to the committed offsets, never while a record is being handed on."""

@@ -400,6 +400,7 @@ def test_a_seek_waits_for_the_record_being_handed_on_and_stales_the_rest(
             consumer = object.__new__(faust_compat.RewindingConsumer)
             consumer._seeking = asyncio.Lock()
             consumer._thread = SimpleNamespace(_consumer=kafka)
+            consumer._fetched = {}
             state = consumer._partition_state(TP("polls", 2))
             kafka_state["state"] = state
             state.seek(33)
@@ -417,6 +418,79 @@ def test_a_seek_waits_for_the_record_being_handed_on_and_stales_the_rest(
             await kafka.stop()
 
     assert asyncio.run(run()) == ([33], True)
+
+
+def test_where_skipped_records_are_fetched_again() -> None:
+    p, q, r, s = (TP("polls", n) for n in range(4))
+    fetched = {p: (33, 36), q: (10, 20), r: (5, 9), s: (0, 804)}
+    handed = {p: 33, q: 19}  # q: all handed on; r, s: none (paused before their turn)
+    position = {p: 36, q: 20, r: 9, s: 0}.get  # s: sought back to 0 since (a rebalance)
+    assert faust_compat.skipped_from(fetched, handed, position) == {p: 34, r: 5}
+
+
+def test_records_faust_skips_after_their_partition_paused_are_fetched_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Records 33..35 of polls[2] and 7..8 of polls[3] fetched; polls[2]'s inbox fills up
+    at 33, so Faust's loop skips 34 and 35, and polls[3] was paused before its turn.
+    aiokafka had moved both past them: they are fetched again from 34 and from 7."""
+
+    async def faust_wait_next_records(self, timeout: float):
+        for tp, end in ((TP("polls", 2), 36), (TP("polls", 3), 9)):
+            self._partition_state(tp).consumed_to(end)
+        return {TP("polls", 2): [SimpleNamespace(offset=o) for o in (33, 34, 35)],
+                TP("polls", 3): [SimpleNamespace(offset=o) for o in (7, 8)]}, set()
+
+    async def faust_getmany(self, timeout: float):
+        await self._wait_next_records(timeout)
+        yield TP("polls", 2), SimpleNamespace(offset=33)  # then both partitions paused
+
+    monkeypatch.setattr(faust_kafka.Consumer, "_wait_next_records", faust_wait_next_records)
+    monkeypatch.setattr(faust_kafka.Consumer, "getmany", faust_getmany)
+
+    async def run() -> tuple[list[int], int, int]:
+        kafka = _assigned_consumer(("polls", 2), ("polls", 3))
+        try:
+            consumer = object.__new__(faust_compat.RewindingConsumer)
+            consumer._seeking = asyncio.Lock()
+            # the consumer thread's seek, on the partition state (aiokafka's needs a fetcher)
+            consumer._thread = SimpleNamespace(
+                _consumer=kafka, seek=lambda tp, at: consumer._partition_state(tp).seek(at))
+            consumer._fetched = {}
+            consumer._partition_state(TP("polls", 2)).seek(33)
+            consumer._partition_state(TP("polls", 3)).seek(7)
+            handed = [m.offset async for _, m in consumer.getmany(1.0)]
+            return (handed, consumer._position(TP("polls", 2)),
+                    consumer._position(TP("polls", 3)))
+        finally:
+            await kafka.stop()
+
+    assert asyncio.run(run()) == ([33], 34, 7)
+
+
+def test_aiokafka_is_asked_for_a_copy_of_the_active_partitions(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The consumer's thread reads the set after waiting for data; Faust's live set may be
+    emptied meanwhile (a rebalance pauses everything), and an empty set means every
+    partition to aiokafka: changelog records of paused partitions came back and were lost."""
+    asked: list = []
+
+    async def faust_getmany(self, active_partitions, timeout):
+        await asyncio.sleep(0)
+        asked.append(set(active_partitions))
+        return {}
+
+    monkeypatch.setattr(faust_kafka.Consumer, "_getmany", faust_getmany)
+    consumer = object.__new__(faust_compat.RewindingConsumer)
+    live = {TP("polls", 1), TP("store-state-changelog", 6)}
+
+    async def run() -> None:
+        fetch = asyncio.ensure_future(consumer._getmany(live, 1.0))
+        await asyncio.sleep(0)
+        live.clear()  # a rebalance pauses every partition while the fetch waits
+        await fetch
+
+    asyncio.run(run())
+    assert asked == [{TP("polls", 1), TP("store-state-changelog", 6)}]
 
 
 class _FaustBuffering(faust_compat.RewindingConsumer):
