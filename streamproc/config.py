@@ -38,8 +38,8 @@ class Settings:
     topic_outages: str = "store-outages"
     topic_reports: str = "report-requests"
     api_token: str | None = None
-    # Workers call each other's /internal/* routes with this secret; when set, those routes
-    # answer to it alone (not to the client token).
+    # Workers call each other's /internal/* routes with this secret, and sign the caller of a
+    # request they pass on with it. Unset, /internal/* is closed: one worker only.
     peer_secret: str | None = None
     # Serving on a non-loopback address without a token needs this said explicitly.
     allow_anonymous: bool = False
@@ -97,18 +97,31 @@ class Settings:
         """host:port of each broker of ``broker_url``, in order."""
         return parse_brokers(self.broker_url)
 
+    @property
+    def loopback(self) -> bool:
+        """Bound to this machine only (the developer's default)."""
+        return self.web_host in LOOPBACK_HOSTS
+
+    @property
+    def open(self) -> bool:
+        """No credential of any client role: everyone is an operator."""
+        return not (self.api_token or self.owners_file is not None
+                    or self.poller_tokens_sha256)
+
     def exposure_problem(self) -> str | None:
         """Why this worker must not start as configured (anyone on the network could read
-        every store), or None."""
-        if self.web_host in ("127.0.0.1", "localhost", "::1") or self.api_token:
-            return None
-        if self.owners_file is not None or self.poller_tokens_sha256:
-            return None  # not open: a token (an owner's or a poller's) is needed
-        if self.allow_anonymous:
-            return None
-        return (f"refusing to serve on {self.web_host} without STREAMPROC_API_TOKEN: anyone "
-                "who reaches it could read every store. Set a token, bind 127.0.0.1, or set "
-                "STREAMPROC_ALLOW_ANONYMOUS=1 to allow it on purpose")
+        every store, or forge a session), or None; the message names the missing secret."""
+        if not self.loopback and self.open and not self.allow_anonymous:
+            return (f"refusing to serve on {self.web_host} without STREAMPROC_API_TOKEN: "
+                    "anyone who reaches it could read every store. Set a token, bind "
+                    "127.0.0.1, or set STREAMPROC_ALLOW_ANONYMOUS=1 to allow it on purpose")
+        if not self.loopback and not self.peer_secret:
+            # Workers on a network are meant to be several: without the secret they could
+            # neither ask each other (/internal/* is closed) nor pass requests on.
+            return (f"refusing to serve on {self.web_host} without STREAMPROC_PEER_SECRET: "
+                    "workers call each other's /internal/* routes with it. Set the same "
+                    "random secret on every worker (openssl rand -hex 32)")
+        return None
 
     @property
     def advertised_url(self) -> str:
@@ -144,6 +157,7 @@ class Settings:
 
 
 DEFAULT_KAFKA_PORT = 9092
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def parse_brokers(url: str) -> list[str]:

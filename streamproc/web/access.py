@@ -87,11 +87,12 @@ class Access:
         return None
 
     def peer_ok(self, request: web.Request) -> bool:
-        secret = self.peer_secret or self.operator_token
-        if secret is None:
-            return True
+        """``/internal/*`` hands out every store's rows: it answers the peer secret alone,
+        and nobody at all without one (never a client token, never an open service)."""
+        if not self.peer_secret:
+            return False
         given = request.headers.get("Authorization", "").encode("utf-8", "replace")
-        return hmac.compare_digest(given, f"Bearer {secret}".encode())
+        return hmac.compare_digest(given, f"Bearer {self.peer_secret}".encode())
 
 
 def principal_of(request: web.Request) -> Principal:
@@ -105,8 +106,10 @@ def _check(acc: Access, request: web.Request) -> web.Response | None:
     if path.startswith(INTERNAL_PREFIX):
         if acc.peer_ok(request):
             return None
-        what = "peer secret" if acc.peer_secret else "bearer token"
-        return error_response(401, f"missing or wrong {what}", UNAUTHORIZED)
+        if not acc.peer_secret:
+            return error_response(401, "/internal/* is closed: STREAMPROC_PEER_SECRET is not "
+                                  "set (workers need it to ask each other)", UNAUTHORIZED)
+        return error_response(401, "missing or wrong peer secret", UNAUTHORIZED)
     if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES) or (
             path == SESSION and request.method == "POST"):
         return None
