@@ -57,6 +57,10 @@ class Settings:
     trigger_per_minute: float = 60.0  # report triggers per caller per minute (after the burst)
     trigger_burst: int = 60  # report triggers a caller may make at once
     session_hours: float = 12.0  # how long a dashboard session cookie is valid
+    # Keys that sign dashboard session cookies (comma-separated, random, 32+ characters):
+    # new cookies are signed with the first, any of them is accepted (rotation). Required
+    # whenever the service is not open; the same on every worker.
+    session_secret: str | None = None
     # An HTTP connection idle this long (no request yet, or between requests) is closed.
     http_idle_timeout_s: float = 15.0
     events_max_bytes: int = 4 << 20  # largest POST /events body (NDJSON or CSV)
@@ -115,6 +119,10 @@ class Settings:
             return (f"refusing to serve on {self.web_host} without STREAMPROC_API_TOKEN: "
                     "anyone who reaches it could read every store. Set a token, bind "
                     "127.0.0.1, or set STREAMPROC_ALLOW_ANONYMOUS=1 to allow it on purpose")
+        if not self.open and not self.session_secret:
+            return ("refusing to start without STREAMPROC_SESSION_SECRET: it signs the "
+                    "dashboard's session cookies. Set the same random value on every worker "
+                    "(openssl rand -hex 32)")
         if not self.loopback and not self.peer_secret:
             # Workers on a network are meant to be several: without the secret they could
             # neither ask each other (/internal/* is closed) nor pass requests on.
@@ -220,6 +228,7 @@ ENV = {
     "trigger_per_minute": "STREAMPROC_TRIGGER_PER_MINUTE",
     "trigger_burst": "STREAMPROC_TRIGGER_BURST",
     "session_hours": "STREAMPROC_SESSION_HOURS",
+    "session_secret": "STREAMPROC_SESSION_SECRET",
     "http_idle_timeout_s": "STREAMPROC_HTTP_IDLE_TIMEOUT",
     "events_max_bytes": "STREAMPROC_EVENTS_MAX_BYTES",
     "alert_webhook": "STREAMPROC_ALERT_WEBHOOK",

@@ -176,6 +176,20 @@ def coalesce_key(principal: Principal, as_of: int | None, watermark: int | None)
 # -- dashboard sessions -----------------------------------------------------------------------
 
 
+SESSION_KEY_MIN = 32  # characters of each session key: a random secret, not a word
+
+
+def session_keys(text: str | None) -> tuple[bytes, ...]:
+    """``STREAMPROC_SESSION_SECRET``: comma-separated keys, the first signs, any verifies
+    (add a new key first, drop the old one a session lifetime later). ValueError for a key
+    too short to be a random secret."""
+    keys = [k.strip() for k in (text or "").split(",") if k.strip()]
+    if any(len(k) < SESSION_KEY_MIN for k in keys):
+        raise ValueError(f"STREAMPROC_SESSION_SECRET: each key needs {SESSION_KEY_MIN}+ "
+                         "random characters (openssl rand -hex 32)")
+    return tuple(k.encode("utf-8") for k in keys)
+
+
 def session_cookie(principal: Principal, key: bytes, expires_s: int) -> str:
     """A signed cookie value naming the principal until ``expires_s`` (Unix seconds): the
     token itself is never stored in the browser after the exchange."""
@@ -185,17 +199,19 @@ def session_cookie(principal: Principal, key: bytes, expires_s: int) -> str:
             + base64.urlsafe_b64encode(mac).decode().rstrip("="))
 
 
-def read_session(value: str, key: bytes, now_s: float,
-                 owners: dict[str, Principal]) -> Principal | None:
-    """The principal of a cookie made by :func:`session_cookie`; None when it is forged,
-    expired, or names an owner no longer in the owners file."""
+def read_session(value: str, keys: tuple[bytes, ...], now_s: float,
+                 owners: dict[str, Principal], operators: bool = True) -> Principal | None:
+    """The principal of a cookie made by :func:`session_cookie` with any of ``keys``; None
+    when it is forged, expired, names an owner no longer in the owners file, or names an
+    operator where there is none (``operators``: an operator token is configured)."""
     body_b64, _, mac_b64 = value.partition(".")
     try:
         body = base64.urlsafe_b64decode(body_b64 + "=" * (-len(body_b64) % 4))
         mac = base64.urlsafe_b64decode(mac_b64 + "=" * (-len(mac_b64) % 4))
     except (ValueError, TypeError):
         return None
-    if not hmac.compare_digest(mac, hmac.new(key, body, hashlib.sha256).digest()):
+    if not any(hmac.compare_digest(mac, hmac.new(key, body, hashlib.sha256).digest())
+               for key in keys):
         return None
     parts = body.decode("utf-8", "replace").split("|")
     if len(parts) != 3:
@@ -204,7 +220,7 @@ def read_session(value: str, key: bytes, now_s: float,
     if not expires.isdigit() or int(expires) < now_s:
         return None
     if role == OPERATOR:
-        return OPERATOR_PRINCIPAL
+        return OPERATOR_PRINCIPAL if operators else None
     if role != OWNER:
         return None  # pollers publish with their token; a session is for the dashboard
     return next((p for p in owners.values() if p.owner_id == owner_id), None)

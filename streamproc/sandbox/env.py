@@ -45,6 +45,8 @@ def isolated_env(
     # The workers of one pipeline share a peer secret (without one /internal/* is closed
     # and several workers cannot make a report): a fresh random one per pipeline.
     env.setdefault("STREAMPROC_PEER_SECRET", secrets.token_hex(16))
+    # Likewise the key of session cookies, required as soon as a token is set.
+    env.setdefault("STREAMPROC_SESSION_SECRET", secrets.token_hex(32))
     env.update(extra)
     return env
 

@@ -8,7 +8,6 @@ cookie holding a signed principal, never the token, so no token travels in a URL
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import time
@@ -44,7 +43,8 @@ class Access:
     peer_secret: str | None
     owners: dict[str, Principal] = field(default_factory=dict)
     pollers: frozenset[str] = frozenset()  # SHA-256 of the pollers' tokens (POST /events only)
-    session_key: bytes = b""
+    # Session cookie keys: the first signs, any verifies (STREAMPROC_SESSION_SECRET).
+    session_keys: tuple[bytes, ...] = ()
     session_s: float = 12 * 3600
 
     @classmethod
@@ -55,16 +55,14 @@ class Access:
         owners = access.parse_owners(owners_text) if owners_text else {}
         if settings.owners_file is not None and not owners:
             raise ValueError(f"owners file {settings.owners_file} lists no owner")
-        # Every worker derives the same key from the secrets they share, so a session cookie
-        # made by one is read by all (requests are passed between workers).
-        shared = "|".join(x or "" for x in (settings.api_token, settings.peer_secret,
-                                            owners_text))
-        key = hashlib.sha256(b"streamproc-session|" + shared.encode()).digest()
-        if not shared.strip("|"):
-            key = secrets.token_bytes(32)
+        # A dedicated secret shared by the workers (a cookie made by one is read by all),
+        # never derived from what others may hold (the owners file is hashes, so shared).
+        keys = access.session_keys(settings.session_secret)
+        if not keys and not settings.open:
+            raise ValueError("STREAMPROC_SESSION_SECRET is required when tokens are set")
         pollers = access.parse_poller_hashes(settings.poller_tokens_sha256)
-        return cls(settings.api_token, settings.peer_secret, owners, pollers, key,
-                   settings.session_hours * 3600)
+        return cls(settings.api_token, settings.peer_secret, owners, pollers,
+                   keys or (secrets.token_bytes(32),), settings.session_hours * 3600)
 
     @property
     def open(self) -> bool:
@@ -83,7 +81,8 @@ class Access:
             return access.identify(token, self.operator_token, self.owners, self.pollers)
         cookie = request.cookies.get(COOKIE)
         if cookie:
-            return access.read_session(cookie, self.session_key, time.time(), self.owners)
+            return access.read_session(cookie, self.session_keys, time.time(), self.owners,
+                                       operators=self.operator_token is not None)
         return None
 
     def peer_ok(self, request: web.Request) -> bool:
@@ -144,7 +143,8 @@ async def start_session(request: web.Request) -> web.Response:
     if principal is None and not acc.open:
         return error_response(401, "missing or wrong bearer token", UNAUTHORIZED)
     principal = principal or access.OPERATOR_PRINCIPAL
-    value = access.session_cookie(principal, acc.session_key, int(time.time() + acc.session_s))
+    value = access.session_cookie(principal, acc.session_keys[0],
+                                  int(time.time() + acc.session_s))
     resp = json_response({"role": principal.role, "owner_id": principal.owner_id or None,
                           "stores": None if principal.is_operator else len(principal.stores)})
     resp.set_cookie(COOKIE, value, max_age=int(acc.session_s), httponly=True,

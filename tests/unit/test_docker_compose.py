@@ -40,6 +40,7 @@ def test_workers_advertise_urls_their_peers_can_call() -> None:
         assert env["STREAMPROC_REPLICATION"] == 3
         assert "STREAMPROC_API_TOKEN" in env  # never published on 0.0.0.0 without a token
         assert "STREAMPROC_PEER_SECRET" in env  # /internal/* not opened by the client token
+        assert "STREAMPROC_SESSION_SECRET" in env  # cookies signed with a random key
         assert "STREAMPROC_OWNERS_FILE" in env  # owners, each seeing their stores only
         assert "./owners:/owners:ro" in service["volumes"]
         ports.update(p.split(":")[0] for p in service["ports"])

@@ -8,7 +8,7 @@ from aiohttp.test_utils import TestClient
 from streamproc.config import Settings
 from tests.unit.web.secure_app import ALICE, OP, owners_file, run
 
-SECRETS: dict = {}  # the session secret, once there is one
+SECRETS = {"session_secret": "s" * 32}  # required whenever tokens are set (finding 2)
 
 
 async def _rows(client: TestClient, token: str | None = None) -> int:

@@ -20,7 +20,7 @@ def _settings(tmp_path) -> Settings:
     digest = hashlib.sha256(ALICE.encode()).hexdigest()
     owners = tmp_path / "owners.csv"
     owners.write_text(f"owner_id,token_sha256,store_id\nalice,{digest},s1\n")
-    return Settings(api_token=OP, peer_secret=PEER, owners_file=owners,
+    return Settings(api_token=OP, peer_secret=PEER, owners_file=owners, session_secret="k" * 32,
                     poller_tokens_sha256=hashlib.sha256(POLLER.encode()).hexdigest())
 
 
