@@ -119,6 +119,23 @@ def _owner_row(row: list[str], n: int) -> tuple[str, str, str]:
 
 # -- identifying a request --------------------------------------------------------------------
 
+# RFC 6750's token68: what a bearer token may be made of (printable ASCII, no spaces).
+TOKEN68_RE = re.compile(r"\A[A-Za-z0-9._~+/-]+=*\Z")
+
+
+def bearer_token(header: str) -> tuple[str | None, str | None]:
+    """``(token, None)`` from an ``Authorization`` header, or ``(None, why)`` when it is no
+    ``Bearer <token>``. The header may hold any bytes a client sent (undecodable ones arrive
+    as surrogates): the reason is the client's to read, so nothing here may raise."""
+    if not header.isascii() or not header.isprintable():
+        return None, "the Authorization header must be printable ASCII"
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None, "the Authorization header must be 'Bearer <token>'"
+    if not TOKEN68_RE.match(token.strip()):
+        return None, "the bearer token has characters a token cannot have"
+    return token.strip(), None
+
 
 def identify(token: str | None, operator_token: str | None,
              owners: dict[str, Principal],
@@ -217,7 +234,7 @@ def read_session(value: str, keys: tuple[bytes, ...], now_s: float,
     if len(parts) != 3:
         return None
     role, owner_id, expires = parts
-    if not expires.isdigit() or int(expires) < now_s:
+    if not (expires.isascii() and expires.isdigit()) or int(expires) < now_s:
         return None
     if role == OPERATOR:
         return OPERATOR_PRINCIPAL if operators else None

@@ -75,8 +75,8 @@ class Access:
             return access.OPERATOR_PRINCIPAL
         given = request.headers.get("Authorization", "")
         if given:
-            scheme, _, token = given.partition(" ")
-            if scheme.lower() != "bearer" or not token:
+            token, _ = access.bearer_token(given)
+            if token is None:
                 return None
             return access.identify(token, self.operator_token, self.owners, self.pollers)
         cookie = request.cookies.get(COOKIE)
@@ -114,7 +114,7 @@ def _check(acc: Access, request: web.Request) -> web.Response | None:
         return None
     principal = acc.principal(request)
     if principal is None:
-        return error_response(401, "missing or wrong bearer token", UNAUTHORIZED)
+        return error_response(401, _why_unauthorized(request), UNAUTHORIZED)
     request[PRINCIPAL] = principal
     if not access.may_use_route(principal, path):
         return error_response(403, "this route is for operators only")
@@ -122,6 +122,16 @@ def _check(acc: Access, request: web.Request) -> web.Response | None:
     if store_id is not None and not access.may_see_store(principal, store_id):
         return error_response(404, f"unknown store {store_id[:80]}")
     return None
+
+
+def _why_unauthorized(request: web.Request) -> str:
+    """The specific reason a request identifies nobody (a malformed header says so)."""
+    given = request.headers.get("Authorization", "")
+    if given:
+        return access.bearer_token(given)[1] or "wrong bearer token"
+    if COOKIE in request.cookies:
+        return "session expired or not valid here: sign in again"
+    return "missing bearer token"
 
 
 def make_middleware(acc: Access):

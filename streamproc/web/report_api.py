@@ -33,6 +33,7 @@ from streamproc.web.access import principal_of
 from streamproc.web.http import (
     BadRequest,
     error_response,
+    int_param,
     json_response,
     pipeline_of,
     read_body,
@@ -205,12 +206,13 @@ def _finished(jobs, record: dict[str, Any], report_id: str, fmt: str) -> web.Str
 
 
 async def list_reports(request: web.Request) -> web.Response:
-    text = request.query.get("limit", str(LIST_DEFAULT))
-    if not text.isdigit() or not 1 <= int(text) <= LIST_MAX:
-        return error_response(400, f"limit must be an integer in 1..{LIST_MAX}")
+    try:  # int_param: ASCII digits only ("²".isdigit() is true, int("²") raises)
+        limit = int_param(request, "limit", LIST_DEFAULT, 1, LIST_MAX)
+    except BadRequest as exc:
+        return error_response(exc.status, str(exc))
     if (forwarded := await _to_report_owner(request)) is not None:
         return forwarded
-    listing = pipeline_of(request).reports.listing(int(text), principal_of(request))
+    listing = pipeline_of(request).reports.listing(limit, principal_of(request))
     return json_response({"reports": listing})
 
 
