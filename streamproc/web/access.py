@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from streamproc.core import access
+from streamproc.core import access, peer_caller
 from streamproc.core.access import Principal
 from streamproc.web import openapi
 from streamproc.web.http import error_response, json_response
@@ -73,6 +73,13 @@ class Access:
         """Who the request comes from (bearer token first, then the session cookie)."""
         if self.open:
             return access.OPERATOR_PRINCIPAL
+        signed = request.headers.get(peer_caller.HEADER)
+        if signed is not None:  # passed on by another worker (never with the client's token)
+            if not self.peer_secret:
+                return None
+            return peer_caller.verify(signed, request.method, request.path, time.time(),
+                                      self.peer_secret, self.owners,
+                                      operators=self.operator_token is not None)
         given = request.headers.get("Authorization", "")
         if given:
             token, _ = access.bearer_token(given)
@@ -92,6 +99,21 @@ class Access:
             return False
         given = request.headers.get("Authorization", "").encode("utf-8", "replace")
         return hmac.compare_digest(given, f"Bearer {self.peer_secret}".encode())
+
+
+def caller_headers(request: web.Request, method: str, path: str) -> dict[str, str]:
+    """What a request passed on to another worker carries instead of the client's
+    credentials: its caller signed with the peer secret (nothing on an open service, where
+    there is nobody to name). LookupError when it cannot be passed on (no peer secret)."""
+    acc: Access = request.app[ACCESS]
+    if acc.peer_secret:
+        signed = peer_caller.sign(principal_of(request), method, path, time.time(),
+                                  acc.peer_secret)
+        return {peer_caller.HEADER: signed}
+    if acc.open:
+        return {}
+    raise LookupError("this request is for another worker, and STREAMPROC_PEER_SECRET is not "
+                      "set: requests are passed between workers only with it")
 
 
 def principal_of(request: web.Request) -> Principal:

@@ -30,6 +30,7 @@ from streamproc.core.report_rows import MAX_COLUMNS, OPTIONAL_COLUMNS, check_col
 from streamproc.core.timeparse import parse_timestamp
 from streamproc.web import openapi
 from streamproc.web.access import principal_of
+from streamproc.web.forwarding import to_owner
 from streamproc.web.http import (
     BadRequest,
     error_response,
@@ -38,7 +39,6 @@ from streamproc.web.http import (
     pipeline_of,
     read_body,
     read_json_body,
-    to_owner,
 )
 
 LIST_DEFAULT, LIST_MAX = 100, 1000
