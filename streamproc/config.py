@@ -43,6 +43,9 @@ class Settings:
     peer_secret: str | None = None
     # Serving on a non-loopback address without a token needs this said explicitly.
     allow_anonymous: bool = False
+    # Host names an open service answers to besides localhost, 127.0.0.1, [::1], its bind
+    # address and advertised URL (comma-separated): a guard against DNS rebinding.
+    allowed_hosts: str | None = None
     live_max_clients: int = 1000  # /live subscribers per worker; more get 503
     # owner_id,token_sha256,store_id rows: owners and the stores each may see (core/access.py)
     owners_file: Path | None = None
@@ -219,6 +222,7 @@ ENV = {
     "api_token": "STREAMPROC_API_TOKEN",
     "peer_secret": "STREAMPROC_PEER_SECRET",
     "allow_anonymous": "STREAMPROC_ALLOW_ANONYMOUS",
+    "allowed_hosts": "STREAMPROC_ALLOWED_HOSTS",
     "live_max_clients": "STREAMPROC_LIVE_MAX_CLIENTS",
     "owners_file": "STREAMPROC_OWNERS_FILE",
     "poller_tokens_sha256": "STREAMPROC_POLLER_TOKENS_SHA256",

@@ -13,10 +13,11 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from streamproc.core import access, peer_caller
+from streamproc.core import access, peer_caller, request_origin
 from streamproc.core.access import Principal
 from streamproc.web import openapi
 from streamproc.web.http import error_response, json_response
@@ -46,6 +47,8 @@ class Access:
     # Session cookie keys: the first signs, any verifies (STREAMPROC_SESSION_SECRET).
     session_keys: tuple[bytes, ...] = ()
     session_s: float = 12 * 3600
+    # Names an open service answers to in Host (request_origin.allowed_hosts).
+    hosts: frozenset[str] = request_origin.LOOPBACK_NAMES
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Access:
@@ -61,8 +64,10 @@ class Access:
         if not keys and not settings.open:
             raise ValueError("STREAMPROC_SESSION_SECRET is required when tokens are set")
         pollers = access.parse_poller_hashes(settings.poller_tokens_sha256)
+        own = (settings.web_host, urlsplit(settings.advertised_url).hostname or "")
         return cls(settings.api_token, settings.peer_secret, owners, pollers,
-                   keys or (secrets.token_bytes(32),), settings.session_hours * 3600)
+                   keys or (secrets.token_bytes(32),), settings.session_hours * 3600,
+                   request_origin.allowed_hosts(settings.allowed_hosts, own))
 
     @property
     def open(self) -> bool:
@@ -134,9 +139,17 @@ def _check(acc: Access, request: web.Request) -> web.Response | None:
     if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES) or (
             path == SESSION and request.method == "POST"):
         return None
+    if acc.open and not request_origin.host_allowed(request.headers.get("Host"), acc.hosts):
+        return error_response(403, "this open service answers only to this machine's names "
+                              "in Host (add others to STREAMPROC_ALLOWED_HOSTS)")
     principal = acc.principal(request)
     if principal is None:
         return error_response(401, _why_unauthorized(request), UNAUTHORIZED)
+    problem = request_origin.cross_site_problem(
+        request.method, request.headers.get("Origin"), request.headers.get("Sec-Fetch-Site"),
+        request.headers.get("Host"), cookie_auth=_by_cookie(acc, request))
+    if problem:
+        return error_response(403, problem)
     request[PRINCIPAL] = principal
     if not access.may_use_route(principal, path):
         return error_response(403, "this route is for operators only")
@@ -144,6 +157,13 @@ def _check(acc: Access, request: web.Request) -> web.Response | None:
     if store_id is not None and not access.may_see_store(principal, store_id):
         return error_response(404, f"unknown store {store_id[:80]}")
     return None
+
+
+def _by_cookie(acc: Access, request: web.Request) -> bool:
+    """The caller is known by the session cookie the browser attached (not a bearer token,
+    not a caller signed by another worker)."""
+    return not acc.open and "Authorization" not in request.headers and \
+        peer_caller.HEADER not in request.headers and COOKIE in request.cookies
 
 
 def _why_unauthorized(request: web.Request) -> str:

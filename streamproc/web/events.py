@@ -55,7 +55,10 @@ async def _decoded_body(request: web.Request, limit: int) -> Batch:
     except BadRequest as exc:
         raise BadRequest(f"{exc} (STREAMPROC_EVENTS_MAX_BYTES): send it in several requests",
                          too_large=True) from None
-    media_type = request.content_type if "Content-Type" in request.headers else ""
+    if "Content-Type" not in request.headers:  # a page may send that without a preflight
+        raise BadRequest("POST /events needs a Content-Type: application/x-ndjson, "
+                         "application/json or text/csv", status=415)
+    media_type = request.content_type
     try:
         return decode_body(body, media_type, SOURCE)
     except BodyError as exc:

@@ -84,7 +84,8 @@ def test_session_cookie_exchange(tmp_path) -> None:
             assert resp.status == 200 and (await resp.json())["stores"] == ["s1"]
         async with client.get("/metrics") as resp:
             assert resp.status == 403
-        async with client.delete("/session") as resp:
+        same = {"Sec-Fetch-Site": "same-origin"}  # what the dashboard's page sends (issue 25)
+        async with client.delete("/session", headers=same) as resp:
             assert resp.status == 200
         client.session.cookie_jar.clear()
         async with client.get("/fleet") as resp:
