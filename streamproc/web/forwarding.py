@@ -57,7 +57,8 @@ async def to_owner(request: web.Request, owner: Callable[[], str | None],
     try:
         cluster = pipeline_of(request).cluster
         status, data, passed = await cluster.forward(method, url, path_qs, headers, body)
-    except PeerError as exc:
-        return error_response(503, f"the worker at {url} did not answer: {exc}",
+    except PeerError as exc:  # the address stays in the log: clients get no internal URL
+        log.warning("passing %s on: %s", request.path, exc)
+        return error_response(503, "the worker holding this did not answer; retry",
                               {"Retry-After": "2"})
     return web.Response(body=data, status=status, headers=passed)

@@ -25,6 +25,7 @@ from streamproc.core.report_lifecycle import (
     RUNNING,
     is_report_id,
     public,
+    shown_error,
 )
 from streamproc.core.report_rows import MAX_COLUMNS, OPTIONAL_COLUMNS, check_columns
 from streamproc.core.timeparse import parse_timestamp
@@ -130,7 +131,8 @@ async def get_report(request: web.Request) -> web.StreamResponse:
     if found.record is None or not may_see_report(principal_of(request), found.record):
         return error_response(404, "unknown report id")  # or another owner's report
     if found.record.get("status") != COMPLETE:
-        return _unfinished(found.record, report_id, jobs.settings.report_retention_h)
+        return _unfinished(found.record, report_id, jobs.settings.report_retention_h,
+                           principal_of(request).is_operator)
     return _finished(jobs, found.record, report_id, fmt)
 
 
@@ -166,7 +168,8 @@ async def _report_id_from_body(request: web.Request) -> str | None:
     return value
 
 
-def _unfinished(record: dict[str, Any], report_id: str, retention_h: float) -> web.Response:
+def _unfinished(record: dict[str, Any], report_id: str, retention_h: float,
+                operator: bool) -> web.Response:
     status = record.get("status")
     if status == RUNNING:
         return json_response({"status": RUNNING, "report_id": report_id},
@@ -179,7 +182,8 @@ def _unfinished(record: dict[str, Any], report_id: str, retention_h: float) -> w
             status=410, headers={"X-Report-Status": EXPIRED},
         )
     return json_response(
-        {"status": FAILED, "report_id": report_id, "error": str(record.get("error") or "failed")},
+        {"status": FAILED, "report_id": report_id,
+         "error": shown_error(str(record.get("error") or "failed"), operator)},
         headers={"X-Report-Status": FAILED},
     )
 
