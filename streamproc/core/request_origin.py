@@ -12,7 +12,6 @@ tokens, on loopback) has no cookie to protect, but a page whose name resolves to
 from __future__ import annotations
 
 from collections.abc import Iterable
-from urllib.parse import urlsplit
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SAME_ORIGIN = frozenset({"same-origin", "none"})  # "none": the user typed the URL
@@ -41,14 +40,11 @@ def cross_site_problem(method: str, origin: str | None, fetch_site: str | None,
 
 
 def _origin_host(origin: str) -> str | None:
-    """``host[:port]`` of an Origin header (None for ``null`` or garbage)."""
-    try:
-        parts = urlsplit(origin)
-    except ValueError:
+    """``host[:port]`` of an Origin header, ``scheme://host[:port]`` (None for ``null``)."""
+    scheme, sep, rest = origin.strip().partition("://")
+    if not sep or scheme.lower() not in ("http", "https") or not rest or "/" in rest:
         return None
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return None
-    return parts.netloc.lower()
+    return rest.lower()
 
 
 def host_name(host: str) -> str:

@@ -15,6 +15,7 @@ import logging
 
 from aiohttp import web
 
+from streamproc.core import body_caps
 from streamproc.core.event_bodies import MEDIA_TYPES, Batch, BodyError, decode_body
 from streamproc.web import openapi
 from streamproc.web.http import (
@@ -59,11 +60,19 @@ async def _decoded_body(request: web.Request, limit: int) -> Batch:
         raise BadRequest("POST /events needs a Content-Type: application/x-ndjson, "
                          "application/json or text/csv", status=415)
     media_type = request.content_type
+    if problem := body_caps.too_many_lines(body):
+        raise BadRequest(problem, too_large=True)
     try:
-        return decode_body(body, media_type, SOURCE)
+        if len(body) < body_caps.OFF_LOOP_BYTES:
+            batch = decode_body(body, media_type, SOURCE)
+        else:  # a large body decodes in a thread: the loop keeps serving meanwhile
+            batch = await asyncio.to_thread(decode_body, body, media_type, SOURCE)
     except BodyError as exc:
         unsupported = media_type.lower() not in MEDIA_TYPES and media_type != ""
         raise BadRequest(str(exc), status=415 if unsupported else 400) from None
+    if problem := body_caps.too_many_rejections(batch.rejections):
+        raise BadRequest(problem)
+    return batch
 
 
 def _unavailable(exc: BaseException) -> web.Response:

@@ -11,8 +11,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from streamproc.config import Settings
 from streamproc.web import report_api
-from tests.unit.web import secure_app
-from tests.unit.web.secure_app import OP
+from tests.support import secure_app
+from tests.support.secure_app import OP
 
 SECRETS = {"session_secret": "s" * 32, "peer_secret": "p" * 32}
 

@@ -18,8 +18,8 @@ from streamproc import config
 from streamproc.config import Settings
 from streamproc.web import events
 from streamproc.web.http import PIPELINE
-from tests.unit.web import secure_app
-from tests.unit.web.secure_app import ALICE, OP, owners_file
+from tests.support import secure_app
+from tests.support.secure_app import ALICE, OP, owners_file
 
 SECRETS = {"session_secret": "s" * 32, "peer_secret": "p" * 32}
 

@@ -21,8 +21,8 @@ from streamproc.config import Settings
 from streamproc.core import peer_caller
 from streamproc.web.forwarding import to_owner
 from streamproc.web.http import PIPELINE
-from tests.unit.web import secure_app
-from tests.unit.web.secure_app import ALICE, owners_file
+from tests.support import secure_app
+from tests.support.secure_app import ALICE, owners_file
 
 SESSION, PEER = "s" * 32, "p" * 32
 
@@ -125,3 +125,19 @@ def test_a_client_cannot_send_a_caller_header_of_its_own(tmp_path) -> None:
             assert resp.status == 401
 
     secure_app.run(settings, check)
+
+
+def test_an_unreachable_worker_is_not_named_in_the_answer(tmp_path) -> None:
+    """Issue 25, finding 9: no internal worker URL in an error body."""
+    settings = Settings(owners_file=owners_file(tmp_path), session_secret=SESSION,
+                        peer_secret=PEER)
+
+    async def main() -> None:
+        async with aiohttp.ClientSession() as session:
+            app = _front(settings, "http://127.0.0.1:9", session)
+            async with TestClient(TestServer(app)) as client, client.get(
+                    "/stores/s1/x", headers={"Authorization": f"Bearer {ALICE}"}) as resp:
+                assert resp.status == 503
+                assert "127.0.0.1:9" not in await resp.text()
+
+    asyncio.run(main())

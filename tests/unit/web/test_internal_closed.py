@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiohttp.test_utils import TestClient
 
 from streamproc.config import Settings
-from tests.unit.web.secure_app import ALICE, OP, owners_file, run
+from tests.support.secure_app import ALICE, OP, owners_file, run
 
 SECRETS = {"session_secret": "s" * 32}  # required whenever tokens are set (finding 2)
 

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 from streamproc import config
 from streamproc.core import access as core_access
 from streamproc.web.access import COOKIE
-from tests.unit.web.secure_app import ALICE, OP, owners_file, run
+from tests.support.secure_app import ALICE, OP, owners_file, run
 
 KEY_A, KEY_B = "a" * 32, "b" * 32
 

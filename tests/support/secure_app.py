@@ -35,9 +35,9 @@ async def who(request: web.Request) -> web.Response:
                               "stores": sorted(p.stores)})
 
 
-def app(settings: Settings) -> web.Application:
+def app(settings: Settings, body_limits: dict[str, int] | None = None) -> web.Application:
     web_app = web.Application()
-    middleware.install(web_app, access.Access.from_settings(settings))
+    middleware.install(web_app, access.Access.from_settings(settings), body_limits)
     access.add_routes(web_app.router)
     for path in ROUTES:
         web_app.router.add_get(path, who)
