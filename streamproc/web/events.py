@@ -126,8 +126,11 @@ _OPERATION = {
         "200": {"description": "Counts, and the reason for each rejected line",
                 "content": openapi.json_content(_SUMMARY)},
         "400": openapi.error("An application/json body that is not JSON, or neither an "
-                             "object nor an array"),
-        "415": openapi.error("A Content-Type other than NDJSON, JSON or CSV"),
+                             "object nor an array; or more than 1,000 bad lines (nothing of "
+                             "the body is published)"),
+        "413": openapi.error("A body larger than STREAMPROC_EVENTS_MAX_BYTES, or of more "
+                             "than 100,000 lines"),
+        "415": openapi.error("No Content-Type, or one other than NDJSON, JSON or CSV"),
         "503": openapi.error("The broker did not acknowledge; send the same body again"),
     },
 }

@@ -46,3 +46,11 @@ def test_workers_advertise_urls_their_peers_can_call() -> None:
         ports.update(p.split(":")[0] for p in service["ports"])
         assert service["volumes"][0].startswith(f"{name}-state:")
     assert len(ports) == 2
+
+
+def test_secrets_stay_out_of_the_image() -> None:
+    """Issue 25, finding 10: ``COPY . /app`` must not put an environment file or an owners
+    file (token hashes, store lists) into the image."""
+    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")}
+    assert {".env", "owners", "**/owners*.csv"} <= ignored
