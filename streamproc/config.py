@@ -38,11 +38,14 @@ class Settings:
     topic_outages: str = "store-outages"
     topic_reports: str = "report-requests"
     api_token: str | None = None
-    # Workers call each other's /internal/* routes with this secret; when set, those routes
-    # answer to it alone (not to the client token).
+    # Workers call each other's /internal/* routes with this secret, and sign the caller of a
+    # request they pass on with it. Unset, /internal/* is closed: one worker only.
     peer_secret: str | None = None
     # Serving on a non-loopback address without a token needs this said explicitly.
     allow_anonymous: bool = False
+    # Host names an open service answers to besides localhost, 127.0.0.1, [::1], its bind
+    # address and advertised URL (comma-separated): a guard against DNS rebinding.
+    allowed_hosts: str | None = None
     live_max_clients: int = 1000  # /live subscribers per worker; more get 503
     # owner_id,token_sha256,store_id rows: owners and the stores each may see (core/access.py)
     owners_file: Path | None = None
@@ -57,6 +60,10 @@ class Settings:
     trigger_per_minute: float = 60.0  # report triggers per caller per minute (after the burst)
     trigger_burst: int = 60  # report triggers a caller may make at once
     session_hours: float = 12.0  # how long a dashboard session cookie is valid
+    # Keys that sign dashboard session cookies (comma-separated, random, 32+ characters):
+    # new cookies are signed with the first, any of them is accepted (rotation). Required
+    # whenever the service is not open; the same on every worker.
+    session_secret: str | None = None
     # An HTTP connection idle this long (no request yet, or between requests) is closed.
     http_idle_timeout_s: float = 15.0
     events_max_bytes: int = 4 << 20  # largest POST /events body (NDJSON or CSV)
@@ -97,18 +104,35 @@ class Settings:
         """host:port of each broker of ``broker_url``, in order."""
         return parse_brokers(self.broker_url)
 
+    @property
+    def loopback(self) -> bool:
+        """Bound to this machine only (the developer's default)."""
+        return self.web_host in LOOPBACK_HOSTS
+
+    @property
+    def open(self) -> bool:
+        """No credential of any client role: everyone is an operator."""
+        return not (self.api_token or self.owners_file is not None
+                    or self.poller_tokens_sha256)
+
     def exposure_problem(self) -> str | None:
         """Why this worker must not start as configured (anyone on the network could read
-        every store), or None."""
-        if self.web_host in ("127.0.0.1", "localhost", "::1") or self.api_token:
-            return None
-        if self.owners_file is not None or self.poller_tokens_sha256:
-            return None  # not open: a token (an owner's or a poller's) is needed
-        if self.allow_anonymous:
-            return None
-        return (f"refusing to serve on {self.web_host} without STREAMPROC_API_TOKEN: anyone "
-                "who reaches it could read every store. Set a token, bind 127.0.0.1, or set "
-                "STREAMPROC_ALLOW_ANONYMOUS=1 to allow it on purpose")
+        every store, or forge a session), or None; the message names the missing secret."""
+        if not self.loopback and self.open and not self.allow_anonymous:
+            return (f"refusing to serve on {self.web_host} without STREAMPROC_API_TOKEN: "
+                    "anyone who reaches it could read every store. Set a token, bind "
+                    "127.0.0.1, or set STREAMPROC_ALLOW_ANONYMOUS=1 to allow it on purpose")
+        if not self.open and not self.session_secret:
+            return ("refusing to start without STREAMPROC_SESSION_SECRET: it signs the "
+                    "dashboard's session cookies. Set the same random value on every worker "
+                    "(openssl rand -hex 32)")
+        if not self.loopback and not self.peer_secret:
+            # Workers on a network are meant to be several: without the secret they could
+            # neither ask each other (/internal/* is closed) nor pass requests on.
+            return (f"refusing to serve on {self.web_host} without STREAMPROC_PEER_SECRET: "
+                    "workers call each other's /internal/* routes with it. Set the same "
+                    "random secret on every worker (openssl rand -hex 32)")
+        return None
 
     @property
     def advertised_url(self) -> str:
@@ -144,6 +168,7 @@ class Settings:
 
 
 DEFAULT_KAFKA_PORT = 9092
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def parse_brokers(url: str) -> list[str]:
@@ -197,6 +222,7 @@ ENV = {
     "api_token": "STREAMPROC_API_TOKEN",
     "peer_secret": "STREAMPROC_PEER_SECRET",
     "allow_anonymous": "STREAMPROC_ALLOW_ANONYMOUS",
+    "allowed_hosts": "STREAMPROC_ALLOWED_HOSTS",
     "live_max_clients": "STREAMPROC_LIVE_MAX_CLIENTS",
     "owners_file": "STREAMPROC_OWNERS_FILE",
     "poller_tokens_sha256": "STREAMPROC_POLLER_TOKENS_SHA256",
@@ -206,6 +232,7 @@ ENV = {
     "trigger_per_minute": "STREAMPROC_TRIGGER_PER_MINUTE",
     "trigger_burst": "STREAMPROC_TRIGGER_BURST",
     "session_hours": "STREAMPROC_SESSION_HOURS",
+    "session_secret": "STREAMPROC_SESSION_SECRET",
     "http_idle_timeout_s": "STREAMPROC_HTTP_IDLE_TIMEOUT",
     "events_max_bytes": "STREAMPROC_EVENTS_MAX_BYTES",
     "alert_webhook": "STREAMPROC_ALERT_WEBHOOK",

@@ -119,6 +119,23 @@ def _owner_row(row: list[str], n: int) -> tuple[str, str, str]:
 
 # -- identifying a request --------------------------------------------------------------------
 
+# RFC 6750's token68: what a bearer token may be made of (printable ASCII, no spaces).
+TOKEN68_RE = re.compile(r"\A[A-Za-z0-9._~+/-]+=*\Z")
+
+
+def bearer_token(header: str) -> tuple[str | None, str | None]:
+    """``(token, None)`` from an ``Authorization`` header, or ``(None, why)`` when it is no
+    ``Bearer <token>``. The header may hold any bytes a client sent (undecodable ones arrive
+    as surrogates): the reason is the client's to read, so nothing here may raise."""
+    if not header.isascii() or not header.isprintable():
+        return None, "the Authorization header must be printable ASCII"
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None, "the Authorization header must be 'Bearer <token>'"
+    if not TOKEN68_RE.match(token.strip()):
+        return None, "the bearer token has characters a token cannot have"
+    return token.strip(), None
+
 
 def identify(token: str | None, operator_token: str | None,
              owners: dict[str, Principal],
@@ -176,6 +193,20 @@ def coalesce_key(principal: Principal, as_of: int | None, watermark: int | None)
 # -- dashboard sessions -----------------------------------------------------------------------
 
 
+SESSION_KEY_MIN = 32  # characters of each session key: a random secret, not a word
+
+
+def session_keys(text: str | None) -> tuple[bytes, ...]:
+    """``STREAMPROC_SESSION_SECRET``: comma-separated keys, the first signs, any verifies
+    (add a new key first, drop the old one a session lifetime later). ValueError for a key
+    too short to be a random secret."""
+    keys = [k.strip() for k in (text or "").split(",") if k.strip()]
+    if any(len(k) < SESSION_KEY_MIN for k in keys):
+        raise ValueError(f"STREAMPROC_SESSION_SECRET: each key needs {SESSION_KEY_MIN}+ "
+                         "random characters (openssl rand -hex 32)")
+    return tuple(k.encode("utf-8") for k in keys)
+
+
 def session_cookie(principal: Principal, key: bytes, expires_s: int) -> str:
     """A signed cookie value naming the principal until ``expires_s`` (Unix seconds): the
     token itself is never stored in the browser after the exchange."""
@@ -185,26 +216,28 @@ def session_cookie(principal: Principal, key: bytes, expires_s: int) -> str:
             + base64.urlsafe_b64encode(mac).decode().rstrip("="))
 
 
-def read_session(value: str, key: bytes, now_s: float,
-                 owners: dict[str, Principal]) -> Principal | None:
-    """The principal of a cookie made by :func:`session_cookie`; None when it is forged,
-    expired, or names an owner no longer in the owners file."""
+def read_session(value: str, keys: tuple[bytes, ...], now_s: float,
+                 owners: dict[str, Principal], operators: bool = True) -> Principal | None:
+    """The principal of a cookie made by :func:`session_cookie` with any of ``keys``; None
+    when it is forged, expired, names an owner no longer in the owners file, or names an
+    operator where there is none (``operators``: an operator token is configured)."""
     body_b64, _, mac_b64 = value.partition(".")
     try:
         body = base64.urlsafe_b64decode(body_b64 + "=" * (-len(body_b64) % 4))
         mac = base64.urlsafe_b64decode(mac_b64 + "=" * (-len(mac_b64) % 4))
     except (ValueError, TypeError):
         return None
-    if not hmac.compare_digest(mac, hmac.new(key, body, hashlib.sha256).digest()):
+    if not any(hmac.compare_digest(mac, hmac.new(key, body, hashlib.sha256).digest())
+               for key in keys):
         return None
     parts = body.decode("utf-8", "replace").split("|")
     if len(parts) != 3:
         return None
     role, owner_id, expires = parts
-    if not expires.isdigit() or int(expires) < now_s:
+    if not (expires.isascii() and expires.isdigit()) or int(expires) < now_s:
         return None
     if role == OPERATOR:
-        return OPERATOR_PRINCIPAL
+        return OPERATOR_PRINCIPAL if operators else None
     if role != OWNER:
         return None  # pollers publish with their token; a session is for the dashboard
     return next((p for p in owners.values() if p.owner_id == owner_id), None)

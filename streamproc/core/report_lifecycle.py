@@ -217,9 +217,24 @@ PUBLIC_FIELDS = ("id", "status", "created", "as_of", "columns", "now", "rows", "
                  "completed", "error", "expired")
 
 
-def public(record: Record) -> Record:
-    """A record as the API shows it (internal fields dropped)."""
-    return {k: record[k] for k in PUBLIC_FIELDS if record.get(k) is not None}
+URL_RE = re.compile(r"https?://[^\s'\"),;]+")
+OWNER_FAILURE = ("the report could not be made (the workers were changing or one did not "
+                 "answer); trigger it again")
+
+
+def shown_error(error: str, operator: bool) -> str:
+    """A Failed report's reason as the API shows it: never a worker's internal URL, and to
+    an owner no detail at all (a reason may name stores of the whole fleet)."""
+    return URL_RE.sub("<worker>", error) if operator else OWNER_FAILURE
+
+
+def public(record: Record, operator: bool = True) -> Record:
+    """A record as the API shows it (internal fields dropped; the error as
+    :func:`shown_error` shows it to an operator or an owner)."""
+    out = {k: record[k] for k in PUBLIC_FIELDS if record.get(k) is not None}
+    if "error" in out:
+        out["error"] = shown_error(str(out["error"]), operator)
+    return out
 
 
 def csv_to_json_rows(text: str) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import uuid
 from pathlib import Path
@@ -41,6 +42,11 @@ def isolated_env(
         STREAMPROC_TOPIC_REPORTS=f"reports-{tag}",
         PYTHONUNBUFFERED="1",
     )
+    # The workers of one pipeline share a peer secret (without one /internal/* is closed
+    # and several workers cannot make a report): a fresh random one per pipeline.
+    env.setdefault("STREAMPROC_PEER_SECRET", secrets.token_hex(16))
+    # Likewise the key of session cookies, required as soon as a token is set.
+    env.setdefault("STREAMPROC_SESSION_SECRET", secrets.token_hex(32))
     env.update(extra)
     return env
 

@@ -8,16 +8,16 @@ cookie holding a signed principal, never the token, so no token travels in a URL
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from streamproc.core import access
+from streamproc.core import access, peer_caller, request_origin
 from streamproc.core.access import Principal
 from streamproc.web import openapi
 from streamproc.web.http import error_response, json_response
@@ -44,8 +44,11 @@ class Access:
     peer_secret: str | None
     owners: dict[str, Principal] = field(default_factory=dict)
     pollers: frozenset[str] = frozenset()  # SHA-256 of the pollers' tokens (POST /events only)
-    session_key: bytes = b""
+    # Session cookie keys: the first signs, any verifies (STREAMPROC_SESSION_SECRET).
+    session_keys: tuple[bytes, ...] = ()
     session_s: float = 12 * 3600
+    # Names an open service answers to in Host (request_origin.allowed_hosts).
+    hosts: frozenset[str] = request_origin.LOOPBACK_NAMES
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Access:
@@ -55,16 +58,16 @@ class Access:
         owners = access.parse_owners(owners_text) if owners_text else {}
         if settings.owners_file is not None and not owners:
             raise ValueError(f"owners file {settings.owners_file} lists no owner")
-        # Every worker derives the same key from the secrets they share, so a session cookie
-        # made by one is read by all (requests are passed between workers).
-        shared = "|".join(x or "" for x in (settings.api_token, settings.peer_secret,
-                                            owners_text))
-        key = hashlib.sha256(b"streamproc-session|" + shared.encode()).digest()
-        if not shared.strip("|"):
-            key = secrets.token_bytes(32)
+        # A dedicated secret shared by the workers (a cookie made by one is read by all),
+        # never derived from what others may hold (the owners file is hashes, so shared).
+        keys = access.session_keys(settings.session_secret)
+        if not keys and not settings.open:
+            raise ValueError("STREAMPROC_SESSION_SECRET is required when tokens are set")
         pollers = access.parse_poller_hashes(settings.poller_tokens_sha256)
-        return cls(settings.api_token, settings.peer_secret, owners, pollers, key,
-                   settings.session_hours * 3600)
+        own = (settings.web_host, urlsplit(settings.advertised_url).hostname or "")
+        return cls(settings.api_token, settings.peer_secret, owners, pollers,
+                   keys or (secrets.token_bytes(32),), settings.session_hours * 3600,
+                   request_origin.allowed_hosts(settings.allowed_hosts, own))
 
     @property
     def open(self) -> bool:
@@ -75,23 +78,47 @@ class Access:
         """Who the request comes from (bearer token first, then the session cookie)."""
         if self.open:
             return access.OPERATOR_PRINCIPAL
+        signed = request.headers.get(peer_caller.HEADER)
+        if signed is not None:  # passed on by another worker (never with the client's token)
+            if not self.peer_secret:
+                return None
+            return peer_caller.verify(signed, request.method, request.path, time.time(),
+                                      self.peer_secret, self.owners,
+                                      operators=self.operator_token is not None)
         given = request.headers.get("Authorization", "")
         if given:
-            scheme, _, token = given.partition(" ")
-            if scheme.lower() != "bearer" or not token:
+            token, _ = access.bearer_token(given)
+            if token is None:
                 return None
             return access.identify(token, self.operator_token, self.owners, self.pollers)
         cookie = request.cookies.get(COOKIE)
         if cookie:
-            return access.read_session(cookie, self.session_key, time.time(), self.owners)
+            return access.read_session(cookie, self.session_keys, time.time(), self.owners,
+                                       operators=self.operator_token is not None)
         return None
 
     def peer_ok(self, request: web.Request) -> bool:
-        secret = self.peer_secret or self.operator_token
-        if secret is None:
-            return True
+        """``/internal/*`` hands out every store's rows: it answers the peer secret alone,
+        and nobody at all without one (never a client token, never an open service)."""
+        if not self.peer_secret:
+            return False
         given = request.headers.get("Authorization", "").encode("utf-8", "replace")
-        return hmac.compare_digest(given, f"Bearer {secret}".encode())
+        return hmac.compare_digest(given, f"Bearer {self.peer_secret}".encode())
+
+
+def caller_headers(request: web.Request, method: str, path: str) -> dict[str, str]:
+    """What a request passed on to another worker carries instead of the client's
+    credentials: its caller signed with the peer secret (nothing on an open service, where
+    there is nobody to name). LookupError when it cannot be passed on (no peer secret)."""
+    acc: Access = request.app[ACCESS]
+    if acc.peer_secret:
+        signed = peer_caller.sign(principal_of(request), method, path, time.time(),
+                                  acc.peer_secret)
+        return {peer_caller.HEADER: signed}
+    if acc.open:
+        return {}
+    raise LookupError("this request is for another worker, and STREAMPROC_PEER_SECRET is not "
+                      "set: requests are passed between workers only with it")
 
 
 def principal_of(request: web.Request) -> Principal:
@@ -105,14 +132,24 @@ def _check(acc: Access, request: web.Request) -> web.Response | None:
     if path.startswith(INTERNAL_PREFIX):
         if acc.peer_ok(request):
             return None
-        what = "peer secret" if acc.peer_secret else "bearer token"
-        return error_response(401, f"missing or wrong {what}", UNAUTHORIZED)
+        if not acc.peer_secret:
+            return error_response(401, "/internal/* is closed: STREAMPROC_PEER_SECRET is not "
+                                  "set (workers need it to ask each other)", UNAUTHORIZED)
+        return error_response(401, "missing or wrong peer secret", UNAUTHORIZED)
     if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES) or (
             path == SESSION and request.method == "POST"):
         return None
+    if acc.open and not request_origin.host_allowed(request.headers.get("Host"), acc.hosts):
+        return error_response(403, "this open service answers only to this machine's names "
+                              "in Host (add others to STREAMPROC_ALLOWED_HOSTS)")
     principal = acc.principal(request)
     if principal is None:
-        return error_response(401, "missing or wrong bearer token", UNAUTHORIZED)
+        return error_response(401, _why_unauthorized(request), UNAUTHORIZED)
+    problem = request_origin.cross_site_problem(
+        request.method, request.headers.get("Origin"), request.headers.get("Sec-Fetch-Site"),
+        request.headers.get("Host"), cookie_auth=_by_cookie(acc, request))
+    if problem:
+        return error_response(403, problem)
     request[PRINCIPAL] = principal
     if not access.may_use_route(principal, path):
         return error_response(403, "this route is for operators only")
@@ -120,6 +157,23 @@ def _check(acc: Access, request: web.Request) -> web.Response | None:
     if store_id is not None and not access.may_see_store(principal, store_id):
         return error_response(404, f"unknown store {store_id[:80]}")
     return None
+
+
+def _by_cookie(acc: Access, request: web.Request) -> bool:
+    """The caller is known by the session cookie the browser attached (not a bearer token,
+    not a caller signed by another worker)."""
+    return not acc.open and "Authorization" not in request.headers and \
+        peer_caller.HEADER not in request.headers and COOKIE in request.cookies
+
+
+def _why_unauthorized(request: web.Request) -> str:
+    """The specific reason a request identifies nobody (a malformed header says so)."""
+    given = request.headers.get("Authorization", "")
+    if given:
+        return access.bearer_token(given)[1] or "wrong bearer token"
+    if COOKIE in request.cookies:
+        return "session expired or not valid here: sign in again"
+    return "missing bearer token"
 
 
 def make_middleware(acc: Access):
@@ -141,7 +195,8 @@ async def start_session(request: web.Request) -> web.Response:
     if principal is None and not acc.open:
         return error_response(401, "missing or wrong bearer token", UNAUTHORIZED)
     principal = principal or access.OPERATOR_PRINCIPAL
-    value = access.session_cookie(principal, acc.session_key, int(time.time() + acc.session_s))
+    value = access.session_cookie(principal, acc.session_keys[0],
+                                  int(time.time() + acc.session_s))
     resp = json_response({"role": principal.role, "owner_id": principal.owner_id or None,
                           "stores": None if principal.is_operator else len(principal.stores)})
     resp.set_cookie(COOKIE, value, max_age=int(acc.session_s), httponly=True,

@@ -15,6 +15,7 @@ import logging
 
 from aiohttp import web
 
+from streamproc.core import body_caps
 from streamproc.core.event_bodies import MEDIA_TYPES, Batch, BodyError, decode_body
 from streamproc.web import openapi
 from streamproc.web.http import (
@@ -55,12 +56,23 @@ async def _decoded_body(request: web.Request, limit: int) -> Batch:
     except BadRequest as exc:
         raise BadRequest(f"{exc} (STREAMPROC_EVENTS_MAX_BYTES): send it in several requests",
                          too_large=True) from None
-    media_type = request.content_type if "Content-Type" in request.headers else ""
+    if "Content-Type" not in request.headers:  # a page may send that without a preflight
+        raise BadRequest("POST /events needs a Content-Type: application/x-ndjson, "
+                         "application/json or text/csv", status=415)
+    media_type = request.content_type
+    if problem := body_caps.too_many_lines(body):
+        raise BadRequest(problem, too_large=True)
     try:
-        return decode_body(body, media_type, SOURCE)
+        if len(body) < body_caps.OFF_LOOP_BYTES:
+            batch = decode_body(body, media_type, SOURCE)
+        else:  # a large body decodes in a thread: the loop keeps serving meanwhile
+            batch = await asyncio.to_thread(decode_body, body, media_type, SOURCE)
     except BodyError as exc:
         unsupported = media_type.lower() not in MEDIA_TYPES and media_type != ""
         raise BadRequest(str(exc), status=415 if unsupported else 400) from None
+    if problem := body_caps.too_many_rejections(batch.rejections):
+        raise BadRequest(problem)
+    return batch
 
 
 def _unavailable(exc: BaseException) -> web.Response:
@@ -114,8 +126,11 @@ _OPERATION = {
         "200": {"description": "Counts, and the reason for each rejected line",
                 "content": openapi.json_content(_SUMMARY)},
         "400": openapi.error("An application/json body that is not JSON, or neither an "
-                             "object nor an array"),
-        "415": openapi.error("A Content-Type other than NDJSON, JSON or CSV"),
+                             "object nor an array; or more than 1,000 bad lines (nothing of "
+                             "the body is published)"),
+        "413": openapi.error("A body larger than STREAMPROC_EVENTS_MAX_BYTES, or of more "
+                             "than 100,000 lines"),
+        "415": openapi.error("No Content-Type, or one other than NDJSON, JSON or CSV"),
         "503": openapi.error("The broker did not acknowledge; send the same body again"),
     },
 }

@@ -8,10 +8,9 @@ from typing import Any
 from aiohttp import web
 
 from streamproc.core.records import US_PER_HOUR
-from streamproc.web.access import principal_of
+from streamproc.web.access import caller_headers, principal_of
 from streamproc.web.http import (
     BadRequest,
-    auth_headers,
     error_response,
     int_param,
     json_response,
@@ -133,7 +132,10 @@ async def fleet(request: web.Request) -> web.Response:
     if not principal.is_operator:  # an owner's fleet is their stores
         rows = [r for r in rows if r[0] in principal.stores]
     doc = fleet_json(now, rows, limit, query, sort)
-    peers = await _ask_peers(request)
+    try:
+        peers = await _ask_peers(request)
+    except LookupError as exc:  # other workers, but no peer secret to ask them with
+        return error_response(503, str(exc))
     return json_response(merge_fleet([doc, *peers], limit, sort) if peers else doc)
 
 
@@ -145,7 +147,10 @@ async def fleet_hourly(request: web.Request) -> web.Response:
     principal = principal_of(request)
     stores = None if principal.is_operator else principal.stores
     doc = dict(await pipeline_of(request).monitor.fleet.hourly(hours, stores))
-    peers = await _ask_peers(request)
+    try:
+        peers = await _ask_peers(request)
+    except LookupError as exc:  # other workers, but no peer secret to ask them with
+        return error_response(503, str(exc))
     return json_response(merge_hourly([doc, *peers]) if peers else doc)
 
 
@@ -153,8 +158,12 @@ async def _ask_peers(request: web.Request) -> list[dict]:
     """The same request, ``scope=local``, to every other worker (none for a local one)."""
     if request.query.get("scope") == "local":
         return []
-    path_qs = str(request.rel_url.update_query(scope="local"))
-    return await pipeline_of(request).cluster.ask_peers(path_qs, auth_headers(request))
+    url = request.rel_url.update_query(scope="local")
+    cluster = pipeline_of(request).cluster
+    if not cluster.peer_urls():
+        return []
+    headers = caller_headers(request, "GET", url.path)  # LookupError: no peer secret
+    return await cluster.ask_peers(str(url), headers)
 
 
 def add_routes(router: web.UrlDispatcher) -> None:

@@ -8,14 +8,10 @@ its :class:`~streamproc.worker.pipeline.Pipeline` on the aiohttp application und
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import web
-from yarl import URL
-
-from streamproc.peers import PeerError
 
 if TYPE_CHECKING:
     from streamproc.worker.pipeline import Pipeline
@@ -98,51 +94,3 @@ def int_param(request: web.Request, name: str, default: int, lo: int, hi: int) -
     if not lo <= value <= hi:
         raise BadRequest(f"{name} must be in {lo}..{hi}, not {value}")
     return value
-
-
-def auth_headers(request: web.Request) -> dict[str, str]:
-    """The caller's credentials, to pass on when a view asks another worker."""
-    out = {}
-    for name in ("Authorization", "Cookie"):  # a bearer token or the dashboard's session
-        if value := request.headers.get(name):
-            out[name] = value
-    return out
-
-
-async def to_owner(request: web.Request, owner: Callable[[], str | None],
-                   as_get: str | None = None) -> web.Response | None:
-    """None when this worker holds what the request is about (it answers); otherwise the
-    answer of the worker that does, so every worker gives the same answer.
-
-    ``owner()`` gives that worker's URL (None: this one) or raises LookupError while nobody
-    holds it. A request already forwarded once is never forwarded again (no loops while the
-    partitions move): it gets 503 and the client retries."""
-    try:
-        url = owner()
-    except LookupError as exc:
-        return error_response(503, str(exc), {"Retry-After": "2"})
-    if url is None:
-        return None
-    if request.headers.get(FORWARDED):
-        return error_response(503, "partitions are moving between workers; retry",
-                              {"Retry-After": "1"})
-    method, path_qs, body = "GET", request.path_qs, None
-    if as_get is not None:
-        path_qs = str(URL(as_get).with_query(request.query))
-    else:
-        method = request.method
-        if request.can_read_body:
-            try:
-                body = await read_body(request)
-            except BadRequest as exc:
-                return error_response(exc.status, str(exc))
-    headers = {**auth_headers(request), FORWARDED: "1"}
-    if body is not None and request.content_type:
-        headers["Content-Type"] = request.content_type
-    try:
-        cluster = pipeline_of(request).cluster
-        status, data, passed = await cluster.forward(method, url, path_qs, headers, body)
-    except PeerError as exc:
-        return error_response(503, f"the worker at {url} did not answer: {exc}",
-                              {"Retry-After": "2"})
-    return web.Response(body=data, status=status, headers=passed)

@@ -7,7 +7,7 @@ route that serves them, e.g.::
     from streamproc.web import openapi
     openapi.add_path("/metrics", {"get": {"summary": "...", "responses": {...}}})
 
-Responses every route can give (401 with a token configured, 403, 404, 405, 408, 413) are
+Responses every route can give (400, 401 with a token configured, 403, 404, 405, 408, 413) are
 added by :func:`spec` to every operation, so callers only describe their own.
 """
 
@@ -58,8 +58,13 @@ _COMPONENTS: dict[str, Any] = {
 _PATHS: dict[str, dict[str, Any]] = {}
 
 _COMMON_RESPONSES = {
-    "401": error("Missing or wrong bearer token (only when the worker has a token)"),
-    "403": error("A route for operators only, asked with an owner's token"),
+    "400": error("A malformed input: a query value, a body, a header (the reason says which)"),
+    "401": error("Missing, malformed or wrong bearer token, or a session cookie no longer "
+                 "valid (only when the worker has a token)"),
+    "403": error("A route for operators only, asked with an owner's or poller's token; a "
+                 "state-changing request from another site (Origin / Sec-Fetch-Site), or "
+                 "one authenticated by the session cookie without Origin or Sec-Fetch-Site; "
+                 "on an open service, a Host not of this machine (STREAMPROC_ALLOWED_HOSTS)"),
     "404": error("Not found (or, for an owner, another owner's store or report)"),
     "405": error("Method not allowed"),
     "408": error("Request body not received in time"),

@@ -25,19 +25,21 @@ from streamproc.core.report_lifecycle import (
     RUNNING,
     is_report_id,
     public,
+    shown_error,
 )
 from streamproc.core.report_rows import MAX_COLUMNS, OPTIONAL_COLUMNS, check_columns
 from streamproc.core.timeparse import parse_timestamp
 from streamproc.web import openapi
 from streamproc.web.access import principal_of
+from streamproc.web.forwarding import to_owner
 from streamproc.web.http import (
     BadRequest,
     error_response,
+    int_param,
     json_response,
     pipeline_of,
     read_body,
     read_json_body,
-    to_owner,
 )
 
 LIST_DEFAULT, LIST_MAX = 100, 1000
@@ -129,7 +131,8 @@ async def get_report(request: web.Request) -> web.StreamResponse:
     if found.record is None or not may_see_report(principal_of(request), found.record):
         return error_response(404, "unknown report id")  # or another owner's report
     if found.record.get("status") != COMPLETE:
-        return _unfinished(found.record, report_id, jobs.settings.report_retention_h)
+        return _unfinished(found.record, report_id, jobs.settings.report_retention_h,
+                           principal_of(request).is_operator)
     return _finished(jobs, found.record, report_id, fmt)
 
 
@@ -165,7 +168,8 @@ async def _report_id_from_body(request: web.Request) -> str | None:
     return value
 
 
-def _unfinished(record: dict[str, Any], report_id: str, retention_h: float) -> web.Response:
+def _unfinished(record: dict[str, Any], report_id: str, retention_h: float,
+                operator: bool) -> web.Response:
     status = record.get("status")
     if status == RUNNING:
         return json_response({"status": RUNNING, "report_id": report_id},
@@ -178,7 +182,8 @@ def _unfinished(record: dict[str, Any], report_id: str, retention_h: float) -> w
             status=410, headers={"X-Report-Status": EXPIRED},
         )
     return json_response(
-        {"status": FAILED, "report_id": report_id, "error": str(record.get("error") or "failed")},
+        {"status": FAILED, "report_id": report_id,
+         "error": shown_error(str(record.get("error") or "failed"), operator)},
         headers={"X-Report-Status": FAILED},
     )
 
@@ -205,12 +210,13 @@ def _finished(jobs, record: dict[str, Any], report_id: str, fmt: str) -> web.Str
 
 
 async def list_reports(request: web.Request) -> web.Response:
-    text = request.query.get("limit", str(LIST_DEFAULT))
-    if not text.isdigit() or not 1 <= int(text) <= LIST_MAX:
-        return error_response(400, f"limit must be an integer in 1..{LIST_MAX}")
+    try:  # int_param: ASCII digits only ("²".isdigit() is true, int("²") raises)
+        limit = int_param(request, "limit", LIST_DEFAULT, 1, LIST_MAX)
+    except BadRequest as exc:
+        return error_response(exc.status, str(exc))
     if (forwarded := await _to_report_owner(request)) is not None:
         return forwarded
-    listing = pipeline_of(request).reports.listing(int(text), principal_of(request))
+    listing = pipeline_of(request).reports.listing(limit, principal_of(request))
     return json_response({"reports": listing})
 
 

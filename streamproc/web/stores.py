@@ -11,7 +11,8 @@ from aiohttp import web
 from streamproc.core.records import DEFAULT_TIMEZONE, US_PER_HOUR, US_PER_MINUTE, is_valid_store_id
 from streamproc.core.report_rows import round_half_up
 from streamproc.core.timeparse import to_iso
-from streamproc.web.http import error_response, json_response, pipeline_of, to_owner
+from streamproc.web.forwarding import to_owner
+from streamproc.web.http import error_response, json_response, pipeline_of
 from streamproc.web.store_detail import detail_json
 
 if TYPE_CHECKING:

@@ -36,6 +36,9 @@ STATE_TABLE = "store-state"
 RETRY_PAUSE_MAX_S = 2.0  # between snapshot attempts while the assignment moves
 REPORTS_TABLE = "reports"
 PEER_TIMEOUT_S = 10.0
+NO_PEER_SECRET = ("several workers share this pipeline but STREAMPROC_PEER_SECRET is not set: "
+                  "they cannot ask each other (/internal/* is closed); set the same secret "
+                  "on every worker")
 
 
 class ClusterView(Protocol):
@@ -302,6 +305,8 @@ class Cluster:
                              figures: bool = False) -> Snapshot:
         await self.wait_ready(timeout)
         urls = self.peer_urls()
+        if urls and not self.settings.peer_secret:
+            raise SnapshotTimeout(NO_PEER_SECRET)
         targets = await self.all_end_offsets()
         events = self.topics["events"].get_topic_name() if "events" in self.topics else None
         if any(off for (t, _), off in targets.items() if t == events):
@@ -355,10 +360,10 @@ class Cluster:
             raise AssignmentChanged(f"another worker did not answer: {exc}") from exc
 
     def peer_headers(self) -> dict[str, str]:
-        """What a call to another worker's /internal/* carries: the peer secret, else the
-        API token (when there is one)."""
-        token = self.settings.peer_secret or self.settings.api_token
-        return {"Authorization": f"Bearer {token}"} if token else {}
+        """What a call to another worker's /internal/* carries: the peer secret (never a
+        client's token: /internal/* answers the peer secret alone)."""
+        secret = self.settings.peer_secret
+        return {"Authorization": f"Bearer {secret}"} if secret else {}
 
     async def close(self) -> None:
         if self._offsets_client is not None:

@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from streamproc.core import wire
+from streamproc.core import body_caps, wire
 from streamproc.core.event_bodies import Batch
 from streamproc.core.events import (
     Event,
@@ -128,8 +128,10 @@ async def publish_batch(batch: Batch, processor: Processor, send: SendFn,
                         partitions: int) -> int:
     """An HTTP body's events (its rejections go to the dead-letter callback, counted like a
     topic's): the number of messages sent, once the broker has acknowledged them all."""
-    for rejection in batch.rejections:
-        processor.reject_record(rejection)
+    for rejection in batch.rejections:  # every one counted, a few dead-lettered each
+        processor.count_rejection(rejection)
+    for letter in body_caps.dead_letters(batch.rejections):
+        processor.dead_letter(letter)
     outbox = Outbox()
     for event in batch.events:
         outbox.add(event)

@@ -250,6 +250,11 @@ class Processor:
         self._count_rejection(rejection.source, rejection.reason)
         self.dead_letter(rejection)
 
+    def count_rejection(self, rejection: Rejection) -> None:
+        """Count a rejection without dead-lettering it (a body's dead letters beyond the
+        first few are summed up in one: core/body_caps.py)."""
+        self._count_rejection(rejection.source, rejection.reason)
+
     def _count_rejection(self, source: str, reason: str) -> None:
         kind = reason.split(":")[0].split(" ")[0] if reason else "unknown"
         self.stats.rejected[f"{source}:{kind}"] += 1

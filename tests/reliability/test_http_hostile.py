@@ -22,6 +22,9 @@ from tests.support.worker_fixture import isolated_worker
 
 TOKEN = "reliability-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+# /internal/* answers the peer secret alone (issue 25): its hostile inputs are sent with it.
+PEER_SECRET = "reliability-peer-secret-0123456789"
+PEER_AUTH = {"Authorization": f"Bearer {PEER_SECRET}"}
 TRAVERSAL = [
     "../../etc/passwd", "..%2F..%2Fetc%2Fpasswd", "%2e%2e%2f%2e%2e%2fetc%2fpasswd",
     "..%252F..%252Fetc%252Fpasswd", "..\\..\\etc\\passwd", "..%5C..%5Cetc%5Cpasswd",
@@ -40,13 +43,15 @@ EXTRA_ROUTES = ["/router/", "/router/store-state/1/", "/table/",
 
 @pytest.fixture
 def guarded(kafka_broker, tmp_path):
-    with isolated_worker(kafka_broker, tmp_path, STREAMPROC_API_TOKEN=TOKEN) as handle:
+    with isolated_worker(kafka_broker, tmp_path, STREAMPROC_API_TOKEN=TOKEN,
+                         STREAMPROC_PEER_SECRET=PEER_SECRET) as handle:
         yield handle
 
 
 def _call(handle: WorkerProcess, path: str, method: str = "GET", body: bytes | None = None,
           headers: dict[str, str] | None = None, auth: bool = True):
-    return request(handle.base_url, path, method, body, {**(AUTH if auth else {}),
+    credential = PEER_AUTH if path.startswith("/internal/") else AUTH
+    return request(handle.base_url, path, method, body, {**(credential if auth else {}),
                                                          **(headers or {})}, timeout=30)
 
 

@@ -52,8 +52,11 @@ def test_the_advertised_url_is_callable_by_peers() -> None:
 def test_no_anonymous_service_on_the_network_unless_said() -> None:
     assert config.Settings(web_host="127.0.0.1").exposure_problem() is None
     assert "STREAMPROC_API_TOKEN" in config.Settings(web_host="0.0.0.0").exposure_problem()
-    assert config.Settings(web_host="0.0.0.0", api_token="t").exposure_problem() is None
-    assert config.Settings(web_host="10.1.2.3", allow_anonymous=True).exposure_problem() is None
+    # A network address needs a peer secret, tokens a session secret (issue 25, findings 1-2).
+    peer = {"peer_secret": "p" * 32, "session_secret": "s" * 32}
+    assert config.Settings(web_host="0.0.0.0", api_token="t", **peer).exposure_problem() is None
+    assert config.Settings(web_host="10.1.2.3", allow_anonymous=True,
+                           **peer).exposure_problem() is None
 
 
 def test_booleans_are_spelled_out(monkeypatch: pytest.MonkeyPatch) -> None:

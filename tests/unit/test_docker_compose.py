@@ -40,8 +40,17 @@ def test_workers_advertise_urls_their_peers_can_call() -> None:
         assert env["STREAMPROC_REPLICATION"] == 3
         assert "STREAMPROC_API_TOKEN" in env  # never published on 0.0.0.0 without a token
         assert "STREAMPROC_PEER_SECRET" in env  # /internal/* not opened by the client token
+        assert "STREAMPROC_SESSION_SECRET" in env  # cookies signed with a random key
         assert "STREAMPROC_OWNERS_FILE" in env  # owners, each seeing their stores only
         assert "./owners:/owners:ro" in service["volumes"]
         ports.update(p.split(":")[0] for p in service["ports"])
         assert service["volumes"][0].startswith(f"{name}-state:")
     assert len(ports) == 2
+
+
+def test_secrets_stay_out_of_the_image() -> None:
+    """Issue 25, finding 10: ``COPY . /app`` must not put an environment file or an owners
+    file (token hashes, store lists) into the image."""
+    ignored = {line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+               if line.strip() and not line.startswith("#")}
+    assert {".env", "owners", "**/owners*.csv"} <= ignored

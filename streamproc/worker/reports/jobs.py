@@ -170,7 +170,7 @@ class ReportJobs:
             if rid in by_id and by_id[rid].get("status") == RUNNING:
                 by_id[rid] = {**by_id[rid], **loc}
         out = sorted(by_id.values(), key=lambda r: r.get("created") or "", reverse=True)
-        return [public(r) for r in out[:limit]]
+        return [public(r, principal.is_operator) for r in out[:limit]]
 
     # -- the agent ---------------------------------------------------------------------
 

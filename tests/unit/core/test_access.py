@@ -86,17 +86,17 @@ def test_session_cookie_round_trip_and_forgeries() -> None:
     key = b"k" * 32
     value = access.session_cookie(alice, key, 2_000)
     assert A_TOKEN not in value
-    assert access.read_session(value, key, 1_000, parsed) == alice
-    assert access.read_session(value, key, 2_001, parsed) is None  # expired
-    assert access.read_session(value, b"x" * 32, 1_000, parsed) is None  # another key
-    assert access.read_session(value, key, 1_000, {}) is None  # owner removed from the file
+    assert access.read_session(value, (key,), 1_000, parsed) == alice
+    assert access.read_session(value, (key,), 2_001, parsed) is None  # expired
+    assert access.read_session(value, (b"x" * 32,), 1_000, parsed) is None  # another key
+    assert access.read_session(value, (key,), 1_000, {}) is None  # owner removed from the file
     forged = access.session_cookie(OPERATOR_PRINCIPAL, b"x" * 32, 2_000)
-    assert access.read_session(forged, key, 1_000, parsed) is None
+    assert access.read_session(forged, (key,), 1_000, parsed) is None
     body, _, mac = value.partition(".")
     op_body = access.session_cookie(OPERATOR_PRINCIPAL, key, 2_000).partition(".")[0]
-    assert access.read_session(op_body + "." + mac, key, 1_000, parsed) is None
+    assert access.read_session(op_body + "." + mac, (key,), 1_000, parsed) is None
     for junk in ("", ".", "a.b", "%%%.%%%", body):
-        assert access.read_session(junk, key, 1_000, parsed) is None
+        assert access.read_session(junk, (key,), 1_000, parsed) is None
 
 
 def test_rate_limit_burst_then_rate() -> None:
@@ -168,7 +168,7 @@ def test_pollers_publish_events_and_nothing_else() -> None:
         assert not access.may_use_route(poller, path), path
     assert not access.may_use_route(Principal(access.OWNER, "o", frozenset({"s"})), "/events")
     cookie = access.session_cookie(poller, b"k", 10**10)
-    assert access.read_session(cookie, b"k", 0, {}) is None  # a session is for the dashboard
+    assert access.read_session(cookie, (b"k",), 0, {}) is None  # a session is for the dashboard
 
 
 def test_bad_poller_hashes_name_the_entry() -> None:

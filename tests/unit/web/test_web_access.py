@@ -20,7 +20,7 @@ def _settings(tmp_path) -> Settings:
     digest = hashlib.sha256(ALICE.encode()).hexdigest()
     owners = tmp_path / "owners.csv"
     owners.write_text(f"owner_id,token_sha256,store_id\nalice,{digest},s1\n")
-    return Settings(api_token=OP, peer_secret=PEER, owners_file=owners,
+    return Settings(api_token=OP, peer_secret=PEER, owners_file=owners, session_secret="k" * 32,
                     poller_tokens_sha256=hashlib.sha256(POLLER.encode()).hexdigest())
 
 
@@ -84,7 +84,8 @@ def test_session_cookie_exchange(tmp_path) -> None:
             assert resp.status == 200 and (await resp.json())["stores"] == ["s1"]
         async with client.get("/metrics") as resp:
             assert resp.status == 403
-        async with client.delete("/session") as resp:
+        same = {"Sec-Fetch-Site": "same-origin"}  # what the dashboard's page sends (issue 25)
+        async with client.delete("/session", headers=same) as resp:
             assert resp.status == 200
         client.session.cookie_jar.clear()
         async with client.get("/fleet") as resp:

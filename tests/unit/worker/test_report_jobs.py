@@ -140,3 +140,20 @@ def test_a_file_comes_back_from_its_chunks_and_old_files_are_swept(tmp_path: Pat
     os.utime(files.path(rid), (old, old))
     files.sweep(retention_s=3600, keep=10)
     assert not files.path(rid).exists()
+
+
+FLEET_REASON = ("no stable assignment within 60 s after 9 attempts: stores ['bob-store-7', "
+                "'bob-store-9'] were evaluated twice; http://10.0.3.7:6066/internal/rows "
+                "answered 409")
+
+
+def test_an_owner_sees_a_failure_without_other_stores_or_urls(tmp_path: Path) -> None:
+    """Issue 25, finding 9: the reason may name any store of the fleet and a worker's URL."""
+    jobs, _ = _jobs(tmp_path, FakeCluster(SnapshotTimeout(FLEET_REASON)))
+    alice = Principal("owner", "alice", frozenset({"s1"}))
+    record = asyncio.run(_finish(jobs, alice))
+    assert record["status"] == "Failed"
+    shown = jobs.listing(10, alice)[0]["error"]
+    assert "bob-store" not in shown and "10.0.3.7" not in shown and shown
+    operator = jobs.listing(10, Principal("operator"))[0]["error"]
+    assert "bob-store-7" in operator and "10.0.3.7" not in operator  # the reason, no URL
