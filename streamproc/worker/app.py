@@ -43,7 +43,7 @@ from streamproc.core.records import Rejection
 from streamproc.kafka.topics import all_topics, changelog_topics, ensure_topics
 from streamproc.worker import faust_compat
 from streamproc.worker.channel_book import ChannelBook
-from streamproc.worker.cluster import REPORTS_TABLE, STATE_TABLE, Cluster
+from streamproc.worker.cluster import ALERTS_TABLE, REPORTS_TABLE, STATE_TABLE, Cluster
 from streamproc.worker.cluster_watermark import ClusterWatermark
 from streamproc.worker.event_intake import SendFn, hand_over_events, publish_batch
 from streamproc.worker.inbox import BatchFn
@@ -198,7 +198,7 @@ def _tables(app: faust.App, settings: Settings) -> dict[str, faust.Table | None]
                                       value_type=int, default=None),
         "reports": app.Table(REPORTS_TABLE, partitions=1, **raw),
         "report-files": app.Table("report-files", partitions=1, **raw),
-        "alerts": (app.Table("outage-alerts", partitions=1, **raw)
+        "alerts": (app.Table(ALERTS_TABLE, partitions=1, **raw)
                    if settings.alerts_enabled else None),
     }
 

@@ -39,7 +39,8 @@ class HttpReceiver:
             self.attempts += 1
             if self.attempts <= self.fail_first:
                 return web.Response(status=500)
-            item: dict[str, Any] = {"path": request.path, "headers": dict(request.headers)}
+            item: dict[str, Any] = {"path": request.path, "headers": dict(request.headers),
+                                    "at": time.time()}
             if request.content_type == "application/json":
                 item["json"] = await request.json()
             else:
