@@ -75,14 +75,14 @@ class Alerting:
         store_id = str(event["store_id"])
         if event.get("kind") == NO_OPEN:
             key = b"open:" + store_id.encode()
-            last = self._get(key)
+            last = self.read(key)
             payload, opening = decide_no_open(last, event)
             entry = await self._deliver(payload, event) if payload else None
             if opening is not None and opening != last:
                 self.table[key] = orjson.dumps(opening)
             return entry
         key = store_id.encode()
-        raw = self._get(key)
+        raw = self.read(key)
         record = AlertRecord.from_json(raw)
         payload, new = decide_alert(record, event)
         entry = await self._deliver(payload, event) if payload else None
@@ -95,9 +95,10 @@ class Alerting:
 
     def history(self, store_id: str) -> list[dict[str, Any]]:
         """The store's alerts, newest last."""
-        return self._get(b"log:" + store_id.encode()) or []
+        return self.read(b"log:" + store_id.encode()) or []
 
-    def _get(self, key: bytes) -> Any:
+    def read(self, key: bytes) -> Any:
+        """A JSON value of the table (None: absent)."""
         raw = self.table.get(key)
         return orjson.loads(raw) if raw else None
 
@@ -115,7 +116,7 @@ class Alerting:
             await self.sleep(self.delay_s)
 
         async def one(i: int) -> None:
-            deliveries[i] = await self._send(deliveries[i], message)
+            deliveries[i] = await self.send(deliveries[i], message)
             self._record(payload, deliveries)
 
         pending = [i for i, d in enumerate(deliveries) if d.status == PENDING]
@@ -130,7 +131,7 @@ class Alerting:
         self.table[key] = orjson.dumps(with_entry(self.history(payload["store_id"]), entry))
         return entry
 
-    async def _send(self, delivery: Delivery, message: Message) -> Delivery:
+    async def send(self, delivery: Delivery, message: Message) -> Delivery:
         """One delivery, retried with exponential backoff; sent or failed."""
         delays = backoff_delays(self.attempts)
         reason = ""

@@ -19,7 +19,7 @@ Read :func:`create_app` top to bottom to see the whole worker:
 * agents: ``reports`` (:class:`~streamproc.worker.reports.ReportJobs`),
   ``outage-alerts`` (:class:`~streamproc.worker.monitoring.Monitor`);
 * timers: orphaned reports, report expiry, the outage scan, with alerts on the opening scan
-  ("did not open"); a task tailing the watermarks
+  ("did not open") and the owners' digests; a task tailing the watermarks
   changelog (:class:`~streamproc.worker.cluster_watermark.ClusterWatermark`);
 * the web views of :mod:`streamproc.web`, added to Faust's aiohttp server.
 """
@@ -45,6 +45,8 @@ from streamproc.worker import faust_compat
 from streamproc.worker.channel_book import ChannelBook
 from streamproc.worker.cluster import ALERTS_TABLE, REPORTS_TABLE, STATE_TABLE, Cluster
 from streamproc.worker.cluster_watermark import ClusterWatermark
+from streamproc.worker.digests import CHECK_S as DIGEST_CHECK_S
+from streamproc.worker.digests import Digests
 from streamproc.worker.event_intake import SendFn, hand_over_events, publish_batch
 from streamproc.worker.inbox import BatchFn
 from streamproc.worker.monitoring import OPENING_SCAN_S, SCAN_INTERVAL_S, Monitor
@@ -98,6 +100,7 @@ def create_app(settings: Settings) -> Pipeline:
                         publish=lambda batch: publish_batch(batch, processor, send, n))
     _agents(app, processor, writes.durable, topics, reports, monitor, n)
     _timers(app, reports, monitor)
+    _digests(app, cluster, processor, monitor)
     app.task(_quiet_libraries)
     app.task(shared.run)
     _signals(app, settings, cluster, processor, monitor, writes)
@@ -253,6 +256,25 @@ def _timers(app: faust.App, reports: ReportJobs, monitor: Monitor) -> None:
     app.timer(SCAN_INTERVAL_S, name="outage-scan")(monitor.scan)
     if monitor.alerting is not None:
         app.timer(OPENING_SCAN_S, name="opening-scan")(monitor.scan_openings)
+
+
+def _digests(app: faust.App, cluster: Cluster, processor: Processor, monitor: Monitor) -> None:
+    """With alerts on, a timer sends the owners' daily and weekly digests (on the worker
+    that holds the alerts table; the report's snapshot at each digest's time)."""
+    if monitor.alerting is None:
+        return
+
+    async def rows_at(as_of: int) -> list:
+        return (await cluster.snapshot(as_of=as_of, figures=True)).rows
+
+    def holds_alerts() -> bool:
+        try:
+            return cluster.alerts_owner() is None
+        except LookupError:
+            return False
+
+    digests = Digests(monitor.alerting, rows_at, holds_alerts, processor.watermarks.now)
+    app.timer(DIGEST_CHECK_S, name="digests")(digests.tick)
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,13 @@ class ChannelBook:
             return self.channels.operator
         return self.channels.owners.get(name)
 
+    def digest_audiences(self) -> list[Audience]:
+        """The operator and the owners who asked for a daily or weekly digest."""
+        self.refresh()
+        everyone = [self.channels.operator, *self.channels.owners.values()]
+        return [a for a in everyone if a is not None and a.urls and (
+            a.digest_daily_us is not None or a.digest_weekly is not None)]
+
     def stores_of(self, owner_id: str) -> frozenset[str]:
         """The stores an owner has in the owners file."""
         self.refresh()
