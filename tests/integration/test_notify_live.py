@@ -15,6 +15,7 @@ from streamproc.sandbox.http import get_json, request
 from tests.support.kafka import send_raw
 from tests.support.live import SseReader, produce_polls
 from tests.support.receivers import HttpReceiver
+from tests.support.worker_fixture import started_peers, wait_split
 
 T0 = 1_674_000_000_000_000  # 2023-01-18T00:00:00Z
 M = US_PER_MINUTE
@@ -90,3 +91,49 @@ def test_did_not_open_and_an_outage_page_once_even_when_killed_before_sending(
         late_history = get_json(handle.base_url, f"/stores/{late}/alerts")["alerts"]
         assert sorted(a["type"] for a in late_history) == ["did_not_open", "outage"]
         assert request(handle.base_url, "/stores/bad%20id/alerts", timeout=10)[0] == 400
+
+
+def _alerts_holder(handles: list[WorkerProcess], table: str) -> WorkerProcess:
+    """The worker that holds the (one) alerts partition, once both workers agree."""
+    deadline = time.monotonic() + 90
+    while True:
+        views = []
+        for h in handles:
+            meta = get_json(h.base_url, "/router/")
+            views.append({host.rstrip("/") for host, tps in meta.items() if tps.get(table)})
+        if views[0] == views[1] and len(views[0]) == 1:
+            [url] = views[0]
+            return next(h for h in handles if h.base_url == url)
+        assert time.monotonic() < deadline, f"no agreed holder of {table}: {views}"
+        time.sleep(0.5)
+
+
+def test_the_worker_taking_over_sends_the_message_of_one_killed_before_sending(
+        worker_env, tmp_path) -> None:
+    receiver = HttpReceiver()
+    channels = tmp_path / "channels.toml"
+    channels.write_text(f'[operator]\nurls = ["{receiver.url("json", "ops")}"]\n')
+    env = dict(worker_env, STREAMPROC_CHANNELS_FILE=str(channels), STREAMPROC_ALERT_AFTER="2",
+               STREAMPROC_NOTIFY_DELAY="5", **FAST)
+    with started_peers(env, tmp_path, "ab") as handles:
+        wait_split(handles)
+        table = f"{env['STREAMPROC_APP_ID']}-outage-alerts-changelog"
+        holder = _alerts_holder(handles, table)
+        other = next(h for h in handles if h is not holder)
+        store = "takeover-store"  # 24x7
+        reader = SseReader(other.base_url)
+        produce_polls(env, [(store, [(T0, True)])])
+        produce_polls(env, [(store, [(T0 + M, False)])])
+        produce_polls(env, [(store, [(T0 + 4 * M, False)])])
+        reader.wait_for(lambda e: e["kind"] == "sustained" and e["store_id"] == store)
+        time.sleep(1.5)  # the holder has the event and waits 5 s before sending
+        assert receiver.received == []
+        holder.kill(signal.SIGKILL)
+        reader.close()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not receiver.received:
+            time.sleep(0.2)
+        time.sleep(10)  # the survivor's outage scan published it again: nothing more comes
+        assert _types(receiver) == [("outage", store)]
+        [alert] = get_json(other.base_url, f"/stores/{store}/alerts")["alerts"]
+        assert alert["deliveries"][0]["status"] == "sent"
