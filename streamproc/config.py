@@ -70,6 +70,8 @@ class Settings:
     no_open_after_min: float = 90.0
     alert_attempts: int = 10  # tries per channel (backoff 0.5 s doubling, capped at 30 s)
     notify_delay_s: float = 0.0  # tests only: wait this long before sending each alert
+    # How often closed weeks are kept for the store trends (store-weeks table).
+    trend_check_s: float = 300.0
     # A crashed worker keeps its partitions until its consumer-group session expires: this
     # bounds recovery after kill -9 (Faust's own default is 60 s).
     session_timeout_s: float = 20.0
@@ -227,6 +229,7 @@ ENV = {
     "no_open_after_min": "STREAMPROC_NO_OPEN_AFTER",
     "alert_attempts": "STREAMPROC_ALERT_ATTEMPTS",
     "notify_delay_s": "STREAMPROC_NOTIFY_DELAY",
+    "trend_check_s": "STREAMPROC_TREND_CHECK_S",
     # Faust's own name for it is accepted too (see ALIASES).
     "session_timeout_s": "STREAMPROC_SESSION_TIMEOUT",
     "report_retention_h": "STREAMPROC_REPORT_RETENTION_HOURS",

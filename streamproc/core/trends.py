@@ -48,6 +48,12 @@ def week_values(state: StoreState, week: int, now_us: int) -> tuple[int, int]:
     return sum(ups), sum(downs)
 
 
+def observed(state: StoreState, week: int) -> bool:
+    """Whether the store has an observation (a poll in business hours) in the week."""
+    start = week_start(week)
+    return bool(state.observations(start, start + WEEK_US - 1))
+
+
 def weeks_to_compute(kept: Mapping[int, tuple[int, int]], now_us: int) -> list[int]:
     """Closed weeks whose polls are all still kept and that are not settled yet: not kept,
     or closed less than :data:`SETTLE_US` ago."""
@@ -66,7 +72,8 @@ def updated(kept: Mapping[int, tuple[int, int]], state: StoreState, now_us: int)
     """``kept`` with the weeks that need it computed again, the newest :data:`KEEP`."""
     weeks = dict(kept)
     for week in weeks_to_compute(kept, now_us):
-        weeks[week] = week_values(state, week, now_us)
+        if observed(state, week):  # the report would extend the nearest observation into
+            weeks[week] = week_values(state, week, now_us)  # a week without any: not a trend
     newest = sorted(weeks)[-KEEP:]
     return {w: weeks[w] for w in newest}
 
@@ -96,7 +103,8 @@ def trend_json(kept: Mapping[int, tuple[int, int]], state: StoreState | None,
     weeks = dict(kept)
     if state is not None:
         for week in [*weeks_to_compute(kept, now_us), current]:
-            weeks[week] = week_values(state, week, now_us)
+            if observed(state, week):
+                weeks[week] = week_values(state, week, now_us)
     out, previous = [], None
     for week in range(current - KEEP + 1, current + 1):
         up, down = weeks.get(week, (0, 0))

@@ -9,7 +9,8 @@ Read :func:`create_app` top to bottom to see the whole worker:
   ``report-requests`` for the report lifecycle;
 * tables: ``store-state`` (each store's serialised state, RocksDB, changelogged, partitioned
   like the inputs), ``watermarks`` (a GlobalTable, so every worker agrees on ``now``),
-  ``reports`` (report records), ``report-files`` (finished reports' CSV, in chunks) and,
+  ``reports`` (report records), ``report-files`` (finished reports' CSV, in chunks),
+  ``store-weeks`` (each store's last 8 weeks of uptime, partitioned like the state) and,
   with a webhook or a channels file, ``outage-alerts``;
 * batched topics (consumed in the app's group, applied in batches without Faust's
   per-message stream path, ``faust_compat.batched_topic``): polls, hours, time zones and
@@ -19,8 +20,8 @@ Read :func:`create_app` top to bottom to see the whole worker:
 * agents: ``reports`` (:class:`~streamproc.worker.reports.ReportJobs`),
   ``outage-alerts`` (:class:`~streamproc.worker.monitoring.Monitor`);
 * timers: orphaned reports, report expiry, the outage scan, with alerts on the opening scan
-  ("did not open") and the owners' digests; a task tailing the watermarks
-  changelog (:class:`~streamproc.worker.cluster_watermark.ClusterWatermark`);
+  ("did not open") and the owners' digests, the weeks kept for the trends; a task tailing
+  the watermarks changelog (:class:`~streamproc.worker.cluster_watermark.ClusterWatermark`);
 * the web views of :mod:`streamproc.web`, added to Faust's aiohttp server.
 """
 
@@ -54,6 +55,7 @@ from streamproc.worker.pipeline import Pipeline
 from streamproc.worker.processing import Incoming, Processor, Watermarks
 from streamproc.worker.reports import ORPHAN_CHECK_S, ReportJobs
 from streamproc.worker.statestore import KeyedTable, StateCache
+from streamproc.worker.trends import Trends
 
 log = logging.getLogger("streamproc.worker.app")
 
@@ -96,10 +98,15 @@ def create_app(settings: Settings) -> Pipeline:
     monitor = Monitor(settings, processor, topics["outages"], tables["alerts"])
     processor.on_status = monitor.on_status
     send, n = _sender(topics), settings.partitions
+    weeks = faust_compat.BatchedChangelog(tables["weeks"])
+    writes = TableWrites((*writes.logs, weeks))
+    trends = Trends(processor, weeks, n)
     pipeline = Pipeline(settings, cluster, processor, reports, monitor,
-                        publish=lambda batch: publish_batch(batch, processor, send, n))
+                        publish=lambda batch: publish_batch(batch, processor, send, n),
+                        trends=trends)
     _agents(app, processor, writes.durable, topics, reports, monitor, n)
     _timers(app, reports, monitor)
+    app.timer(settings.trend_check_s, name="trends")(trends.tick)
     _digests(app, cluster, processor, monitor)
     app.task(_quiet_libraries)
     app.task(shared.run)
@@ -201,6 +208,9 @@ def _tables(app: faust.App, settings: Settings) -> dict[str, faust.Table | None]
                                       value_type=int, default=None),
         "reports": app.Table(REPORTS_TABLE, partitions=1, **raw),
         "report-files": app.Table("report-files", partitions=1, **raw),
+        # week-over-week uptime per store beyond the horizon (worker/trends.py), partitioned
+        # like store-state so a store's worker holds its weeks
+        "weeks": app.Table("store-weeks", partitions=n, options=dict(STATE_DB_OPTIONS), **raw),
         "alerts": (app.Table(ALERTS_TABLE, partitions=1, **raw)
                    if settings.alerts_enabled else None),
     }
