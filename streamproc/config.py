@@ -69,6 +69,16 @@ class Settings:
     events_max_bytes: int = 4 << 20  # largest POST /events body (NDJSON or CSV)
     alert_webhook: str | None = None  # POST outage / recovery alerts here (docs/monitoring.md)
     alert_after_min: float = 30.0  # business minutes an outage lasts before it is alerted
+    # Owners' and the operator's alert channels (Apprise URLs), mute and quiet windows
+    # (TOML, core/channels.py, docs/notifications.md); re-read when it changes.
+    channels_file: Path | None = None
+    # A store not seen active this many minutes after an opening pages "did not open"
+    # (90: stores are polled about hourly, so a shorter wait would page on the poll gap).
+    no_open_after_min: float = 90.0
+    alert_attempts: int = 10  # tries per channel (backoff 0.5 s doubling, capped at 30 s)
+    notify_delay_s: float = 0.0  # tests only: wait this long before sending each alert
+    # How often closed weeks are kept for the store trends (store-weeks table).
+    trend_check_s: float = 300.0
     # A crashed worker keeps its partitions until its consumer-group session expires: this
     # bounds recovery after kill -9 (Faust's own default is 60 s).
     session_timeout_s: float = 20.0
@@ -92,6 +102,11 @@ class Settings:
             scheme = _scheme_of(self.broker_url)
             object.__setattr__(
                 self, "broker_url", ";".join(f"{scheme}://{s}" for s in servers))
+
+    @property
+    def alerts_enabled(self) -> bool:
+        """Alerts are sent (and the ``outage-alerts`` table kept) once anyone listens."""
+        return bool(self.alert_webhook or self.channels_file)
 
     @property
     def bootstrap(self) -> str:
@@ -237,6 +252,11 @@ ENV = {
     "events_max_bytes": "STREAMPROC_EVENTS_MAX_BYTES",
     "alert_webhook": "STREAMPROC_ALERT_WEBHOOK",
     "alert_after_min": "STREAMPROC_ALERT_AFTER",
+    "channels_file": "STREAMPROC_CHANNELS_FILE",
+    "no_open_after_min": "STREAMPROC_NO_OPEN_AFTER",
+    "alert_attempts": "STREAMPROC_ALERT_ATTEMPTS",
+    "notify_delay_s": "STREAMPROC_NOTIFY_DELAY",
+    "trend_check_s": "STREAMPROC_TREND_CHECK_S",
     # Faust's own name for it is accepted too (see ALIASES).
     "session_timeout_s": "STREAMPROC_SESSION_TIMEOUT",
     "report_retention_h": "STREAMPROC_REPORT_RETENTION_HOURS",

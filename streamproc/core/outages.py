@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from streamproc.core.alert_rules import should_page_outage
 from streamproc.core.timeparse import to_iso
 
 Observation = tuple[int, bool]  # (ts_us, active)
@@ -112,8 +113,11 @@ class SustainedTracker:
         run: Observation | None,
         now_us: int,
         business_time: BusinessTimeFn,
+        open_now: bool = True,
     ) -> dict[str, Any] | None:
-        """``run`` is ``StoreState.status_since(now)``; returns a ``sustained`` event once."""
+        """``run`` is ``StoreState.status_since(now)``; returns a ``sustained`` event once,
+        while the store is open (``core/alert_rules.should_page_outage``): one that reached
+        the threshold and closed is reported when it is open again and still down."""
         if run is None or run[1]:
             self._reported.pop(store_id, None)
             return None
@@ -121,7 +125,7 @@ class SustainedTracker:
         if self._reported.get(store_id) == since:
             return None
         down = business_time(since, now_us)
-        if down < self.threshold_us:
+        if not should_page_outage(down, self.threshold_us, open_now):
             return None
         self._reported[store_id] = since
         return sustained_event(store_id, since, now_us, down)

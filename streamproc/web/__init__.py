@@ -13,6 +13,7 @@ from aiohttp import web
 
 from streamproc.web import (
     access,
+    alerts,
     events,
     fleet,
     health,
@@ -29,7 +30,7 @@ from streamproc.web.http import PIPELINE
 if TYPE_CHECKING:
     from streamproc.worker.pipeline import Pipeline
 
-MODULES = (access, health, report_api, events, openapi, internal, stores, fleet, live,
+MODULES = (access, health, report_api, events, openapi, internal, stores, alerts, fleet, live,
            prometheus)
 
 

@@ -68,6 +68,9 @@ def store_json(pipeline: Pipeline, store_id: str, week: bool = False) -> dict[st
         "report": shown,
         "report_seconds": seconds,
         **detail_json(state, now, week),
+        # the last 8 weeks, oldest first, the current one week to date (core/trends.py)
+        "trend": pipeline.trends.trend(store_id, state, now) if pipeline.trends else [],
+        "alerts_on": pipeline.monitor.alerting is not None,  # /stores/{id}/alerts answers
         "served_by": pipeline.cluster.own_url() + "/",
     }
 

@@ -9,8 +9,9 @@ Read :func:`create_app` top to bottom to see the whole worker:
   ``report-requests`` for the report lifecycle;
 * tables: ``store-state`` (each store's serialised state, RocksDB, changelogged, partitioned
   like the inputs), ``watermarks`` (a GlobalTable, so every worker agrees on ``now``),
-  ``reports`` (report records), ``report-files`` (finished reports' CSV, in chunks) and,
-  with a webhook, ``outage-alerts``;
+  ``reports`` (report records), ``report-files`` (finished reports' CSV, in chunks),
+  ``store-weeks`` (each store's last 8 weeks of uptime, partitioned like the state) and,
+  with a webhook or a channels file, ``outage-alerts``;
 * batched topics (consumed in the app's group, applied in batches without Faust's
   per-message stream path, ``faust_compat.batched_topic``): polls, hours, time zones and
   special hours (through the :class:`~streamproc.worker.processing.Processor`; every table
@@ -18,8 +19,9 @@ Read :func:`create_app` top to bottom to see the whole worker:
   :func:`~streamproc.worker.event_intake.hand_over_events`);
 * agents: ``reports`` (:class:`~streamproc.worker.reports.ReportJobs`),
   ``outage-alerts`` (:class:`~streamproc.worker.monitoring.Monitor`);
-* timers: orphaned reports, report expiry, the outage scan; a task tailing the watermarks
-  changelog (:class:`~streamproc.worker.cluster_watermark.ClusterWatermark`);
+* timers: orphaned reports, report expiry, the outage scan, with alerts on the opening scan
+  ("did not open") and the owners' digests, the weeks kept for the trends; a task tailing
+  the watermarks changelog (:class:`~streamproc.worker.cluster_watermark.ClusterWatermark`);
 * the web views of :mod:`streamproc.web`, added to Faust's aiohttp server.
 """
 
@@ -41,15 +43,19 @@ from streamproc.core import wire
 from streamproc.core.records import Rejection
 from streamproc.kafka.topics import all_topics, changelog_topics, ensure_topics
 from streamproc.worker import faust_compat
-from streamproc.worker.cluster import REPORTS_TABLE, STATE_TABLE, Cluster
+from streamproc.worker.channel_book import ChannelBook
+from streamproc.worker.cluster import ALERTS_TABLE, REPORTS_TABLE, STATE_TABLE, Cluster
 from streamproc.worker.cluster_watermark import ClusterWatermark
+from streamproc.worker.digests import CHECK_S as DIGEST_CHECK_S
+from streamproc.worker.digests import Digests
 from streamproc.worker.event_intake import SendFn, hand_over_events, publish_batch
 from streamproc.worker.inbox import BatchFn
-from streamproc.worker.monitoring import SCAN_INTERVAL_S, Monitor
+from streamproc.worker.monitoring import OPENING_SCAN_S, SCAN_INTERVAL_S, Monitor
 from streamproc.worker.pipeline import Pipeline
 from streamproc.worker.processing import Incoming, Processor, Watermarks
 from streamproc.worker.reports import ORPHAN_CHECK_S, ReportJobs
 from streamproc.worker.statestore import KeyedTable, StateCache
+from streamproc.worker.trends import Trends
 
 log = logging.getLogger("streamproc.worker.app")
 
@@ -92,10 +98,16 @@ def create_app(settings: Settings) -> Pipeline:
     monitor = Monitor(settings, processor, topics["outages"], tables["alerts"])
     processor.on_status = monitor.on_status
     send, n = _sender(topics), settings.partitions
+    weeks = faust_compat.BatchedChangelog(tables["weeks"])
+    writes = TableWrites((*writes.logs, weeks))
+    trends = Trends(processor, weeks, n)
     pipeline = Pipeline(settings, cluster, processor, reports, monitor,
-                        publish=lambda batch: publish_batch(batch, processor, send, n))
+                        publish=lambda batch: publish_batch(batch, processor, send, n),
+                        trends=trends)
     _agents(app, processor, writes.durable, topics, reports, monitor, n)
     _timers(app, reports, monitor)
+    app.timer(settings.trend_check_s, name="trends")(trends.tick)
+    _digests(app, cluster, processor, monitor)
     app.task(_quiet_libraries)
     app.task(shared.run)
     _signals(app, settings, cluster, processor, monitor, writes)
@@ -106,7 +118,7 @@ def create_app(settings: Settings) -> Pipeline:
 
 def run_worker(settings: Settings, loglevel: str) -> int:
     """Create the topics (and the tables' changelogs) if missing, then run until stopped."""
-    problem = settings.exposure_problem()
+    problem = settings.exposure_problem() or _channels_problem(settings)
     if problem:
         print(f"streamproc worker: {problem}", file=sys.stderr)
         return 2
@@ -122,6 +134,18 @@ def run_worker(settings: Settings, loglevel: str) -> int:
         return 1
     faust.Worker(pipeline.cluster.app, loglevel=loglevel, quiet=True).execute_from_commandline()
     return 0
+
+
+def _channels_problem(settings: Settings) -> str | None:
+    """Why the channels file (or the owners file it names owners of) cannot be used, or
+    None: a typo must stop the worker, not silence every owner."""
+    if settings.channels_file is None:
+        return None
+    try:
+        ChannelBook(settings.channels_file, settings.owners_file, settings.alert_webhook)
+    except ValueError as exc:
+        return f"STREAMPROC_CHANNELS_FILE: {exc}"
+    return None
 
 
 def _tune_gc() -> None:
@@ -184,8 +208,11 @@ def _tables(app: faust.App, settings: Settings) -> dict[str, faust.Table | None]
                                       value_type=int, default=None),
         "reports": app.Table(REPORTS_TABLE, partitions=1, **raw),
         "report-files": app.Table("report-files", partitions=1, **raw),
-        "alerts": (app.Table("outage-alerts", partitions=1, **raw)
-                   if settings.alert_webhook else None),
+        # week-over-week uptime per store beyond the horizon (worker/trends.py), partitioned
+        # like store-state so a store's worker holds its weeks
+        "weeks": app.Table("store-weeks", partitions=n, options=dict(STATE_DB_OPTIONS), **raw),
+        "alerts": (app.Table(ALERTS_TABLE, partitions=1, **raw)
+                   if settings.alerts_enabled else None),
     }
 
 
@@ -237,6 +264,27 @@ def _timers(app: faust.App, reports: ReportJobs, monitor: Monitor) -> None:
     app.timer(ORPHAN_CHECK_S, name="reports-orphans")(reports.timers.resume_orphans)
     app.timer(reports.timers.expire_check_s, name="reports-expiry")(reports.timers.expire_old)
     app.timer(SCAN_INTERVAL_S, name="outage-scan")(monitor.scan)
+    if monitor.alerting is not None:
+        app.timer(OPENING_SCAN_S, name="opening-scan")(monitor.scan_openings)
+
+
+def _digests(app: faust.App, cluster: Cluster, processor: Processor, monitor: Monitor) -> None:
+    """With alerts on, a timer sends the owners' daily and weekly digests (on the worker
+    that holds the alerts table; the report's snapshot at each digest's time)."""
+    if monitor.alerting is None:
+        return
+
+    async def rows_at(as_of: int) -> list:
+        return (await cluster.snapshot(as_of=as_of, figures=True)).rows
+
+    def holds_alerts() -> bool:
+        try:
+            return cluster.alerts_owner() is None
+        except LookupError:
+            return False
+
+    digests = Digests(monitor.alerting, rows_at, holds_alerts, processor.watermarks.now)
+    app.timer(DIGEST_CHECK_S, name="digests")(digests.tick)
 
 
 @dataclass(frozen=True)
@@ -279,7 +327,7 @@ def _signals(app: faust.App, settings: Settings, cluster: Cluster, processor: Pr
 async def _quiet_libraries() -> None:
     """Keep the libraries' per-message debug calls cheap whatever the root level is."""
     level = max(logging.getLogger().getEffectiveLevel(), logging.INFO)
-    for name in ("aiokafka", "faust", "mode", "kafka"):
+    for name in ("aiokafka", "faust", "mode", "kafka", "apprise"):
         logging.getLogger(name).setLevel(level)
 
 

@@ -35,6 +35,7 @@ log = logging.getLogger("streamproc.worker.cluster")
 STATE_TABLE = "store-state"
 RETRY_PAUSE_MAX_S = 2.0  # between snapshot attempts while the assignment moves
 REPORTS_TABLE = "reports"
+ALERTS_TABLE = "outage-alerts"  # what was sent per store, and its history (one partition)
 PEER_TIMEOUT_S = 10.0
 NO_PEER_SECRET = ("several workers share this pipeline but STREAMPROC_PEER_SECRET is not set: "
                   "they cannot ask each other (/internal/* is closed); set the same secret "
@@ -89,6 +90,10 @@ class Cluster:
     def reports_owner(self) -> str | None:
         """The worker holding the (one) report partition; None when it is this one."""
         return self._owner(REPORTS_TABLE, "reports", "the reports")
+
+    def alerts_owner(self) -> str | None:
+        """The worker holding the (one) alerts partition; None when it is this one."""
+        return self._owner(ALERTS_TABLE, "alerts", "the alerts")
 
     def _owner(self, table: str, key: str, what: str) -> str | None:
         try:

@@ -22,11 +22,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 import faust
 import orjson
 from aiokafka import AIOKafkaConsumer
@@ -34,20 +32,22 @@ from aiokafka.structs import TopicPartition
 
 from streamproc import metrics
 from streamproc.config import Settings
+from streamproc.core.alert_rules import OPENING_LOOKBACK_US, OpeningTracker
 from streamproc.core.outages import (
-    AlertRecord,
     SustainedTracker,
-    backoff_delays,
-    decide_alert,
     status_event,
 )
 from streamproc.core.records import US_PER_HOUR, US_PER_MINUTE
 from streamproc.core.state import StoreState
+from streamproc.worker.alerting import Alerting
+from streamproc.worker.channel_book import ChannelBook
+from streamproc.worker.notifier import ChannelNotifier, Notifier
 from streamproc.worker.processing import Processor
 
 log = logging.getLogger("streamproc.worker.monitoring")
 
 SCAN_INTERVAL_S = 1.0
+OPENING_SCAN_S = 10.0  # "did not open" is a matter of minutes: every store every 10 s
 ALERT_ATTEMPTS = 10  # about 3.5 minutes of retries, then the alert is recorded as failed
 ALERT_TIMEOUT_S = 10.0
 FLEET_TTL_S = 1.0  # a changed pipeline is re-read at most once a second
@@ -60,11 +60,18 @@ class Monitor:
     """Outage events and alerts of one worker; see the module docstring."""
 
     def __init__(self, settings: Settings, processor: Processor, outages: faust.TopicT,
-                 alerts_table: faust.Table | None) -> None:
+                 alerts_table: faust.Table | None, notifier: Notifier | None = None) -> None:
         self.processor = processor
         self.outages = outages
-        self.alerts_table = alerts_table  # None: no webhook configured
+        self.alerts_table = alerts_table  # None: no webhook and no channels configured
+        self.alerting: Alerting | None = None
+        if alerts_table is not None:
+            book = ChannelBook(settings.channels_file, settings.owners_file,
+                               settings.alert_webhook)
+            self.alerting = Alerting(alerts_table, book, notifier or ChannelNotifier(),
+                                     settings.alert_attempts, settings.notify_delay_s)
         self.tracker = SustainedTracker(int(settings.alert_after_min * US_PER_MINUTE))
+        self.openings = OpeningTracker(int(settings.no_open_after_min * US_PER_MINUTE))
         self.down: set[str] = set()  # stores whose latest observation is inactive
         self.feed = OutageFeed(settings.bootstrap, settings.topic_outages,
                                settings.live_max_clients)
@@ -93,9 +100,10 @@ class Monitor:
         event = status_event(state.store_id, before, after, now, outage_since,
                              state.business_time)
         if event is not None:
-            self.publish(event)
+            self.publish(event, state)
 
-    def publish(self, event: dict[str, Any]) -> None:
+    def publish(self, event: dict[str, Any], state: StoreState) -> None:
+        event["timezone"] = state.tz  # the alerts' quiet windows are in the store's zone
         event["emitted_ms"] = int(time.time() * 1000)
         metrics.count_outage_event(event["kind"])
         self.outages.send_soon(key=event["store_id"].encode(), value=orjson.dumps(event))
@@ -113,60 +121,48 @@ class Monitor:
                 self.tracker.check(store_id, latest, now, state.business_time)
                 continue
             event = self.tracker.check(store_id, state.status_since(now), now,
-                                       state.business_time)
+                                       state.business_time, state.is_open(now))
             if event is not None:
-                self.publish(event)
+                self.publish(event, state)
+
+    async def scan_openings(self) -> None:
+        """``no_open`` events: stores of this worker not seen active within the grace after
+        an opening (only when alerts are on: nobody else reads them)."""
+        processor = self.processor
+        now = processor.watermarks.now()
+        if now is None or self.alerting is None:
+            return
+        lo = now - OPENING_LOOKBACK_US
+        for i, store_id in enumerate(list(processor.cache.store_ids())):
+            if i % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)
+            state = processor.cache.get(store_id)
+            if state.hours is None and state.special is None:
+                continue  # open 24x7: it never opens
+            if state.latest_observation(now) is None:
+                continue  # nothing seen within the horizon: not a store we watch
+            event = self.openings.check(store_id, state.business_pieces(lo, now + 1), lo, now,
+                                        state.is_open(now), state.observations)
+            if event is not None:
+                self.publish(event, state)
 
     # -- alerts (the one worker that owns the outages partition) ----------------------------
 
     async def send_alerts(self, stream: faust.StreamT) -> None:
-        table = self.alerts_table
-        async with aiohttp.ClientSession(
-            timeout=aiohttp.ClientTimeout(total=ALERT_TIMEOUT_S)
-        ) as session:
-            async for event in stream.events():
-                try:
-                    doc = orjson.loads(event.message.value or b"")
-                    key = str(doc["store_id"]).encode()
-                except (orjson.JSONDecodeError, KeyError, TypeError):
-                    continue
-                raw = table.get(key)
-                record = AlertRecord.from_json(orjson.loads(raw)) if raw else None
-                payload, new = decide_alert(record, doc)
-                if payload is not None:
-                    ok = await post_with_retry(session, self.webhook, payload)
-                    metrics.count_alert(payload["type"], "sent" if ok else "failed")
-                    if not ok and new is not None:
-                        new = replace(new, failed=True)
-                if new is not None and new != record:
-                    table[key] = orjson.dumps(new.to_json())
+        """Each outage event through :class:`~streamproc.worker.alerting.Alerting`; the
+        event is acknowledged once its messages are sent and recorded."""
+        alerting = self.alerting
+        async for event in stream.events():
+            try:
+                doc = orjson.loads(event.message.value or b"")
+                str(doc["store_id"])
+            except (orjson.JSONDecodeError, KeyError, TypeError):
+                continue
+            await alerting.handle(doc)
 
-
-async def post_with_retry(
-    session: aiohttp.ClientSession,
-    url: str,
-    payload: dict[str, Any],
-    attempts: int = ALERT_ATTEMPTS,
-    sleep: Callable[[float], Any] = asyncio.sleep,
-) -> bool:
-    """POST ``payload`` as JSON until a 2xx answer; exponential backoff between tries."""
-    body = orjson.dumps(payload)
-    headers = {"Content-Type": "application/json", "Idempotency-Key": payload["alert_id"]}
-    delays = backoff_delays(attempts)
-    for attempt in range(attempts):
-        try:
-            async with session.post(url, data=body, headers=headers) as resp:
-                if 200 <= resp.status < 300:
-                    return True
-                reason = f"HTTP {resp.status}"
-        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-            reason = str(exc) or type(exc).__name__
-        if attempt < len(delays):
-            log.warning("alert %s failed (%s); retry in %.1fs", payload["alert_id"], reason,
-                        delays[attempt])
-            await sleep(delays[attempt])
-    log.error("alert %s given up after %d attempts", payload["alert_id"], attempts)
-    return False
+    def alert_history(self, store_id: str) -> list[dict[str, Any]] | None:
+        """The store's alerts, newest last; None when alerts are off."""
+        return None if self.alerting is None else self.alerting.history(store_id)
 
 
 # -- /live fan-out ------------------------------------------------------------------------------

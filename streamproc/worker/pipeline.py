@@ -19,6 +19,7 @@ from streamproc.worker.cluster import Cluster
 from streamproc.worker.monitoring import Monitor
 from streamproc.worker.processing import Processor, Stats
 from streamproc.worker.reports import ReportJobs
+from streamproc.worker.trends import Trends
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Pipeline:
     monitor: Monitor
     # POST /events: send a decoded body's events; the number of messages, once acknowledged.
     publish: Callable[[Batch], Awaitable[int]]
+    trends: Trends | None = None  # week-over-week uptime kept per store (store-weeks table)
 
     def store_state(self, store_id: str) -> StoreState | None:
         """The live state of a store this worker holds; None if it does not know the store."""

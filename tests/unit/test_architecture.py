@@ -25,7 +25,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("streamproc", "producers", "bench")
 IMPURE = ("faust", "mode", "aiokafka", "kafka", "aiohttp", "rocksdict", "prometheus_client",
-          "socket", "subprocess", "asyncio", "urllib", "http", "requests", "signal",
+          "apprise", "socket", "subprocess", "asyncio", "urllib", "http", "requests", "signal",
           "threading", "queue", "gzip", "bz2", "lzma", "zlib", "shutil", "tempfile", "os",
           "pathlib")
 

@@ -170,6 +170,52 @@ function renderTimeline(week) {
   box.dataset.endUs = String(week.end_us);
 }
 
+// ---------------------------------------------------------------------------- trend, alerts
+
+// The last 8 weeks from /stores/{id} ("trend", oldest first, the current week to date): a
+// bar per week (height = uptime %) and a table with the change against the week before.
+function renderTrend(trend) {
+  const W = 480, H = 120, gap = 8, bw = (W - gap * (trend.length + 1)) / Math.max(trend.length, 1);
+  const root = svg("svg", { viewBox: `0 0 ${W} ${H + 18}`, width: "100%", role: "img" });
+  const body = $("trend").tBodies[0];
+  body.replaceChildren();
+  trend.forEach((w, i) => {
+    const pct = w.uptime_percent, x = gap + i * (bw + gap), h = pct === null ? 0 : (H * pct) / 100;
+    const bar = svg("rect", { x, y: H - h, width: bw, height: h,
+      class: "trend-bar" + (w.partial ? " partial" : ""), "data-pct": pct === null ? "" : String(pct) });
+    bar.append(svg("title", {}));
+    bar.firstChild.textContent = w.week_start.slice(0, 10) + ": " + (pct === null ? "no data" : pct.toFixed(2) + " %");
+    root.append(bar);
+    const label = svg("text", { x: x + bw / 2, y: H + 14, "text-anchor": "middle", class: "trend-label" });
+    label.textContent = w.week_start.slice(5, 10);
+    root.append(label);
+    const tr = el("tr");
+    const change = w.change_points === null ? "-" : (w.change_points > 0 ? "+" : "") + w.change_points.toFixed(2);
+    tr.append(el("td", w.week_start.slice(0, 10) + (w.partial ? " (so far)" : "")),
+      el("td", pct === null ? "-" : pct.toFixed(2), "num"), el("td", change, "num"),
+      el("td", w.up_hours.toFixed(2), "num"), el("td", w.down_hours.toFixed(2), "num"));
+    body.prepend(tr);  // newest first
+  });
+  $("trend-chart").replaceChildren(root);
+}
+
+// The store's alert history (/stores/{id}/alerts): nothing shown when alerts are off.
+async function renderAlerts() {
+  let doc;
+  try { doc = await getJSON("/stores/" + encodeURIComponent(STORE) + "/alerts"); } catch (err) { return; }
+  const body = $("alerts").tBodies[0];
+  body.replaceChildren();
+  for (const a of doc.alerts) {
+    const sent = a.deliveries.filter((d) => d.status === "sent").length;
+    const tr = el("tr", undefined, "alert-" + a.type);
+    tr.append(el("td", a.type.replace(/_/g, " ")), el("td", (a.at || "").replace("T", " ").slice(0, 16)),
+      el("td", sent + "/" + a.deliveries.length));
+    tr.title = a.deliveries.map((d) => `${d.audience} ${d.channel}: ${d.status} ${d.reason}`).join("\n");
+    body.append(tr);
+  }
+  $("no-alerts").hidden = doc.alerts.length > 0;
+}
+
 // ---------------------------------------------------------------------------- live updates
 
 async function refresh() {
@@ -183,6 +229,9 @@ async function refresh() {
     renderCards(doc);
     renderHours(doc);
     if (doc.week) { renderTimeline(doc.week); renderOutages(doc.week); }
+    if (doc.trend) renderTrend(doc.trend);
+    $("alerts-panel").hidden = !doc.alerts_on;
+    if (doc.alerts_on) renderAlerts();
     seen.lastPoll = doc.last_poll_us;
     seen.watermark = doc.watermark_us;
     $("error").hidden = true;
