@@ -8,7 +8,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from streamproc.core.records import is_valid_store_id
-from streamproc.web.http import error_response, json_response, pipeline_of, to_owner
+from streamproc.web.forwarding import to_owner
+from streamproc.web.http import error_response, json_response, pipeline_of
 
 
 async def store_alerts(request: web.Request) -> web.Response:

@@ -25,7 +25,7 @@ def _app(tmp_path, alerting_on: bool = True) -> web.Application:
     owners = tmp_path / "owners.csv"
     owners.write_text("owner_id,token_sha256,store_id\n"
                       f"alice,{hashlib.sha256(ALICE.encode()).hexdigest()},s1\n")
-    settings = Settings(api_token=OP, owners_file=owners)
+    settings = Settings(api_token=OP, owners_file=owners, session_secret="s" * 32)
     monitor = SimpleNamespace(alerting=object() if alerting_on else None,
                               alert_history=lambda store_id: HISTORY.get(store_id, []))
     cluster = SimpleNamespace(alerts_owner=lambda: None, own_url=lambda: "http://here")
