@@ -146,6 +146,7 @@ class RewindingConsumer(faust_kafka.Consumer):
         self.suspend_flow = FlowSuspension()  # Faust's own, recognisable in wait_first
         self.callback = self._deliver  # the fetch loop reads it once, when it starts
         self._fetched: dict = {}  # the last batch: partition -> (first offset, position after)
+        self._fetched_in = None  # the consumer generation that fetched it
 
     def _deliver(self, message: Any) -> Any:
         """A batched topic's message into its inbox; any other message to Faust's streams.
@@ -191,6 +192,7 @@ class RewindingConsumer(faust_kafka.Consumer):
         records, active = await super()._wait_next_records(timeout)
         self._fetched = {tp: (batch[0].offset, self._position(tp))
                          for tp, batch in (records or {}).items() if batch}
+        self._fetched_in = self.app.consumer_generation_id
         return records, active
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Any]]:
@@ -215,7 +217,13 @@ class RewindingConsumer(faust_kafka.Consumer):
             await self._fetch_skipped_again(handed)
 
     async def _fetch_skipped_again(self, handed: Mapping[Any, int]) -> None:
+        """Seek back what Faust skipped, within the generation that fetched it: once a
+        rebalance began, its own seeks (to the committed offsets; the tables' recovery for
+        changelogs) decide where every partition reads next."""
         fetched, self._fetched = self._fetched, {}
+        if (not fetched or not self.flow_active
+                or self.app.consumer_generation_id != self._fetched_in):
+            return
         async with self._seeking:
             for tp, offset in skipped_from(fetched, handed, self._position).items():
                 self._thread.seek(tp, offset)
