@@ -283,7 +283,13 @@ def _digests(app: faust.App, cluster: Cluster, processor: Processor, monitor: Mo
         except LookupError:
             return False
 
-    digests = Digests(monitor.alerting, rows_at, holds_alerts, processor.watermarks.now)
+    alerts_log = faust_compat.BatchedChangelog(monitor.alerting.table)
+
+    async def save(key: bytes, value: bytes) -> None:
+        alerts_log.put(0, key.decode(), value)  # the alerts table has one partition
+        await alerts_log.flush()
+
+    digests = Digests(monitor.alerting, rows_at, holds_alerts, processor.watermarks.now, save)
     app.timer(DIGEST_CHECK_S, name="digests")(digests.tick)
 
 

@@ -37,15 +37,20 @@ from streamproc.worker.notifier import Message
 log = logging.getLogger("streamproc.worker.digests")
 CHECK_S = 30.0  # how often due digests are looked for
 SnapshotFn = Callable[[int], Awaitable[Sequence[FullRow]]]  # the report's rows at as_of
+SaveFn = Callable[[bytes, bytes], Awaitable[None]]  # a row of the alerts table, durable
 
 
 class Digests:
     """See the module docstring."""
 
     def __init__(self, alerting: Alerting, snapshot: SnapshotFn, holds: Callable[[], bool],
-                 now: Callable[[], int | None]) -> None:
+                 now: Callable[[], int | None], save: SaveFn) -> None:
         self.alerting = alerting
         self.snapshot = snapshot
+        # Writes the digest's record to the alerts table naming its partition: the timer runs
+        # outside any stream, where Faust's ``table[key] = value`` raises (it needs the
+        # current event's partition) and took the worker down after the first digest.
+        self.save = save
         self.holds = holds  # does this worker hold the alerts table now?
         self.now = now
 
@@ -76,10 +81,10 @@ class Digests:
         message = Message(title, body, payload, ((name, digest_csv(digest).encode()),))
         outcomes = [await self.alerting.send(Delivery(audience.name, url), message)
                     for url in audience.urls]
-        self.alerting.table[key] = orjson.dumps({
+        await self.save(key, orjson.dumps({
             "end_us": slot, "total": total_pct(digest),
             "uptime": {r.store_id: r.pct for r in digest if r.pct is not None},
-            "deliveries": [d.to_json() for d in outcomes]})
+            "deliveries": [d.to_json() for d in outcomes]}))
         log.info("%s digest of %s for %s: %s", kind, audience.name, payload["period_end"],
                  ", ".join(d.status for d in outcomes))
         return payload

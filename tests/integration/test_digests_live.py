@@ -42,7 +42,7 @@ def test_a_daily_digest_holds_the_reports_numbers_for_the_owners_stores(
                         'quiet = ["daily 00:00-00:00"]  # alerts muted: digests only\n')
     env = dict(worker_env, STREAMPROC_OWNERS_FILE=str(owners),
                STREAMPROC_CHANNELS_FILE=str(channels))
-    with WorkerProcess(env, tmp_path / "worker.log").running():
+    with WorkerProcess(env, tmp_path / "worker.log").running() as handle:
         replay(env, dataset)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and not _digests(receiver):
@@ -53,6 +53,8 @@ def test_a_daily_digest_holds_the_reports_numbers_for_the_owners_stores(
             base64.b64decode(attachment["base64"]).decode()))}
         time.sleep(35)  # the next check (every 30 s) finds the slot sent
         assert len(_digests(receiver)) == 1
+        handle.check_alive()  # writing the digest's record took the worker down once
+        assert handle.health()["ready"], handle.tail()
 
     as_of = re.search(r" to (\S+): ", digest["message"])[1]  # the period's end
     assert "T06:00:00" in as_of, digest["message"]

@@ -37,9 +37,13 @@ def _setup(tmp_path, holds: bool = True):
         return report_rows(states, now, figures=True)
 
     notifier = MemoryNotifier()
-    alerting = Alerting({}, ChannelBook(channels, owners), notifier)
+    table: dict[bytes, bytes] = {}
+    alerting = Alerting(table, ChannelBook(channels, owners), notifier)
+
+    async def save(key: bytes, value: bytes) -> None:
+        table[key] = value
     clock = {"now": T0 + 8 * US_PER_DAY + 10 * US_PER_HOUR}  # Thu 2023-01-26 11:00 Berlin
-    digests = Digests(alerting, rows_at, lambda: holds, lambda: clock["now"])
+    digests = Digests(alerting, rows_at, lambda: holds, lambda: clock["now"], save)
     return digests, notifier, clock, asked, set(stores[:4])
 
 
