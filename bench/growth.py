@@ -52,7 +52,8 @@ def sizes(options: BenchOptions) -> GrowthSizes:
     quick = GrowthSizes(50, 2, 20, 1, 3)
     full = GrowthSizes(1_000, 3, 200, 2, 10)
     base = quick if options.quick else full
-    return GrowthSizes(options.scale_stores or base.scale_stores, base.scale_days,
+    return GrowthSizes(options.scale_stores or base.scale_stores,
+                       options.scale_days or base.scale_days,
                        options.minute_stores or base.minute_stores,
                        options.minute_days or base.minute_days, base.live_minutes)
 
@@ -176,15 +177,15 @@ def _generate(ctx: BenchContext, stores: int, days: int, name: str) -> Path:
 
 def _scale_run(ctx: BenchContext, data: Path, stores: int,
                profile: bool) -> tuple[ScaleRun, list[str]]:
-    with own_worker(ctx, f"scale{stores}") as worker:
+    with (own_worker(ctx, f"scale{stores}") as worker,
+          profiled(ctx.options.profile and profile, ctx.tmp, worker.pid, "scale-10x") as notes):
         started = time.monotonic()
         _, out = harness.timed_cli(worker.env, "replay", "--polls",
                                    str(data / "store_status.csv"), "--hours",
                                    str(data / "menu_hours.csv"), "--timezones",
                                    str(data / "timezones.csv"))
         sent, _ = harness.parse_replay_summary(out)
-        with profiled(ctx.options.profile and profile, ctx.tmp, worker.pid, "scale-10x") as notes:
-            worker.wait_applied(sent, timeout=1800, every=0.05)
+        worker.wait_applied(sent, timeout=1800, every=0.05)
         seconds = time.monotonic() - started
         hwm = harness.proc_status_kib(worker.pid, "VmHWM") * 1024
     return ScaleRun(stores, sent, seconds, hwm, harness.loadavg()), notes

@@ -22,6 +22,7 @@ class BenchOptions:
     events: int | None = None  # only the events runs, with this many events
     keep: bool = False  # keep the scratch directory and the topics (debugging)
     scale_stores: int | None = None  # the scale step's N (it also runs 10 x N)
+    scale_days: int | None = None  # the scale step's days of polls
     minute_stores: int | None = None  # the minute-poll step's stores
     minute_days: int | None = None  # the minute-poll step's days of history
 
@@ -31,6 +32,7 @@ class BenchOptions:
         return cls(quick=args.quick, profile=args.profile, stores=args.stores, data=args.data,
                    skip=skip, workers=args.workers, events=args.events, keep=args.keep,
                    scale_stores=getattr(args, "scale_stores", None),
+                   scale_days=getattr(args, "scale_days", None),
                    minute_stores=getattr(args, "minute_stores", None),
                    minute_days=getattr(args, "minute_days", None))
 

@@ -25,7 +25,18 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-from bench import end_to_end, fleet, growth, harness, latency, modes, recovery, reference, reports, state
+from bench import (
+    end_to_end,
+    fleet,
+    growth,
+    harness,
+    latency,
+    modes,
+    recovery,
+    reference,
+    reports,
+    state,
+)
 from bench.context import BenchContext, MainWorker
 from bench.table import Findings
 from streamproc import config

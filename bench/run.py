@@ -58,6 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scale-stores", type=int, metavar="N",
                         help="the scale step: N stores beside 10 x N (default 1,000; 50 with "
                              "--quick)")
+    parser.add_argument("--scale-days", type=int, metavar="D",
+                        help="the scale step: days of polls per store (default 3; 2 with "
+                             "--quick)")
     parser.add_argument("--minute-stores", type=int, metavar="K",
                         help="the minute-poll step: K stores polled each minute (default 200; "
                              "20 with --quick)")
