@@ -90,3 +90,13 @@ def test_sizes_quick_defaults_and_options() -> None:
                                    "--minute-days", "4"))
     assert (chosen.scale_stores, chosen.minute_stores, chosen.minute_days) == (7, 3, 4)
     assert _options("--skip", "scale,minute").runs("scale") is False
+
+
+def test_state_memory_counts_the_states() -> None:
+    from bench import state_memory
+
+    small = state_memory.measure("hourly", 1, state_memory.US_PER_HOUR, 5)
+    big = state_memory.measure("hourly", 4, state_memory.US_PER_HOUR, 5)
+    assert (small.polls, big.polls) == (24, 96)
+    assert 0 < small.memory < big.memory
+    assert big.row > small.row >= 24 * 9
