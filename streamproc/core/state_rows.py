@@ -20,8 +20,10 @@ import struct
 from collections.abc import Iterable, Mapping
 
 from streamproc.core.records import US_PER_DAY
+from streamproc.core.state import StoreState
 
 Poll = tuple[int, bool]  # (ts_us, active)
+Write = tuple[bytes, bytes | None]  # (key, value); None deletes the row (a tombstone)
 
 SEP = b"/"
 PROFILE, DAY, TAIL = b"p", b"d", b"t"
@@ -153,3 +155,47 @@ def assemble(rows: Mapping[bytes, bytes]) -> tuple[bytes | None, list[Poll]]:
         elif suffix == TAIL:
             groups.append(decode_tail(value))
     return rows.get(PROFILE), merge(*groups)
+
+
+# ------------------------------------------------------------------------------ whole stores
+
+
+def profile_value(state: StoreState) -> bytes:
+    """The profile row: today's blob of the store without its polls (zone, hours, special
+    hours, the format version), so that one decoder reads both."""
+    bare = StoreState(state.store_id)
+    bare.tz, bare.hours, bare.special = state.tz, state.hours, state.special
+    return bare.to_bytes()
+
+
+def state_from_rows(store_id: str, rows: Mapping[bytes, bytes]) -> StoreState:
+    """The live state from one store's rows (keyed by suffix); the same object the blob of
+    the same polls and profile gives."""
+    profile, polls = assemble(rows)
+    state = StoreState.from_bytes(store_id, profile) if profile else StoreState(store_id)
+    if polls:
+        state.add_polls(polls)
+    return state
+
+
+def upgrade_writes(state: StoreState) -> list[Write]:
+    """The rows that replace a store's old one-blob key: profile, every day, an empty tail,
+    and the old key deleted (last, so that a crash in between leaves both, never neither)."""
+    sid = state.store_id
+    writes: list[Write] = [(profile_key(sid), profile_value(state))]
+    writes += [(day_key(sid, day), encode_day(day, polls))
+               for day, polls in sorted(seal({}, state.polls()).items())]
+    writes += [(tail_key(sid), b""), (sid.encode(), None)]
+    return writes
+
+
+def batch_writes(store_id: str, days: Mapping[int, list[Poll]], tail: list[Poll],
+                 batch: list[Poll]) -> tuple[list[Poll], dict[int, list[Poll]], list[Write]]:
+    """(new tail, changed days, the rows to write) for one batch of a store's polls: the
+    tail alone, or on a seal the touched days and then the emptied tail (days first: a crash
+    between them leaves polls in both, which the merge tolerates)."""
+    new_tail, day_rows = after_batch(days, tail, batch)
+    writes: list[Write] = [(day_key(store_id, day), encode_day(day, polls))
+                           for day, polls in sorted(day_rows.items())]
+    writes.append((tail_key(store_id), encode_tail(new_tail)))
+    return new_tail, day_rows, writes

@@ -123,3 +123,48 @@ def test_a_poll_outside_its_day_is_refused() -> None:
     with pytest.raises(ValueError):
         rows.encode_day(0, [(US_PER_DAY, True)])
     assert rows.day_of(-1) == -1
+
+
+def _suffixed(writes: list[tuple[bytes, bytes | None]]) -> dict[bytes, bytes]:
+    """Apply writes to an empty table and key what is left by suffix (one store)."""
+    table: dict[bytes, bytes] = {}
+    for key, value in writes:
+        if value is None:
+            table.pop(key, None)
+        else:
+            table[key] = value
+    return {rows.split_key(k)[1]: v for k, v in table.items()}
+
+
+@settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])
+@given(batches_st)
+def test_upgrade_of_an_old_blob_keeps_polls_profile_and_answers(batches) -> None:
+    old = StoreState.from_bytes("s1", _state(batches).to_bytes())  # as RocksDB holds it
+    table = {b"s1": old.to_bytes()}
+    for key, value in rows.upgrade_writes(old):
+        if value is None:
+            del table[key]
+        else:
+            table[key] = value
+    assert b"s1" not in table
+    new = rows.state_from_rows("s1", {rows.split_key(k)[1]: v for k, v in table.items()})
+    assert (new.tz, new.hours, new.special) == (old.tz, old.hours, old.special)
+    assert new.polls() == old.polls()
+    now = T0 + SPAN
+    assert new.values(now) == old.values(now)
+
+
+@given(batches_st)
+def test_batch_writes_rebuild_the_state_fed_directly(batches) -> None:
+    direct = _state(batches)
+    writes = [(rows.profile_key("s1"), rows.profile_value(direct))]
+    days: dict[int, list[rows.Poll]] = {}
+    tail: list[rows.Poll] = []
+    for batch in batches:
+        tail, changed, batch_rows = rows.batch_writes("s1", days, tail, batch)
+        days.update(changed)
+        writes += batch_rows
+        assert batch_rows[-1][0] == rows.tail_key("s1")  # the tail after the days
+    rebuilt = rows.state_from_rows("s1", _suffixed(writes))
+    assert rebuilt.polls() == direct.polls()
+    assert rebuilt.values(T0 + SPAN) == direct.values(T0 + SPAN)
