@@ -11,9 +11,11 @@ once for steps 1-6, so that each step meets the state the previous ones left:
 4. state after three more weeks (:mod:`bench.state`);
 5. live latency under background load (:mod:`bench.latency`);
 6. recovery after SIGKILL (:mod:`bench.recovery`);
-7. a live fleet at x3600, in a worker of its own (:mod:`bench.fleet`).
+7. a live fleet at x3600, in a worker of its own (:mod:`bench.fleet`);
+8. scale: N stores beside 10 x N, each in a worker of its own (:mod:`bench.growth`);
+9. minute polls: changelog bytes per live poll (:mod:`bench.growth`).
 
-``--skip`` leaves out 0 and 3-7; ``--workers`` and ``--events`` replace the sequence
+``--skip`` leaves out 0 and 3-9; ``--workers`` and ``--events`` replace the sequence
 (:mod:`bench.modes`). Each step returns its :class:`~bench.table.Findings`; they are yielded
 one by one, so that a step that fails leaves the rows of the steps before it.
 """
@@ -23,7 +25,18 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-from bench import end_to_end, fleet, harness, latency, modes, recovery, reference, reports, state
+from bench import (
+    end_to_end,
+    fleet,
+    growth,
+    harness,
+    latency,
+    modes,
+    recovery,
+    reference,
+    reports,
+    state,
+)
 from bench.context import BenchContext, MainWorker
 from bench.table import Findings
 from streamproc import config
@@ -73,3 +86,7 @@ def _sequence(ctx: BenchContext, main: MainWorker) -> Iterator[Findings]:
         yield recovery.step_recovery(ctx, main)
     if runs("fleet"):
         yield fleet.step_fleet(ctx)
+    if runs("scale"):
+        yield growth.step_scale(ctx)
+    if runs("minute"):
+        yield growth.step_minute(ctx)

@@ -4,6 +4,7 @@ worker caught up with the topics' end offsets: the clock of the end-to-end figur
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import threading
 import time
@@ -14,7 +15,7 @@ from bench import harness
 from bench.context import MainWorker
 from bench.data import DataSet
 from bench.profiling import Profiler
-from streamproc.sandbox import WorkerProcess
+from streamproc.sandbox import WorkerProcess, http
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,14 @@ def catch_up(main: MainWorker) -> float:
     settings = main.settings
     targets = end_offsets(settings.bootstrap, main.input_topics, settings.partitions)
     body = {"targets": [[t, p, o] for (t, p), o in targets.items()], "timeout": 300}
-    return float(main.process.post_json("/internal/catch-up", body, timeout=320)["waited_s"])
+    # /internal/* answers the pipeline's peer secret alone (the peer-secret access rules)
+    headers = {"Content-Type": "application/json",
+               "Authorization": f"Bearer {main.process.env['STREAMPROC_PEER_SECRET']}"}
+    status, _, answer = http.request(main.process.base_url, "/internal/catch-up", "POST",
+                                     json.dumps(body).encode(), headers, timeout=320)
+    if status != 200:
+        raise RuntimeError(f"/internal/catch-up answered {status}: {answer[:300]!r}")
+    return float(json.loads(answer)["waited_s"])
 
 
 def end_offsets(bootstrap: str, topics: list[str], partitions: int) -> dict[tuple[str, int], int]:

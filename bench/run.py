@@ -55,6 +55,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="only the events step: N one-poll events applied per second "
                              "through store-events and POST /events, beside the replay of "
                              "the same polls (e.g. 200000)")
+    parser.add_argument("--scale-stores", type=int, metavar="N",
+                        help="the scale step: N stores beside 10 x N (default 5,000; 50 with "
+                             "--quick)")
+    parser.add_argument("--scale-days", type=int, metavar="D",
+                        help="the scale step: days of polls per store (default 7; 2 with "
+                             "--quick)")
+    parser.add_argument("--minute-stores", type=int, metavar="K",
+                        help="the minute-poll step: K stores polled each minute (default 200; "
+                             "20 with --quick)")
+    parser.add_argument("--minute-days", type=int, metavar="D",
+                        help="the minute-poll step: days of minute polls kept before the live "
+                             "minutes (default 2; 1 with --quick)")
     parser.add_argument("--keep", action="store_true", help=argparse.SUPPRESS)
 
 

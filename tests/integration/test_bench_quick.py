@@ -21,7 +21,8 @@ def test_bench_quick_runs(kafka_broker: str, tmp_path: Path) -> None:
     out = tmp_path / "results.md"
     proc = subprocess.run(
         [sys.executable, "-m", "streamproc", "bench", "--quick", "--stores", "150",
-         "--skip", "recovery,fleet", "--out", str(out)],  # fleet: a 24 s replay, twice
+         # fleet: a 24 s replay, twice; scale, minute: tests/integration/test_bench_growth.py
+         "--skip", "recovery,fleet,scale,minute", "--out", str(out)],
         capture_output=True, text=True, timeout=220, cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -1,0 +1,201 @@
+"""One store's state as a few bounded rows instead of one blob (issue 24, docs/architecture.md,
+"State that scales with history").
+
+Why: the blob (``StoreState.to_bytes``) holds every kept poll, so each batch that touches a
+store rewrote its whole history to RocksDB and the changelog (26 KB per minute poll with two
+days kept, measured by ``streamproc bench``). Here a batch rewrites only the store's *tail*
+(the polls not yet sealed, at most :data:`TAIL_LIMIT`); sealing moves the tail into one row
+per UTC day. No write depends on how many days are kept.
+
+Keys are ``<store_id>/p`` (profile: zone and hours), ``<store_id>/d<day>`` and
+``<store_id>/t``; ``/`` cannot occur in a store id (``records.STORE_ID_PATTERN``), so a key
+without it is today's blob (read for the upgrade).
+
+Pure: no I/O; the worker's StateCache decides when to read and write these rows.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Mapping
+
+from streamproc.core.records import US_PER_DAY
+from streamproc.core.state import StoreState
+
+Poll = tuple[int, bool]  # (ts_us, active)
+Write = tuple[bytes, bytes | None]  # (key, value); None deletes the row (a tombstone)
+
+SEP = b"/"
+PROFILE, DAY, TAIL = b"p", b"d", b"t"
+TAIL_LIMIT = 32  # polls in the tail before it is sealed (docs/architecture.md: the estimates)
+_DAY_ITEM = 5  # bytes per poll in a day row: (µs since the day's start) << 1 | active
+_TAIL_ITEM = struct.Struct("<q")  # ts << 1 | active
+
+
+# ------------------------------------------------------------------------------ keys
+
+
+def profile_key(store_id: str) -> bytes:
+    return store_id.encode() + SEP + PROFILE
+
+
+def tail_key(store_id: str) -> bytes:
+    return store_id.encode() + SEP + TAIL
+
+
+def day_key(store_id: str, day: int) -> bytes:
+    """Big-endian day number, so that a store's day rows sort by day in RocksDB."""
+    return store_id.encode() + SEP + DAY + day.to_bytes(2, "big")
+
+
+def store_prefix(store_id: str) -> bytes:
+    return store_id.encode() + SEP
+
+
+def split_key(key: bytes) -> tuple[str, bytes]:
+    """(store id, row suffix); the suffix is empty for a key of today's one-blob format."""
+    store, sep, suffix = key.partition(SEP)
+    return store.decode(), suffix if sep else b""
+
+
+def day_of(ts_us: int) -> int:
+    """The UTC day number of a timestamp (floor, also before 1970)."""
+    return ts_us // US_PER_DAY
+
+
+# ------------------------------------------------------------------------------ values
+
+
+def encode_day(day: int, polls: Iterable[Poll]) -> bytes:
+    """A day row: the day's polls, 5 bytes each, in the order given (callers sort them)."""
+    start = day * US_PER_DAY
+    out = bytearray()
+    for ts, up in polls:
+        offset = ts - start
+        if not 0 <= offset < US_PER_DAY:
+            raise ValueError(f"poll {ts} is not in day {day}")
+        out += ((offset << 1) | (1 if up else 0)).to_bytes(_DAY_ITEM, "little")
+    return bytes(out)
+
+
+def decode_day(day: int, data: bytes) -> list[Poll]:
+    start = day * US_PER_DAY
+    polls = []
+    for i in range(0, len(data), _DAY_ITEM):
+        packed = int.from_bytes(data[i:i + _DAY_ITEM], "little")
+        polls.append((start + (packed >> 1), bool(packed & 1)))
+    return polls
+
+
+def encode_tail(polls: Iterable[Poll]) -> bytes:
+    return b"".join(_TAIL_ITEM.pack((ts << 1) | (1 if up else 0)) for ts, up in polls)
+
+
+def decode_tail(data: bytes) -> list[Poll]:
+    return [(packed >> 1, bool(packed & 1)) for (packed,) in _TAIL_ITEM.iter_unpack(data)]
+
+
+# ------------------------------------------------------------------------------ merging
+
+
+def merge(*groups: Iterable[Poll]) -> list[Poll]:
+    """Sorted unique polls; on equal timestamps inactive wins (the rule of StoreState)."""
+    merged: dict[int, bool] = {}
+    for group in groups:
+        for ts, up in group:
+            merged[ts] = merged.get(ts, True) and up
+    return sorted(merged.items())
+
+
+def should_seal(tail: list[Poll]) -> bool:
+    """Seal at :data:`TAIL_LIMIT` polls, or once the tail spans more than one UTC day (so an
+    hourly store's tail holds at most a day)."""
+    if len(tail) >= TAIL_LIMIT:
+        return True
+    return bool(tail) and day_of(max(tail)[0]) > day_of(min(tail)[0])
+
+
+def seal(days: Mapping[int, list[Poll]], tail: list[Poll]) -> dict[int, list[Poll]]:
+    """The day rows the tail's polls change: each touched day, merged with the tail."""
+    touched: dict[int, list[Poll]] = {}
+    for ts, up in tail:
+        touched.setdefault(day_of(ts), []).append((ts, up))
+    return {day: merge(days.get(day, ()), polls) for day, polls in touched.items()}
+
+
+def after_batch(days: Mapping[int, list[Poll]], tail: list[Poll],
+                batch: list[Poll]) -> tuple[list[Poll], dict[int, list[Poll]]]:
+    """(the new tail, the day rows to write) once ``batch`` arrived: the writes of one batch
+    are the tail, or on a seal the touched days and an empty tail."""
+    grown = tail + batch
+    if should_seal(grown):
+        return [], seal(days, grown)
+    return grown, {}
+
+
+def evict(days: Mapping[int, list[Poll]],
+          cutoff_us: int) -> tuple[list[int], dict[int, list[Poll]]]:
+    """(days to delete, days to rewrite) so that no poll older than ``cutoff_us`` is kept."""
+    first_kept = day_of(cutoff_us)
+    gone = sorted(day for day in days if day < first_kept)
+    trimmed = {}
+    if first_kept in days:
+        kept = [p for p in days[first_kept] if p[0] >= cutoff_us]
+        if len(kept) != len(days[first_kept]):
+            trimmed[first_kept] = kept
+    return gone, trimmed
+
+
+def assemble(rows: Mapping[bytes, bytes]) -> tuple[bytes | None, list[Poll]]:
+    """(profile value, every kept poll sorted) from one store's rows, keyed by suffix."""
+    groups: list[list[Poll]] = []
+    for suffix, value in rows.items():
+        if suffix[:1] == DAY:
+            groups.append(decode_day(int.from_bytes(suffix[1:], "big"), value))
+        elif suffix == TAIL:
+            groups.append(decode_tail(value))
+    return rows.get(PROFILE), merge(*groups)
+
+
+# ------------------------------------------------------------------------------ whole stores
+
+
+def profile_value(state: StoreState) -> bytes:
+    """The profile row: today's blob of the store without its polls (zone, hours, special
+    hours, the format version), so that one decoder reads both."""
+    bare = StoreState(state.store_id)
+    bare.tz, bare.hours, bare.special = state.tz, state.hours, state.special
+    return bare.to_bytes()
+
+
+def state_from_rows(store_id: str, rows: Mapping[bytes, bytes]) -> StoreState:
+    """The live state from one store's rows (keyed by suffix); the same object the blob of
+    the same polls and profile gives."""
+    profile, polls = assemble(rows)
+    state = StoreState.from_bytes(store_id, profile) if profile else StoreState(store_id)
+    if polls:
+        state.add_polls(polls)
+    return state
+
+
+def upgrade_writes(state: StoreState) -> list[Write]:
+    """The rows that replace a store's old one-blob key: profile, every day, an empty tail,
+    and the old key deleted (last, so that a crash in between leaves both, never neither)."""
+    sid = state.store_id
+    writes: list[Write] = [(profile_key(sid), profile_value(state))]
+    writes += [(day_key(sid, day), encode_day(day, polls))
+               for day, polls in sorted(seal({}, state.polls()).items())]
+    writes += [(tail_key(sid), b""), (sid.encode(), None)]
+    return writes
+
+
+def batch_writes(store_id: str, days: Mapping[int, list[Poll]], tail: list[Poll],
+                 batch: list[Poll]) -> tuple[list[Poll], dict[int, list[Poll]], list[Write]]:
+    """(new tail, changed days, the rows to write) for one batch of a store's polls: the
+    tail alone, or on a seal the touched days and then the emptied tail (days first: a crash
+    between them leaves polls in both, which the merge tolerates)."""
+    new_tail, day_rows = after_batch(days, tail, batch)
+    writes: list[Write] = [(day_key(store_id, day), encode_day(day, polls))
+                           for day, polls in sorted(day_rows.items())]
+    writes.append((tail_key(store_id), encode_tail(new_tail)))
+    return new_tail, day_rows, writes
