@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
 import signal
-import threading
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
 from streamproc.core.records import US_PER_MINUTE
-from streamproc.sandbox import WorkerProcess, free_port
+from streamproc.sandbox import WorkerProcess
 from streamproc.sandbox.http import get_json, request
 from tests.support.data import generate, replay
 from tests.support.kafka import send_raw
 from tests.support.live import SseReader, open_active_store, produce_polls
+from tests.support.receivers import HttpReceiver
 from tests.support.worker_fixture import peer_worker
 
 FIELDS = ("uptime_last_hour", "uptime_last_day", "uptime_last_week",
@@ -166,53 +164,14 @@ def test_store_owned_by_another_worker(worker, dataset, tmp_path):
 # -- alerts ----------------------------------------------------------------------------------
 
 
-class Receiver:
-    """A local webhook receiver on 127.0.0.1 that fails the first ``fail_first`` requests."""
-
-    def __init__(self, fail_first: int = 1) -> None:
-        self.port = free_port()
-        self.received: list[dict] = []
-        self.attempts = 0
-        self.fail_first = fail_first
-        self._loop = asyncio.new_event_loop()
-        self._started = threading.Event()
-        threading.Thread(target=self._serve, daemon=True).start()
-        assert self._started.wait(10)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
-
-    def _serve(self) -> None:
-        async def hook(request: web.Request) -> web.Response:
-            self.attempts += 1
-            if self.attempts <= self.fail_first:
-                return web.Response(status=500)
-            self.received.append(await request.json())
-            return web.Response(text="ok")
-
-        async def main() -> None:
-            app = web.Application()
-            app.router.add_post("/hook", hook)
-            runner = web.AppRunner(app)
-            await runner.setup()
-            await web.TCPSite(runner, "127.0.0.1", self.port).start()
-            self._started.set()
-
-        asyncio.set_event_loop(self._loop)
-        self._loop.run_until_complete(main())
-        self._loop.run_forever()
-
-    def wait(self, n: int, timeout: float = 60) -> list[dict]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and len(self.received) < n:
-            time.sleep(0.1)
-        return list(self.received)
-
-
 def test_alerts_once_per_outage_and_recovery_even_after_restart(worker_env, tmp_path):
-    receiver = Receiver(fail_first=1)
-    env = dict(worker_env, STREAMPROC_ALERT_WEBHOOK=receiver.url, STREAMPROC_ALERT_AFTER="2")
+    receiver = HttpReceiver(fail_first=1)
+    env = dict(worker_env, STREAMPROC_ALERT_WEBHOOK=receiver.url("http"),
+               STREAMPROC_ALERT_AFTER="2")
+
+    def alerts(n: int = 0) -> list[dict]:
+        return [item["json"] for item in (receiver.wait(n) if n else receiver.received)]
+
     with WorkerProcess(env, tmp_path / "alerts.log").running() as handle:
         t = 1_674_000_000_000_000
         m = US_PER_MINUTE
@@ -222,15 +181,15 @@ def test_alerts_once_per_outage_and_recovery_even_after_restart(worker_env, tmp_
         produce_polls(env, [(store, [(t + 1 * m, False)])])
         produce_polls(env, [(store, [(t + 2 * m, False)])])  # down 1 business minute: quiet
         time.sleep(2.5)
-        assert receiver.received == []
+        assert alerts() == []
         produce_polls(env, [(store, [(t + 4 * m, False)])])  # down 3 minutes: alert
         sustained = reader.wait_for(lambda e: e["kind"] == "sustained")
         assert sustained["since_us"] == t + m
-        got = receiver.wait(1)
+        got = alerts(1)
         assert [a["type"] for a in got] == ["outage"]
         assert got[0]["store_id"] == store and receiver.attempts == 2  # retried after a 500
         produce_polls(env, [(store, [(t + 6 * m, True)])])
-        got = receiver.wait(2)
+        got = alerts(2)
         assert [a["type"] for a in got] == ["outage", "recovery"]
         assert got[1]["down_business_minutes"] == 5.0
         reader.close()
@@ -242,11 +201,11 @@ def test_alerts_once_per_outage_and_recovery_even_after_restart(worker_env, tmp_
                                  json.dumps(sustained).encode())])
         assert isinstance(sent, tuple), sent
         time.sleep(4)
-        assert [a["type"] for a in receiver.received] == ["outage", "recovery"]
+        assert [a["type"] for a in alerts()] == ["outage", "recovery"]
 
         # a new outage of the same store is alerted again
         produce_polls(env, [(store, [(t + 10 * m, False)])])
         produce_polls(env, [(store, [(t + 14 * m, False)])])
-        got = receiver.wait(3)
+        got = alerts(3)
         assert [a["type"] for a in got] == ["outage", "recovery", "outage"]
         assert got[2]["alert_id"] == f"{store}:{t + 10 * m}:outage"
