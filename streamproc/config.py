@@ -64,6 +64,9 @@ class Settings:
     # new cookies are signed with the first, any of them is accepted (rotation). Required
     # whenever the service is not open; the same on every worker.
     session_secret: str | None = None
+    # A TLS-terminating proxy in front sets X-Forwarded-Proto: trust it (the session cookie is
+    # then Secure when the client used HTTPS). Off: anyone could send the header.
+    trust_proxy: bool = False
     # An HTTP connection idle this long (no request yet, or between requests) is closed.
     http_idle_timeout_s: float = 15.0
     events_max_bytes: int = 4 << 20  # largest POST /events body (NDJSON or CSV)
@@ -248,6 +251,7 @@ ENV = {
     "trigger_burst": "STREAMPROC_TRIGGER_BURST",
     "session_hours": "STREAMPROC_SESSION_HOURS",
     "session_secret": "STREAMPROC_SESSION_SECRET",
+    "trust_proxy": "STREAMPROC_TRUST_PROXY",
     "http_idle_timeout_s": "STREAMPROC_HTTP_IDLE_TIMEOUT",
     "events_max_bytes": "STREAMPROC_EVENTS_MAX_BYTES",
     "alert_webhook": "STREAMPROC_ALERT_WEBHOOK",

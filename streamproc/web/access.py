@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from streamproc.core import access, peer_caller, request_origin
+from streamproc.core import access, peer_caller, proxy_trust, request_origin
 from streamproc.core.access import Principal
 from streamproc.web import openapi
 from streamproc.web.http import error_response, json_response
@@ -49,6 +49,7 @@ class Access:
     session_s: float = 12 * 3600
     # Names an open service answers to in Host (request_origin.allowed_hosts).
     hosts: frozenset[str] = request_origin.LOOPBACK_NAMES
+    trust_proxy: bool = False  # X-Forwarded-Proto is believed (STREAMPROC_TRUST_PROXY)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Access:
@@ -67,7 +68,8 @@ class Access:
         own = (settings.web_host, urlsplit(settings.advertised_url).hostname or "")
         return cls(settings.api_token, settings.peer_secret, owners, pollers,
                    keys or (secrets.token_bytes(32),), settings.session_hours * 3600,
-                   request_origin.allowed_hosts(settings.allowed_hosts, own))
+                   request_origin.allowed_hosts(settings.allowed_hosts, own),
+                   settings.trust_proxy)
 
     @property
     def open(self) -> bool:
@@ -200,9 +202,15 @@ async def start_session(request: web.Request) -> web.Response:
     resp = json_response({"role": principal.role, "owner_id": principal.owner_id or None,
                           "stores": None if principal.is_operator else len(principal.stores)})
     resp.set_cookie(COOKIE, value, max_age=int(acc.session_s), httponly=True,
-                    samesite="Strict", path="/", secure=request.secure)
+                    samesite="Strict", path="/", secure=_client_tls(acc, request))
     resp.headers["Cache-Control"] = "no-store"
     return resp
+
+
+def _client_tls(acc: Access, request: web.Request) -> bool:
+    """The client used HTTPS: to us, or to the trusted proxy in front (finding 10)."""
+    return proxy_trust.client_used_tls(request.secure, request.headers.get("X-Forwarded-Proto"),
+                                       acc.trust_proxy)
 
 
 async def end_session(request: web.Request) -> web.Response:
