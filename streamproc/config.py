@@ -47,6 +47,8 @@ class Settings:
     # address and advertised URL (comma-separated): a guard against DNS rebinding.
     allowed_hosts: str | None = None
     live_max_clients: int = 1000  # /live subscribers per worker; more get 503
+    # /live subscribers per owner on one worker (the operator has only the total); more: 429.
+    live_max_per_principal: int = 20
     # owner_id,token_sha256,store_id rows: owners and the stores each may see (core/access.py)
     owners_file: Path | None = None
     # Pollers' tokens (comma-separated hex SHA-256): they may POST /events and nothing else.
@@ -242,6 +244,7 @@ ENV = {
     "allow_anonymous": "STREAMPROC_ALLOW_ANONYMOUS",
     "allowed_hosts": "STREAMPROC_ALLOWED_HOSTS",
     "live_max_clients": "STREAMPROC_LIVE_MAX_CLIENTS",
+    "live_max_per_principal": "STREAMPROC_LIVE_MAX_PER_PRINCIPAL",
     "owners_file": "STREAMPROC_OWNERS_FILE",
     "poller_tokens_sha256": "STREAMPROC_POLLER_TOKENS_SHA256",
     "report_max_running": "STREAMPROC_REPORT_MAX_RUNNING",

@@ -128,6 +128,16 @@ def principal_of(request: web.Request) -> Principal:
     return request.get(PRINCIPAL, access.OPERATOR_PRINCIPAL)
 
 
+def still_signed_in(request: web.Request) -> bool:
+    """The session cookie the request came with is still good (not expired, not signed with
+    a dropped key, its owner still listed): a long request such as ``/live`` asks this as it
+    goes, so it ends with its session. Requests not made with a cookie answer True."""
+    acc: Access = request.app[ACCESS]
+    if not _by_cookie(acc, request):
+        return True
+    return acc.principal(request) == request.get(PRINCIPAL)
+
+
 def _check(acc: Access, request: web.Request) -> web.Response | None:
     """The refusal for this request, or None (the principal is then on the request)."""
     path = request.path
