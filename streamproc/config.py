@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from streamproc.core import report_quota
+
 
 def _project_root() -> Path:
     """The checkout when installed editable, else the current directory."""
@@ -94,6 +96,10 @@ class Settings:
     # At most this many finished reports (and as many Expired records) are kept: the oldest
     # expire early, so the table and the reports folder stay bounded.
     reports_max: int = 1000
+    # Each owner keeps at most this many finished reports (their oldest go, never another's:
+    # reports_max is then the operator's count) and has at most this many generating at once.
+    reports_max_per_owner: int = 100
+    report_max_running_per_owner: int = 1
     expired_keep_h: float = 24.0  # an Expired record (410) is deleted this long after
     # The data set `streamproc bench` replays (a directory of the three CSV files), looked
     # for before ../shared/data; `--data` overrides it.
@@ -183,6 +189,12 @@ class Settings:
         return self.state_dir / "worker"
 
     @property
+    def report_quota(self) -> report_quota.Quota:
+        """Reports kept per principal and running per owner (core/report_quota.py)."""
+        return report_quota.Quota(self.reports_max, self.reports_max_per_owner,
+                                  self.report_max_running_per_owner)
+
+    @property
     def reports_dir(self) -> Path:
         return self.state_dir / "reports"
 
@@ -268,6 +280,8 @@ ENV = {
     "session_timeout_s": "STREAMPROC_SESSION_TIMEOUT",
     "report_retention_h": "STREAMPROC_REPORT_RETENTION_HOURS",
     "reports_max": "STREAMPROC_REPORTS_MAX",
+    "reports_max_per_owner": "STREAMPROC_REPORTS_MAX_PER_OWNER",
+    "report_max_running_per_owner": "STREAMPROC_REPORT_MAX_RUNNING_PER_OWNER",
     "expired_keep_h": "STREAMPROC_EXPIRED_KEEP_HOURS",
     "replication": "STREAMPROC_REPLICATION",
     "bench_data": "STREAMPROC_BENCH_DATA",
