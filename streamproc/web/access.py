@@ -207,6 +207,9 @@ async def start_session(request: web.Request) -> web.Response:
     if principal is None and not acc.open:
         return error_response(401, "missing or wrong bearer token", UNAUTHORIZED)
     principal = principal or access.OPERATOR_PRINCIPAL
+    if principal.role == access.POLLER:  # no route would accept its cookie
+        return error_response(403, "a poller publishes with its token: a session is for the "
+                              "dashboard (operators and owners)")
     value = access.session_cookie(principal, acc.session_keys[0],
                                   int(time.time() + acc.session_s))
     resp = json_response({"role": principal.role, "owner_id": principal.owner_id or None,
@@ -250,7 +253,10 @@ def _describe() -> None:
             "description": "The cookie names the caller, signed, never the token; later "
                            "requests need no Authorization header.",
             "responses": {"200": {"description": "The session's caller", "headers": cookie,
-                                  "content": openapi.json_content(session)}},
+                                  "content": openapi.json_content(session)},
+                          "403": openapi.error("A poller's token (a session is for the "
+                                               "dashboard: operators and owners); or a "
+                                               "request from another site")},
         },
         "delete": {
             "operationId": "endSession",
