@@ -70,6 +70,15 @@ async def catch_up(request: web.Request) -> web.Response:
         return error_response(503, str(exc))
 
 
+def _stores(value: object) -> list[str] | None:
+    """The stores of an owner's report (None: every store)."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(type(s) is str for s in value):
+        raise ValueError("'stores' must be a list of store ids or null")
+    return value
+
+
 async def rows(request: web.Request) -> web.Response:
     try:
         body = await _body(request)
@@ -78,10 +87,11 @@ async def rows(request: web.Request) -> web.Response:
             raise ValueError("'now' must be microseconds or null")
         if type(figures) is not bool:
             raise ValueError("'figures' must be true or false")
+        stores = _stores(body.get("stores"))
     except (ValueError, KeyError) as exc:
         return error_response(400, f"bad rows request: {exc}")
     try:
-        part = await pipeline_of(request).cluster.local_part(now, figures)
+        part = await pipeline_of(request).cluster.local_part(now, figures, stores)
     except RuntimeError as exc:  # AssignmentChanged: the coordinator retries
         return error_response(409, str(exc))
     return json_response({**part, "rows": [tuple(row) for row in part["rows"]]})
@@ -115,7 +125,9 @@ add_path("/internal/rows", {"post": {
     "requestBody": {"required": True, "content": json_content({
         "type": "object", "required": ["now"],
         "properties": {"now": {"type": ["integer", "null"]},
-                       "figures": {"type": "boolean", "default": False}}})},
+                       "figures": {"type": "boolean", "default": False},
+                       "stores": {"type": ["array", "null"], "items": {"type": "string"},
+                                  "description": "only these stores (an owner's report)"}}})},
     "responses": {
         "200": {"description": "Rows", "content": json_content({"type": "object"})},
         "400": error("Bad request"),

@@ -1,7 +1,7 @@
 """Finding 4 of issue 25 on a real worker: an owner may have only
 ``STREAMPROC_REPORT_MAX_RUNNING_PER_OWNER`` reports generating at once (then 429 with
 Retry-After), so the worker's generation slots are never all one owner's; other owners and
-the operator are not refused."""
+the operator are not refused. A worker asked for some stores' rows evaluates only those."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import hashlib
 import json
 
 from streamproc.sandbox.http import request
+from tests.support.data import generate, replay
 from tests.support.worker_fixture import isolated_worker
 
 OP, ALICE, BOB = "quota-op-token", "quota-alice-token", "quota-bob-token"
@@ -42,3 +43,23 @@ def test_an_owner_at_their_running_cap_gets_429_and_nobody_else_does(kafka_broke
         assert _trigger(url, BOB, "2026-01-03T00:00:00Z")[0] == 200
         assert _trigger(url, OP, "2026-01-04T00:00:00Z")[0] == 200
         assert _trigger(url, OP, "2026-01-05T00:00:00Z")[0] == 200  # the operator waits
+
+
+def test_internal_rows_evaluate_only_the_stores_asked_for(kafka_broker, tmp_path):
+    """What an owner's report asks each worker: the rows of the owner's stores only."""
+    data = generate(tmp_path / "data", 12, 2, 5)
+    peer = "quota-peer-secret"
+    with isolated_worker(kafka_broker, tmp_path, STREAMPROC_PEER_SECRET=peer) as handle:
+        replay(handle.env, data)
+        headers = {"Authorization": f"Bearer {peer}", "Content-Type": "application/json"}
+
+        def rows(stores):
+            body = json.dumps({"now": None, "stores": stores}).encode()
+            status, _, raw = request(handle.base_url, "/internal/rows", "POST", body, headers)
+            assert status == 200, raw
+            return [row[0] for row in json.loads(raw)["rows"]]
+
+        every = rows(None)
+        assert len(every) == 12
+        assert rows(every[3:5]) == every[3:5]
+        assert rows([]) == []
