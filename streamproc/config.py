@@ -71,6 +71,9 @@ class Settings:
     # A TLS-terminating proxy in front sets X-Forwarded-Proto: trust it (the session cookie is
     # then Secure when the client used HTTPS). Off: anyone could send the header.
     trust_proxy: bool = False
+    # Session ids or principals (owner:alice, operator) whose session cookies are refused,
+    # one a line; every worker watches the file (re-read within a second of a change).
+    revoked_sessions_file: Path | None = None
     # An HTTP connection idle this long (no request yet, or between requests) is closed.
     http_idle_timeout_s: float = 15.0
     events_max_bytes: int = 4 << 20  # largest POST /events body (NDJSON or CSV)
@@ -267,6 +270,7 @@ ENV = {
     "session_hours": "STREAMPROC_SESSION_HOURS",
     "session_secret": "STREAMPROC_SESSION_SECRET",
     "trust_proxy": "STREAMPROC_TRUST_PROXY",
+    "revoked_sessions_file": "STREAMPROC_REVOKED_SESSIONS_FILE",
     "http_idle_timeout_s": "STREAMPROC_HTTP_IDLE_TIMEOUT",
     "events_max_bytes": "STREAMPROC_EVENTS_MAX_BYTES",
     "alert_webhook": "STREAMPROC_ALERT_WEBHOOK",

@@ -21,6 +21,7 @@ from streamproc.core import access, peer_caller, proxy_trust, request_origin
 from streamproc.core.access import Principal
 from streamproc.web import openapi
 from streamproc.web.http import error_response, json_response
+from streamproc.web.revocations import RevokedSessions
 
 if TYPE_CHECKING:
     from streamproc.config import Settings
@@ -50,6 +51,7 @@ class Access:
     # Names an open service answers to in Host (request_origin.allowed_hosts).
     hosts: frozenset[str] = request_origin.LOOPBACK_NAMES
     trust_proxy: bool = False  # X-Forwarded-Proto is believed (STREAMPROC_TRUST_PROXY)
+    revoked: RevokedSessions = field(default_factory=lambda: RevokedSessions(None))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Access:
@@ -69,7 +71,7 @@ class Access:
         return cls(settings.api_token, settings.peer_secret, owners, pollers,
                    keys or (secrets.token_bytes(32),), settings.session_hours * 3600,
                    request_origin.allowed_hosts(settings.allowed_hosts, own),
-                   settings.trust_proxy)
+                   settings.trust_proxy, RevokedSessions(settings.revoked_sessions_file))
 
     @property
     def open(self) -> bool:
@@ -96,7 +98,8 @@ class Access:
         cookie = request.cookies.get(COOKIE)
         if cookie:
             return access.read_session(cookie, self.session_keys, time.time(), self.owners,
-                                       operators=self.operator_token is not None)
+                                       operators=self.operator_token is not None,
+                                       revoked=self.revoked.current())
         return None
 
     def peer_ok(self, request: web.Request) -> bool:
@@ -210,10 +213,12 @@ async def start_session(request: web.Request) -> web.Response:
     if principal.role == access.POLLER:  # no route would accept its cookie
         return error_response(403, "a poller publishes with its token: a session is for the "
                               "dashboard (operators and owners)")
+    session_id = secrets.token_urlsafe(12)  # to revoke this session alone
     value = access.session_cookie(principal, acc.session_keys[0],
-                                  int(time.time() + acc.session_s))
+                                  int(time.time() + acc.session_s), session_id)
     resp = json_response({"role": principal.role, "owner_id": principal.owner_id or None,
-                          "stores": None if principal.is_operator else len(principal.stores)})
+                          "stores": None if principal.is_operator else len(principal.stores),
+                          "session_id": session_id})
     resp.set_cookie(COOKIE, value, max_age=int(acc.session_s), httponly=True,
                     samesite="Strict", path="/", secure=_client_tls(acc, request))
     resp.headers["Cache-Control"] = "no-store"
@@ -243,7 +248,9 @@ def _describe() -> None:
     session = {"type": "object", "required": ["role"], "properties": {
         "role": {"enum": [access.OPERATOR, access.OWNER]},
         "owner_id": {"type": ["string", "null"]},
-        "stores": {"type": ["integer", "null"], "description": "how many (owners)"}}}
+        "stores": {"type": ["integer", "null"], "description": "how many (owners)"},
+        "session_id": {"type": "string", "description": "names this session in "
+                       "STREAMPROC_REVOKED_SESSIONS_FILE (to revoke it)"}}}
     cookie = {"Set-Cookie": {"schema": {"type": "string"},
                              "description": f"{COOKIE}=...; HttpOnly; SameSite=Strict"}}
     openapi.add_path("/session", {
