@@ -57,6 +57,11 @@ def _timeout(value: object) -> float:
     return float(value)
 
 
+# The integers JSON decoding reads as integers (beyond, orjson gives a float): the document
+# says so, so that no value it allows is refused.
+NOW_MIN, NOW_MAX = -(2**63), 2**63 - 1
+
+
 async def catch_up(request: web.Request) -> web.Response:
     try:
         body = await _body(request)
@@ -83,7 +88,7 @@ async def rows(request: web.Request) -> web.Response:
     try:
         body = await _body(request)
         now, figures = body["now"], body.get("figures", False)
-        if now is not None and type(now) is not int:
+        if now is not None and (type(now) is not int or not NOW_MIN <= now <= NOW_MAX):
             raise ValueError("'now' must be microseconds or null")
         if type(figures) is not bool:
             raise ValueError("'figures' must be true or false")
@@ -124,7 +129,8 @@ add_path("/internal/rows", {"post": {
     "summary": "Worker to worker: this worker's report rows at a given watermark",
     "requestBody": {"required": True, "content": json_content({
         "type": "object", "required": ["now"],
-        "properties": {"now": {"type": ["integer", "null"]},
+        "properties": {"now": {"type": ["integer", "null"], "minimum": NOW_MIN,
+                               "maximum": NOW_MAX},
                        "figures": {"type": "boolean", "default": False},
                        "stores": {"type": ["array", "null"], "items": {"type": "string"},
                                   "description": "only these stores (an owner's report)"}}})},

@@ -26,3 +26,15 @@ def test_targets_are_topic_partition_offset() -> None:
                 [["t", 1]], [[1, 1, 1]], [["t", 1, math.nan]], [["t", 1, math.inf]]):
         with pytest.raises(ValueError):
             _targets(bad)
+
+
+def test_internal_rows_documents_the_now_it_accepts() -> None:
+    """Found by schemathesis with the peer secret: a ``now`` below -2**63 is valid for an
+    unbounded "integer" but JSON-decodes to a float, so the worker refused it (400) although
+    the document allowed it. The document bounds ``now`` to what is read as an integer."""
+    from streamproc.web import internal, openapi
+
+    body = openapi.spec()["paths"]["/internal/rows"]["post"]["requestBody"]
+    now = body["content"]["application/json"]["schema"]["properties"]["now"]
+    assert now["minimum"] == internal.NOW_MIN and now["maximum"] == internal.NOW_MAX
+    assert internal.NOW_MIN == -(2**63) and internal.NOW_MAX == 2**63 - 1
