@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import orjson
 from aiohttp import web
 
@@ -62,6 +64,18 @@ def _timeout(value: object) -> float:
 NOW_MIN, NOW_MAX = -(2**63), 2**63 - 1
 
 
+def _now(value: object) -> int | None:
+    """Microseconds or None. JSON Schema's "integer" includes 5.0, so an integral float is
+    read as the integer it is (not a boolean, not NaN, within the documented bounds)."""
+    if value is None:
+        return None
+    if type(value) is float and math.isfinite(value) and value.is_integer():
+        value = int(value)
+    if type(value) is not int or not NOW_MIN <= value <= NOW_MAX:
+        raise ValueError("'now' must be microseconds or null")
+    return value
+
+
 async def catch_up(request: web.Request) -> web.Response:
     try:
         body = await _body(request)
@@ -87,9 +101,7 @@ def _stores(value: object) -> list[str] | None:
 async def rows(request: web.Request) -> web.Response:
     try:
         body = await _body(request)
-        now, figures = body["now"], body.get("figures", False)
-        if now is not None and (type(now) is not int or not NOW_MIN <= now <= NOW_MAX):
-            raise ValueError("'now' must be microseconds or null")
+        now, figures = _now(body["now"]), body.get("figures", False)
         if type(figures) is not bool:
             raise ValueError("'figures' must be true or false")
         stores = _stores(body.get("stores"))
