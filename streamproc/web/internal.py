@@ -59,9 +59,10 @@ def _timeout(value: object) -> float:
     return float(value)
 
 
-# The integers JSON decoding reads as integers (beyond, orjson gives a float): the document
-# says so, so that no value it allows is refused.
-NOW_MIN, NOW_MAX = -(2**63), 2**63 - 1
+# Microseconds within +-2**53 (beyond year 2255): every integer there is exact as a float
+# too, so the document's bounds mean the same for 5 and 5.0 and no rounding of a larger
+# number (orjson reads one below -2**63 as a float) lands inside them.
+NOW_MIN, NOW_MAX = -(2**53), 2**53
 
 
 def _now(value: object) -> int | None:
