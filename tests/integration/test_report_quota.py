@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 
 from streamproc.sandbox.http import request
 from tests.support.data import generate, replay
@@ -59,7 +60,9 @@ def test_internal_rows_evaluate_only_the_stores_asked_for(kafka_broker, tmp_path
             assert status == 200, raw
             return [row[0] for row in json.loads(raw)["rows"]]
 
-        every = rows(None)
+        deadline = time.monotonic() + 30  # /internal/rows does not wait for the replay
+        while len(every := rows(None)) < 12 and time.monotonic() < deadline:
+            time.sleep(0.3)
         assert len(every) == 12
         assert rows(every[3:5]) == every[3:5]
         assert rows([]) == []
