@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from streamproc.core import report_quota
+
 
 def _project_root() -> Path:
     """The checkout when installed editable, else the current directory."""
@@ -47,6 +49,8 @@ class Settings:
     # address and advertised URL (comma-separated): a guard against DNS rebinding.
     allowed_hosts: str | None = None
     live_max_clients: int = 1000  # /live subscribers per worker; more get 503
+    # /live subscribers per owner on one worker (the operator has only the total); more: 429.
+    live_max_per_principal: int = 20
     # owner_id,token_sha256,store_id rows: owners and the stores each may see (core/access.py)
     owners_file: Path | None = None
     # Pollers' tokens (comma-separated hex SHA-256): they may POST /events and nothing else.
@@ -64,6 +68,12 @@ class Settings:
     # new cookies are signed with the first, any of them is accepted (rotation). Required
     # whenever the service is not open; the same on every worker.
     session_secret: str | None = None
+    # A TLS-terminating proxy in front sets X-Forwarded-Proto: trust it (the session cookie is
+    # then Secure when the client used HTTPS). Off: anyone could send the header.
+    trust_proxy: bool = False
+    # Session ids or principals (owner:alice, operator) whose session cookies are refused,
+    # one a line; every worker watches the file (re-read within a second of a change).
+    revoked_sessions_file: Path | None = None
     # An HTTP connection idle this long (no request yet, or between requests) is closed.
     http_idle_timeout_s: float = 15.0
     events_max_bytes: int = 4 << 20  # largest POST /events body (NDJSON or CSV)
@@ -89,6 +99,10 @@ class Settings:
     # At most this many finished reports (and as many Expired records) are kept: the oldest
     # expire early, so the table and the reports folder stay bounded.
     reports_max: int = 1000
+    # Each owner keeps at most this many finished reports (their oldest go, never another's:
+    # reports_max is then the operator's count) and has at most this many generating at once.
+    reports_max_per_owner: int = 100
+    report_max_running_per_owner: int = 1
     expired_keep_h: float = 24.0  # an Expired record (410) is deleted this long after
     # The data set `streamproc bench` replays (a directory of the three CSV files), looked
     # for before ../shared/data; `--data` overrides it.
@@ -178,6 +192,12 @@ class Settings:
         return self.state_dir / "worker"
 
     @property
+    def report_quota(self) -> report_quota.Quota:
+        """Reports kept per principal and running per owner (core/report_quota.py)."""
+        return report_quota.Quota(self.reports_max, self.reports_max_per_owner,
+                                  self.report_max_running_per_owner)
+
+    @property
     def reports_dir(self) -> Path:
         return self.state_dir / "reports"
 
@@ -239,6 +259,7 @@ ENV = {
     "allow_anonymous": "STREAMPROC_ALLOW_ANONYMOUS",
     "allowed_hosts": "STREAMPROC_ALLOWED_HOSTS",
     "live_max_clients": "STREAMPROC_LIVE_MAX_CLIENTS",
+    "live_max_per_principal": "STREAMPROC_LIVE_MAX_PER_PRINCIPAL",
     "owners_file": "STREAMPROC_OWNERS_FILE",
     "poller_tokens_sha256": "STREAMPROC_POLLER_TOKENS_SHA256",
     "report_max_running": "STREAMPROC_REPORT_MAX_RUNNING",
@@ -248,6 +269,8 @@ ENV = {
     "trigger_burst": "STREAMPROC_TRIGGER_BURST",
     "session_hours": "STREAMPROC_SESSION_HOURS",
     "session_secret": "STREAMPROC_SESSION_SECRET",
+    "trust_proxy": "STREAMPROC_TRUST_PROXY",
+    "revoked_sessions_file": "STREAMPROC_REVOKED_SESSIONS_FILE",
     "http_idle_timeout_s": "STREAMPROC_HTTP_IDLE_TIMEOUT",
     "events_max_bytes": "STREAMPROC_EVENTS_MAX_BYTES",
     "alert_webhook": "STREAMPROC_ALERT_WEBHOOK",
@@ -261,6 +284,8 @@ ENV = {
     "session_timeout_s": "STREAMPROC_SESSION_TIMEOUT",
     "report_retention_h": "STREAMPROC_REPORT_RETENTION_HOURS",
     "reports_max": "STREAMPROC_REPORTS_MAX",
+    "reports_max_per_owner": "STREAMPROC_REPORTS_MAX_PER_OWNER",
+    "report_max_running_per_owner": "STREAMPROC_REPORT_MAX_RUNNING_PER_OWNER",
     "expired_keep_h": "STREAMPROC_EXPIRED_KEEP_HOURS",
     "replication": "STREAMPROC_REPLICATION",
     "bench_data": "STREAMPROC_BENCH_DATA",

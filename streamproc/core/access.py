@@ -207,20 +207,26 @@ def session_keys(text: str | None) -> tuple[bytes, ...]:
     return tuple(k.encode("utf-8") for k in keys)
 
 
-def session_cookie(principal: Principal, key: bytes, expires_s: int) -> str:
+def session_cookie(principal: Principal, key: bytes, expires_s: int,
+                   session_id: str = "") -> str:
     """A signed cookie value naming the principal until ``expires_s`` (Unix seconds): the
-    token itself is never stored in the browser after the exchange."""
+    token itself is never stored in the browser after the exchange. ``session_id`` (random)
+    names this session alone, so it can be revoked without ending the others."""
     body = f"{principal.role}|{principal.owner_id}|{int(expires_s)}"
+    if session_id:
+        body += f"|{session_id}"
     mac = hmac.new(key, body.encode(), hashlib.sha256).digest()
     return (base64.urlsafe_b64encode(body.encode()).decode().rstrip("=") + "."
             + base64.urlsafe_b64encode(mac).decode().rstrip("="))
 
 
 def read_session(value: str, keys: tuple[bytes, ...], now_s: float,
-                 owners: dict[str, Principal], operators: bool = True) -> Principal | None:
+                 owners: dict[str, Principal], operators: bool = True,
+                 revoked: frozenset[str] = frozenset()) -> Principal | None:
     """The principal of a cookie made by :func:`session_cookie` with any of ``keys``; None
-    when it is forged, expired, names an owner no longer in the owners file, or names an
-    operator where there is none (``operators``: an operator token is configured)."""
+    when it is forged, expired, names an owner no longer in the owners file, names an
+    operator where there is none (``operators``: an operator token is configured), or is
+    ``revoked`` (its session id, or its principal's key such as ``owner:alice``)."""
     body_b64, _, mac_b64 = value.partition(".")
     try:
         body = base64.urlsafe_b64decode(body_b64 + "=" * (-len(body_b64) % 4))
@@ -231,16 +237,27 @@ def read_session(value: str, keys: tuple[bytes, ...], now_s: float,
                for key in keys):
         return None
     parts = body.decode("utf-8", "replace").split("|")
-    if len(parts) != 3:
+    if len(parts) not in (3, 4):
         return None
-    role, owner_id, expires = parts
+    role, owner_id, expires = parts[:3]
     if not (expires.isascii() and expires.isdigit()) or int(expires) < now_s:
+        return None
+    named = {parts[3]} if len(parts) == 4 else set()
+    if (named | {role if role == OPERATOR else f"{role}:{owner_id}"}) & revoked:
         return None
     if role == OPERATOR:
         return OPERATOR_PRINCIPAL if operators else None
     if role != OWNER:
         return None  # pollers publish with their token; a session is for the dashboard
     return next((p for p in owners.values() if p.owner_id == owner_id), None)
+
+
+def parse_revoked(text: str) -> frozenset[str]:
+    """The revoked sessions file: per line a session id (``POST /session`` answers it) or a
+    principal's key (``owner:alice``, ``operator``: all its sessions); blank lines and
+    ``#`` comments are skipped."""
+    lines = (line.split("#", 1)[0].strip() for line in text.splitlines())
+    return frozenset(line for line in lines if line)
 
 
 # -- trigger rate limit -----------------------------------------------------------------------

@@ -35,10 +35,12 @@ import csv
 import io
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from streamproc.core import report_quota
 from streamproc.core.report_rows import COUNT_COLUMNS, HEADER, check_columns
 from streamproc.core.timeparse import to_iso
 
@@ -167,32 +169,39 @@ def _outcome(report_id: str, record: Record | None, message: dict[str, Any]) -> 
 
 
 def expired_ids(records: list[Record], now: datetime, retention_s: float,
-                keep: int | None = None) -> list[str]:
+                keep: int | Callable[[str], int] | None = None) -> list[str]:
     """Finished reports whose ``completed`` time is more than ``retention_s`` before ``now``,
-    and (``keep`` given) every finished report older than the newest ``keep``."""
+    and (``keep`` given) every finished report older than the newest ``keep``: a number for
+    all reports, or a count per principal (``keep(owner key)``: each principal's oldest
+    go, never another's)."""
     return _past(records, FINISHED, "completed", now, retention_s, keep)
 
 
 def purge_ids(records: list[Record], now: datetime, keep_s: float,
-              keep: int | None = None) -> list[str]:
+              keep: int | Callable[[str], int] | None = None) -> list[str]:
     """Expired records expired more than ``keep_s`` ago, or older than the newest ``keep``
-    Expired ones: their records are deleted."""
+    Expired ones (a number, or per principal as in :func:`expired_ids`): their records are
+    deleted."""
     return _past(records, (EXPIRED,), "expired", now, keep_s, keep)
 
 
 def _past(records: list[Record], statuses: tuple[str, ...], stamp: str, now: datetime,
-          age_s: float, keep: int | None) -> list[str]:
+          age_s: float, keep: int | Callable[[str], int] | None) -> list[str]:
     dated = []
     for record in records:
         if record.get("status") not in statuses or not is_report_id(record.get("id")):
             continue
         when = _parse_time(record.get(stamp))
         if when is not None:
-            dated.append((when, record["id"]))
+            dated.append((when, record["id"], report_quota.owner_of(record)))
     newest_first = sorted(dated, key=lambda d: d[0], reverse=True)
-    due = {rid for n, (when, rid) in enumerate(newest_first)
-           if (now - when).total_seconds() > age_s or (keep is not None and n >= keep)}
-    return [rid for _, rid in dated if rid in due]  # in the records' order
+    due = {rid for when, rid, _ in newest_first if (now - when).total_seconds() > age_s}
+    if keep is not None:
+        per = keep if callable(keep) else None
+        due |= report_quota.beyond_keep(
+            ((rid, owner if per else "") for _, rid, owner in newest_first),
+            per or (lambda _: keep))
+    return [rid for _, rid, _ in dated if rid in due]  # in the records' order
 
 
 def _parse_time(value: object) -> datetime | None:

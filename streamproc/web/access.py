@@ -17,10 +17,11 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from streamproc.core import access, peer_caller, request_origin
+from streamproc.core import access, peer_caller, proxy_trust, request_origin
 from streamproc.core.access import Principal
 from streamproc.web import openapi
 from streamproc.web.http import error_response, json_response
+from streamproc.web.revocations import RevokedSessions
 
 if TYPE_CHECKING:
     from streamproc.config import Settings
@@ -49,6 +50,8 @@ class Access:
     session_s: float = 12 * 3600
     # Names an open service answers to in Host (request_origin.allowed_hosts).
     hosts: frozenset[str] = request_origin.LOOPBACK_NAMES
+    trust_proxy: bool = False  # X-Forwarded-Proto is believed (STREAMPROC_TRUST_PROXY)
+    revoked: RevokedSessions = field(default_factory=lambda: RevokedSessions(None))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Access:
@@ -67,7 +70,8 @@ class Access:
         own = (settings.web_host, urlsplit(settings.advertised_url).hostname or "")
         return cls(settings.api_token, settings.peer_secret, owners, pollers,
                    keys or (secrets.token_bytes(32),), settings.session_hours * 3600,
-                   request_origin.allowed_hosts(settings.allowed_hosts, own))
+                   request_origin.allowed_hosts(settings.allowed_hosts, own),
+                   settings.trust_proxy, RevokedSessions(settings.revoked_sessions_file))
 
     @property
     def open(self) -> bool:
@@ -94,7 +98,8 @@ class Access:
         cookie = request.cookies.get(COOKIE)
         if cookie:
             return access.read_session(cookie, self.session_keys, time.time(), self.owners,
-                                       operators=self.operator_token is not None)
+                                       operators=self.operator_token is not None,
+                                       revoked=self.revoked.current())
         return None
 
     def peer_ok(self, request: web.Request) -> bool:
@@ -124,6 +129,16 @@ def caller_headers(request: web.Request, method: str, path: str) -> dict[str, st
 def principal_of(request: web.Request) -> Principal:
     """The caller (set by the middleware; an operator where no credentials are configured)."""
     return request.get(PRINCIPAL, access.OPERATOR_PRINCIPAL)
+
+
+def still_signed_in(request: web.Request) -> bool:
+    """The session cookie the request came with is still good (not expired, not signed with
+    a dropped key, its owner still listed): a long request such as ``/live`` asks this as it
+    goes, so it ends with its session. Requests not made with a cookie answer True."""
+    acc: Access = request.app[ACCESS]
+    if not _by_cookie(acc, request):
+        return True
+    return acc.principal(request) == request.get(PRINCIPAL)
 
 
 def _check(acc: Access, request: web.Request) -> web.Response | None:
@@ -195,14 +210,25 @@ async def start_session(request: web.Request) -> web.Response:
     if principal is None and not acc.open:
         return error_response(401, "missing or wrong bearer token", UNAUTHORIZED)
     principal = principal or access.OPERATOR_PRINCIPAL
+    if principal.role == access.POLLER:  # no route would accept its cookie
+        return error_response(403, "a poller publishes with its token: a session is for the "
+                              "dashboard (operators and owners)")
+    session_id = secrets.token_urlsafe(12)  # to revoke this session alone
     value = access.session_cookie(principal, acc.session_keys[0],
-                                  int(time.time() + acc.session_s))
+                                  int(time.time() + acc.session_s), session_id)
     resp = json_response({"role": principal.role, "owner_id": principal.owner_id or None,
-                          "stores": None if principal.is_operator else len(principal.stores)})
+                          "stores": None if principal.is_operator else len(principal.stores),
+                          "session_id": session_id})
     resp.set_cookie(COOKIE, value, max_age=int(acc.session_s), httponly=True,
-                    samesite="Strict", path="/", secure=request.secure)
+                    samesite="Strict", path="/", secure=_client_tls(acc, request))
     resp.headers["Cache-Control"] = "no-store"
     return resp
+
+
+def _client_tls(acc: Access, request: web.Request) -> bool:
+    """The client used HTTPS: to us, or to the trusted proxy in front (finding 10)."""
+    return proxy_trust.client_used_tls(request.secure, request.headers.get("X-Forwarded-Proto"),
+                                       acc.trust_proxy)
 
 
 async def end_session(request: web.Request) -> web.Response:
@@ -222,7 +248,9 @@ def _describe() -> None:
     session = {"type": "object", "required": ["role"], "properties": {
         "role": {"enum": [access.OPERATOR, access.OWNER]},
         "owner_id": {"type": ["string", "null"]},
-        "stores": {"type": ["integer", "null"], "description": "how many (owners)"}}}
+        "stores": {"type": ["integer", "null"], "description": "how many (owners)"},
+        "session_id": {"type": "string", "description": "names this session in "
+                       "STREAMPROC_REVOKED_SESSIONS_FILE (to revoke it)"}}}
     cookie = {"Set-Cookie": {"schema": {"type": "string"},
                              "description": f"{COOKIE}=...; HttpOnly; SameSite=Strict"}}
     openapi.add_path("/session", {
@@ -232,7 +260,10 @@ def _describe() -> None:
             "description": "The cookie names the caller, signed, never the token; later "
                            "requests need no Authorization header.",
             "responses": {"200": {"description": "The session's caller", "headers": cookie,
-                                  "content": openapi.json_content(session)}},
+                                  "content": openapi.json_content(session)},
+                          "403": openapi.error("A poller's token (a session is for the "
+                                               "dashboard: operators and owners); or a "
+                                               "request from another site")},
         },
         "delete": {
             "operationId": "endSession",

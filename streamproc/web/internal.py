@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import orjson
 from aiohttp import web
 
@@ -57,6 +59,24 @@ def _timeout(value: object) -> float:
     return float(value)
 
 
+# Microseconds within +-2**53 (beyond year 2255): every integer there is exact as a float
+# too, so the document's bounds mean the same for 5 and 5.0 and no rounding of a larger
+# number (orjson reads one below -2**63 as a float) lands inside them.
+NOW_MIN, NOW_MAX = -(2**53), 2**53
+
+
+def _now(value: object) -> int | None:
+    """Microseconds or None. JSON Schema's "integer" includes 5.0, so an integral float is
+    read as the integer it is (not a boolean, not NaN, within the documented bounds)."""
+    if value is None:
+        return None
+    if type(value) is float and math.isfinite(value) and value.is_integer():
+        value = int(value)
+    if type(value) is not int or not NOW_MIN <= value <= NOW_MAX:
+        raise ValueError("'now' must be microseconds or null")
+    return value
+
+
 async def catch_up(request: web.Request) -> web.Response:
     try:
         body = await _body(request)
@@ -70,18 +90,26 @@ async def catch_up(request: web.Request) -> web.Response:
         return error_response(503, str(exc))
 
 
+def _stores(value: object) -> list[str] | None:
+    """The stores of an owner's report (None: every store)."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(type(s) is str for s in value):
+        raise ValueError("'stores' must be a list of store ids or null")
+    return value
+
+
 async def rows(request: web.Request) -> web.Response:
     try:
         body = await _body(request)
-        now, figures = body["now"], body.get("figures", False)
-        if now is not None and type(now) is not int:
-            raise ValueError("'now' must be microseconds or null")
+        now, figures = _now(body["now"]), body.get("figures", False)
         if type(figures) is not bool:
             raise ValueError("'figures' must be true or false")
+        stores = _stores(body.get("stores"))
     except (ValueError, KeyError) as exc:
         return error_response(400, f"bad rows request: {exc}")
     try:
-        part = await pipeline_of(request).cluster.local_part(now, figures)
+        part = await pipeline_of(request).cluster.local_part(now, figures, stores)
     except RuntimeError as exc:  # AssignmentChanged: the coordinator retries
         return error_response(409, str(exc))
     return json_response({**part, "rows": [tuple(row) for row in part["rows"]]})
@@ -114,8 +142,11 @@ add_path("/internal/rows", {"post": {
     "summary": "Worker to worker: this worker's report rows at a given watermark",
     "requestBody": {"required": True, "content": json_content({
         "type": "object", "required": ["now"],
-        "properties": {"now": {"type": ["integer", "null"]},
-                       "figures": {"type": "boolean", "default": False}}})},
+        "properties": {"now": {"type": ["integer", "null"], "minimum": NOW_MIN,
+                               "maximum": NOW_MAX},
+                       "figures": {"type": "boolean", "default": False},
+                       "stores": {"type": ["array", "null"], "items": {"type": "string"},
+                                  "description": "only these stores (an owner's report)"}}})},
     "responses": {
         "200": {"description": "Rows", "content": json_content({"type": "object"})},
         "400": error("Bad request"),

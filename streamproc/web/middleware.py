@@ -21,6 +21,7 @@ import logging
 
 from aiohttp import web
 
+from streamproc.web import parse_errors
 from streamproc.web.access import ACCESS, Access, make_middleware
 from streamproc.web.http import MAX_BODY_BYTES, error_response
 
@@ -63,6 +64,7 @@ def install(web_app: web.Application, acc: Access,
             body_limits: dict[str, int] | None = None) -> None:
     """Add the middlewares to the aiohttp application (before it starts)."""
     web_app[ACCESS] = acc
+    parse_errors.install()  # aiohttp's own 400s log no traceback
     # Outermost: it sees auth's answers too.
     web_app.middlewares.append(make_error_middleware(body_limits))
     web_app.middlewares.append(make_middleware(acc))

@@ -27,6 +27,7 @@ from streamproc.core.report_lifecycle import (
     public,
     shown_error,
 )
+from streamproc.core.report_quota import TooManyRunning
 from streamproc.core.report_rows import MAX_COLUMNS, OPTIONAL_COLUMNS, check_columns
 from streamproc.core.timeparse import parse_timestamp
 from streamproc.web import openapi
@@ -43,6 +44,7 @@ from streamproc.web.http import (
 )
 
 LIST_DEFAULT, LIST_MAX = 100, 1000
+RUNNING_RETRY_S = 10  # an owner at their running cap: a report takes seconds
 SETTLE_S = 3.0  # an unknown id waits this long for report messages still being applied
 
 
@@ -96,6 +98,8 @@ async def trigger_report(request: web.Request) -> web.Response:
                               {"Retry-After": str(retry)})
     try:
         report_id = await jobs.trigger(as_of, columns, principal)
+    except TooManyRunning as exc:  # the caller's own generations at their cap
+        return error_response(429, str(exc), {"Retry-After": str(RUNNING_RETRY_S)})
     except Exception as exc:  # noqa: BLE001 - Kafka unreachable: try again later
         return error_response(503, f"could not record the request: {exc}",
                               {"Retry-After": "5"})
@@ -354,7 +358,8 @@ def _describe_trigger() -> None:
     trigger_errors = {
         "200": trigger_ok,
         "400": openapi.error("Bad as_of or body"),
-        "429": openapi.error("Too many triggers from this caller (Retry-After says when)"),
+        "429": openapi.error("Too many triggers from this caller, or (an owner) too many of "
+                             "their reports still running (Retry-After says when)"),
         "503": openapi.error("Kafka unavailable; retry"),
     }
     openapi.add_path("/trigger_report", {

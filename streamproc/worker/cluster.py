@@ -52,7 +52,8 @@ class ClusterView(Protocol):
     def watermark_now(self) -> int | None: ...
     async def end_offsets_of(self, tps: list[TopicPartition]) -> dict[TP, int]: ...
     async def snapshot(self, as_of: int | None = None, timeout: float = 60.0,
-                       figures: bool = False) -> Snapshot: ...
+                       figures: bool = False, stores: list[str] | None = None
+                       ) -> Snapshot: ...
 
 
 @dataclass
@@ -239,11 +240,13 @@ class Cluster:
             "waited_s": waited,
         }
 
-    async def local_part(self, now: int | None, figures: bool = False) -> dict:
+    async def local_part(self, now: int | None, figures: bool = False,
+                         stores: list[str] | None = None) -> dict:
         """This worker's rows at ``now`` with the partitions they cover, evaluated against one
-        assignment (AssignmentChanged if partitions moved meanwhile); ``figures``: FullRows."""
+        assignment (AssignmentChanged if partitions moved meanwhile); ``figures``: FullRows;
+        ``stores``: only those (an owner's report)."""
         epoch, partitions = self.epoch, self.owned_partitions()
-        rows = await local_rows(self.processor, now, figures)
+        rows = await local_rows(self.processor, now, figures, stores)
         if self.epoch != epoch or self.owned_partitions() != partitions:
             raise AssignmentChanged("partitions were reassigned during the evaluation")
         n = self.settings.partitions
@@ -253,8 +256,9 @@ class Cluster:
         return {"rows": rows, "partitions": partitions, "epoch": epoch}
 
     async def snapshot(self, as_of: int | None = None, timeout: float = 60.0,
-                       figures: bool = False) -> Snapshot:
-        """All stores of all workers, including every event acknowledged before the call,
+                       figures: bool = False, stores: list[str] | None = None) -> Snapshot:
+        """All stores of all workers (or only ``stores``: an owner's report evaluates just
+        theirs), including every event acknowledged before the call,
         each evaluated exactly once (``figures``: rows with what each number rests on, for
         the optional report columns).
 
@@ -269,7 +273,7 @@ class Cluster:
             attempt += 1
             try:
                 return await self._unless_reassigned(self._snapshot_once(as_of, timeout,
-                                                                         figures))
+                                                                         figures, stores))
             except AssignmentChanged as exc:
                 now = time.monotonic()
                 wait.note(self.epoch, now)
@@ -307,7 +311,8 @@ class Cluster:
         self._moved = asyncio.Event()
 
     async def _snapshot_once(self, as_of: int | None, timeout: float,
-                             figures: bool = False) -> Snapshot:
+                             figures: bool = False, stores: list[str] | None = None
+                             ) -> Snapshot:
         await self.wait_ready(timeout)
         urls = self.peer_urls()
         if urls and not self.settings.peer_secret:
@@ -325,8 +330,9 @@ class Cluster:
         now = as_of if as_of is not None else (max(marks) if marks else None)
         started = time.monotonic()
         local, answers = await asyncio.gather(
-            self.local_part(now, figures),
-            self._ask_all(urls, "/internal/rows", {"now": now, "figures": figures}, timeout))
+            self.local_part(now, figures, stores),
+            self._ask_all(urls, "/internal/rows",
+                          {"now": now, "figures": figures, "stores": stores}, timeout))
         rows = _merge_parts(caught, {"": local, **answers})
         waited = max(part["waited_s"] for part in caught.values())
         return Snapshot(rows, now, waited, time.monotonic() - started)

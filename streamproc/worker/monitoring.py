@@ -32,6 +32,7 @@ from aiokafka.structs import TopicPartition
 
 from streamproc import metrics
 from streamproc.config import Settings
+from streamproc.core import live_quota
 from streamproc.core.alert_rules import OPENING_LOOKBACK_US, OpeningTracker
 from streamproc.core.outages import (
     SustainedTracker,
@@ -74,7 +75,7 @@ class Monitor:
         self.openings = OpeningTracker(int(settings.no_open_after_min * US_PER_MINUTE))
         self.down: set[str] = set()  # stores whose latest observation is inactive
         self.feed = OutageFeed(settings.bootstrap, settings.topic_outages,
-                               settings.live_max_clients)
+                               settings.live_max_clients, settings.live_max_per_principal)
         self.fleet = Fleet(processor, self.down)
         self.webhook = settings.alert_webhook
 
@@ -172,32 +173,48 @@ class Monitor:
 class Subscriber:
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(LIVE_QUEUE))
     dropped: bool = False
+    caller: str = ""  # the principal's key: its streams are counted against its cap
 
 
 class TooManyClients(ConnectionError):
-    """The /live subscriber cap is reached."""
+    """The /live subscriber cap of the worker is reached (everyone waits)."""
+
+    callers_own = False  # 503: the worker is full
+
+
+class TooManyOfYours(TooManyClients):
+    """The caller's own /live cap is reached (only they wait)."""
+
+    callers_own = True  # 429: the caller's doing
 
 
 class OutageFeed:
     """One consumer of the outages topic (from its end), fanned out to subscribers."""
 
-    def __init__(self, bootstrap: str, topic: str, max_clients: int = 1000) -> None:
+    def __init__(self, bootstrap: str, topic: str, max_clients: int = 1000,
+                 max_per_caller: int = 20) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
         self.max_clients = max_clients
+        self.max_per_caller = max_per_caller
         self.subscribers: set[Subscriber] = set()
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task | None = None
         self._lock = asyncio.Lock()
 
-    async def subscribe(self) -> Subscriber:
-        """A new subscriber; it sees every event published after this returns. Raises
-        :class:`TooManyClients` when ``max_clients`` already listen (file descriptors are
-        shared with RocksDB and Kafka)."""
-        if len(self.subscribers) >= self.max_clients:
-            raise TooManyClients(f"{len(self.subscribers)} clients already follow /live here")
+    async def subscribe(self, caller: str = "", capped: bool = False) -> Subscriber:
+        """A new subscriber for ``caller`` (a principal's key); it sees every event published
+        after this returns. Raises :class:`TooManyOfYours` when ``capped`` and the caller
+        already holds its share, :class:`TooManyClients` when ``max_clients`` already
+        listen (file descriptors are shared with RocksDB and Kafka)."""
+        held = sum(1 for s in self.subscribers if s.caller == caller)
+        refused = live_quota.refusal(held, len(self.subscribers), self.max_per_caller,
+                                     self.max_clients, capped)
+        if refused is not None:
+            kind = TooManyOfYours if refused.cap == live_quota.CALLER else TooManyClients
+            raise kind(refused.reason)
         await self._ensure_started()
-        sub = Subscriber()
+        sub = Subscriber(caller=caller)
         self.subscribers.add(sub)
         metrics.set_live_clients(len(self.subscribers))
         return sub

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
 
 from streamproc.core.report_rows import FullRow, ReportRow, full_row
@@ -85,7 +85,12 @@ async def evaluate(
     return rows
 
 
-async def local_rows(processor: Processor, now_us: int | None, figures: bool = False
+async def local_rows(processor: Processor, now_us: int | None, figures: bool = False,
+                     stores: Collection[str] | None = None
                      ) -> list[ReportRow] | list[FullRow]:
-    """Rows for every store this worker holds."""
-    return await evaluate(processor, list(processor.cache.store_ids()), now_us, figures)
+    """Rows for every store this worker holds, or (``stores``: an owner's report) for those
+    of them listed: only they are evaluated, not the whole fleet."""
+    held = processor.cache.store_ids()
+    wanted = None if stores is None else frozenset(stores)
+    ids = list(held) if wanted is None else [s for s in held if s in wanted]
+    return await evaluate(processor, ids, now_us, figures)

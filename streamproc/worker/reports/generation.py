@@ -74,7 +74,7 @@ class ReportGenerator:
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         snap = await self.cluster.snapshot(as_of=as_of, timeout=SNAPSHOT_TIMEOUT_S,
-                                           figures=bool(columns))
+                                           figures=bool(columns), stores=stores)
         rows = snap.rows if stores is None else only(snap.rows, stores)
         text = await asyncio.to_thread(csv_text, rows, columns)
         await asyncio.to_thread(self.files.write, report_id, text)

@@ -23,7 +23,7 @@ import orjson
 from aiokafka.structs import TopicPartition
 
 from streamproc.config import Settings
-from streamproc.core import access
+from streamproc.core import access, report_quota
 from streamproc.core import report_lifecycle as lifecycle
 from streamproc.core.access import Principal, RateLimit
 from streamproc.core.report_lifecycle import COMPLETE, FAILED, RUNNING, new_report_id, public
@@ -117,6 +117,11 @@ class ReportJobs:
         same = self.coalescer.running(key, self._is_running)
         if same is not None:
             return same
+        if not principal.is_operator:  # the operator is never refused: skip the count
+            refused = report_quota.running_refusal(principal.key, self._current(),
+                                                   self.settings.report_quota)
+            if refused is not None:
+                raise report_quota.TooManyRunning(refused)
         report_id = new_report_id()
         created = utc_now_iso()
         self.pending[report_id] = {
@@ -134,6 +139,12 @@ class ReportJobs:
             raise
         self.coalescer.remember(key, report_id)
         return report_id
+
+    def _current(self) -> list[dict[str, Any]]:
+        """Every record as it stands now: the table's, with outcomes known here but not yet
+        applied, and the requests sent from here but not yet applied."""
+        out = [{**r, **self.local.get(r.get("id"), {})} for r in self.records()]
+        return out + [r for rid, r in self.pending.items() if self._get(rid) is None]
 
     def _is_running(self, report_id: str) -> bool:
         return (self.lookup(report_id).record or {}).get("status") == RUNNING

@@ -62,7 +62,8 @@ class ReportTimers:
             self.files.sweep(self.retention_s, self.settings.reports_max)
             if self.cluster.recovering() or not self.holds_reports():
                 return
-            records, now, keep = self.records(), datetime.now(UTC), self.settings.reports_max
+            records, now = self.records(), datetime.now(UTC)
+            keep = self.settings.report_quota.keep_for  # per principal: never another's
             keep_s = self.settings.expired_keep_h * 3600
             await self.send_each(expired_ids(records, now, self.retention_s, keep), "expire")
             await self.send_each(purge_ids(records, now, keep_s, keep), "purge")

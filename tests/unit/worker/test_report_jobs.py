@@ -48,7 +48,7 @@ class FakeCluster:
     async def end_offsets_of(self, tps: list) -> dict:
         return {}
 
-    async def snapshot(self, as_of=None, timeout=60.0, figures=False) -> Snapshot:
+    async def snapshot(self, as_of=None, timeout=60.0, figures=False, stores=None) -> Snapshot:
         if self.error is not None:
             raise self.error
         return Snapshot(list(ROWS), 1_000, 0.0, 0.0)

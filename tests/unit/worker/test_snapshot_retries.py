@@ -40,7 +40,7 @@ def test_an_attempt_waiting_on_a_departing_peer_is_retried_when_the_group_rebala
         pipeline = _cluster(bound_s=30.0)
         calls: list[str] = []
 
-        async def attempt(as_of, timeout, figures) -> Snapshot:
+        async def attempt(as_of, timeout, figures, stores=None) -> Snapshot:
             calls.append("attempt")
             if len(calls) == 1:
                 await asyncio.sleep(3600)  # the departing peer never answers
@@ -64,7 +64,7 @@ def test_retries_go_on_while_the_assignment_keeps_changing_then_fail_naming_the_
         pipeline = _cluster(bound_s=0.6)
         calls = []
 
-        async def attempt(as_of, timeout, figures) -> Snapshot:
+        async def attempt(as_of, timeout, figures, stores=None) -> Snapshot:
             calls.append(1)
             if len(calls) <= changes:
                 pipeline.epoch += 2  # revoked and assigned again: progress
