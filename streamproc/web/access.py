@@ -21,6 +21,7 @@ from streamproc.core import access, peer_caller, proxy_trust, request_origin
 from streamproc.core.access import Principal
 from streamproc.web import openapi
 from streamproc.web.http import error_response, json_response
+from streamproc.web.owners_file import OwnersFile
 from streamproc.web.revocations import RevokedSessions
 
 if TYPE_CHECKING:
@@ -52,15 +53,12 @@ class Access:
     hosts: frozenset[str] = request_origin.LOOPBACK_NAMES
     trust_proxy: bool = False  # X-Forwarded-Proto is believed (STREAMPROC_TRUST_PROXY)
     revoked: RevokedSessions = field(default_factory=lambda: RevokedSessions(None))
+    owners_file: OwnersFile | None = None  # watched: ``owners`` is its version at start
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Access:
-        owners_text = ""
-        if settings.owners_file is not None:
-            owners_text = settings.owners_file.read_text(encoding="utf-8")
-        owners = access.parse_owners(owners_text) if owners_text else {}
-        if settings.owners_file is not None and not owners:
-            raise ValueError(f"owners file {settings.owners_file} lists no owner")
+        owners_file = None if settings.owners_file is None else OwnersFile(settings.owners_file)
+        owners = {} if owners_file is None else owners_file.current()
         # A dedicated secret shared by the workers (a cookie made by one is read by all),
         # never derived from what others may hold (the owners file is hashes, so shared).
         keys = access.session_keys(settings.session_secret)
@@ -71,7 +69,12 @@ class Access:
         return cls(settings.api_token, settings.peer_secret, owners, pollers,
                    keys or (secrets.token_bytes(32),), settings.session_hours * 3600,
                    request_origin.allowed_hosts(settings.allowed_hosts, own),
-                   settings.trust_proxy, RevokedSessions(settings.revoked_sessions_file))
+                   settings.trust_proxy, RevokedSessions(settings.revoked_sessions_file),
+                   owners_file)
+
+    def current_owners(self) -> dict[str, Principal]:
+        """The owners now: the owners file's current version when it is watched."""
+        return self.owners if self.owners_file is None else self.owners_file.current()
 
     @property
     def open(self) -> bool:
@@ -87,17 +90,19 @@ class Access:
             if not self.peer_secret:
                 return None
             return peer_caller.verify(signed, request.method, request.path, time.time(),
-                                      self.peer_secret, self.owners,
+                                      self.peer_secret, self.current_owners(),
                                       operators=self.operator_token is not None)
         given = request.headers.get("Authorization", "")
         if given:
             token, _ = access.bearer_token(given)
             if token is None:
                 return None
-            return access.identify(token, self.operator_token, self.owners, self.pollers)
+            return access.identify(token, self.operator_token, self.current_owners(),
+                                   self.pollers)
         cookie = request.cookies.get(COOKIE)
         if cookie:
-            return access.read_session(cookie, self.session_keys, time.time(), self.owners,
+            return access.read_session(cookie, self.session_keys, time.time(),
+                                       self.current_owners(),
                                        operators=self.operator_token is not None,
                                        revoked=self.revoked.current())
         return None
