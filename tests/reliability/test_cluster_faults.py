@@ -25,7 +25,13 @@ from streamproc.sandbox import WorkerProcess, isolated_env, wait_for
 from streamproc.sandbox.http import JSON, request
 from tests.support.broker_fixture import PrivateCluster, private_cluster
 from tests.support.data import batch_report, replay_args
-from tests.support.reliability import FAST_FAILOVER, Background, first_diff, snapshot
+from tests.support.reliability import (
+    FAST_FAILOVER,
+    Background,
+    first_diff,
+    owned_partitions,
+    snapshot,
+)
 from tests.support.worker_fixture import started_peers, wait_split
 
 # 8 event days at 4 event hours per second: a replay of ~48 s, so both kills and the
@@ -83,18 +89,9 @@ def _coordinator(bootstrap: str, group: str) -> int:
     return asyncio.run(_admin_call(bootstrap, lambda admin: admin.find_coordinator(group)))
 
 
-def _owned(handle: WorkerProcess) -> list[int]:
-    """Polls partitions this worker processes (its answer to the peers' catch-up call)."""
-    status, _, body = request(handle.base_url, "/internal/catch-up", "POST",
-                              json.dumps({"targets": [], "timeout": 5}).encode(), timeout=30)
-    if status != 200:
-        raise ValueError(f"catch-up answered {status}")  # retried by wait_for
-    return json.loads(body)["partitions"]
-
-
 def _taken_over(handles: list[WorkerProcess], partitions: int) -> list[list[int]] | None:
     """Each worker's polls partitions once they hold every one exactly once between them."""
-    owned = [_owned(h) for h in handles]
+    owned = [owned_partitions(h) for h in handles]
     flat = sorted(p for o in owned for p in o)
     return owned if all(owned) and flat == list(range(partitions)) else None
 

@@ -9,7 +9,6 @@ survivor already holds a RocksDB copy of the partitions it does not own.
 
 from __future__ import annotations
 
-import json
 import signal
 import time
 from pathlib import Path
@@ -17,18 +16,9 @@ from pathlib import Path
 import pytest
 
 from streamproc.sandbox import WorkerProcess, isolated_env, run_cli, wait_for
-from streamproc.sandbox.http import request
 from tests.support.data import SOURCES, replay_args
-from tests.support.reliability import FAST_FAILOVER, first_diff, snapshot
+from tests.support.reliability import FAST_FAILOVER, first_diff, owned_partitions, snapshot
 from tests.support.worker_fixture import peer_worker
-
-
-def _owned(handle: WorkerProcess) -> list[int]:
-    """Polls partitions this worker processes (its answer to the peers' catch-up call)."""
-    status, _, body = request(handle.base_url, "/internal/catch-up", "POST",
-                              json.dumps({"targets": [], "timeout": 5}).encode())
-    assert status == 200, body
-    return json.loads(body)["partitions"]
 
 
 def _spread(handles: list[WorkerProcess], partitions: int, timeout: float = 90.0):
@@ -39,7 +29,7 @@ def _spread(handles: list[WorkerProcess], partitions: int, timeout: float = 90.0
     def settled():
         docs = [h.health() for h in handles]
         counts = [d["assigned_partitions"] for d in docs]
-        owned = [_owned(h) for h in handles]
+        owned = [owned_partitions(h) for h in handles]
         flat = sorted(p for o in owned for p in o)
         seen[:] = [counts, owned, [d["recovering"] for d in docs]]
         ok = (all(counts) and all(owned) and flat == list(range(partitions))
@@ -105,7 +95,7 @@ def test_takeover_and_spread(kafka_broker, dataset, expected, tmp_path, say):
         killed = time.monotonic()
         b.kill(signal.SIGKILL)
         wait_for(lambda: a.health()["assigned_partitions"] == total
-                 and not a.health()["recovering"] and _owned(a) == list(range(n)), 120,
+                 and not a.health()["recovering"] and owned_partitions(a) == list(range(n)), 120,
                  "a to take over every partition")
         took_over = time.monotonic() - killed
         run_cli(a.env, *replay_args(dataset, second, "--chunk-rows", "2000"))

@@ -8,6 +8,7 @@ command (``streamproc report``, tests/support/data.py) on the same files, byte f
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from collections.abc import Callable
@@ -61,6 +62,19 @@ def snapshot(handle: WorkerProcess, timeout: float = 150.0) -> str:
             raise AssertionError(f"snapshot kept failing: {status} {body[:300]!r}\n"
                                  f"health: {doc}\n{handle.tail()}")
         time.sleep(1.0)
+
+
+def owned_partitions(handle: WorkerProcess, timeout: float = 30.0) -> list[int]:
+    """Polls partitions this worker processes: its answer to the peers' catch-up call
+    (``/internal/*`` answers the peer secret alone). ValueError while it answers otherwise
+    (``wait_for`` retries it)."""
+    secret = handle.env.get("STREAMPROC_PEER_SECRET", "")
+    status, _, body = request(handle.base_url, "/internal/catch-up", "POST",
+                              json.dumps({"targets": [], "timeout": 5}).encode(),
+                              {"Authorization": f"Bearer {secret}"}, timeout=timeout)
+    if status != 200:
+        raise ValueError(f"catch-up answered {status}: {body[:200]!r}")
+    return json.loads(body)["partitions"]
 
 
 def first_diff(a: str, b: str) -> str:
