@@ -7,13 +7,12 @@ one must stop working before that, on every worker, without a restart. The file 
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 from streamproc.core import access
+from streamproc.web.file_watch import FileWatch
 
 log = logging.getLogger("streamproc.web")
-CHECK_S = 1.0  # how soon a change of the file takes effect
 
 
 class RevokedSessions:
@@ -21,34 +20,22 @@ class RevokedSessions:
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
-        self._seen: tuple[int, int] | None = None
-        self._checked = float("-inf")
+        self._watch = None if path is None else FileWatch(path)
         self._revoked: frozenset[str] = frozenset()
 
     def current(self) -> frozenset[str]:
-        if self.path is None:
+        if self._watch is None:
             return frozenset()
-        now = time.monotonic()
-        if now - self._checked >= CHECK_S:
-            self._checked = now
+        if self._watch.changed():
             self._reload()
+        elif self._watch.missing:
+            self._watch.seen, self._revoked = None, frozenset()
         return self._revoked
 
     def _reload(self) -> None:
         try:
-            stat = self.path.stat()
-        except FileNotFoundError:
-            self._seen, self._revoked = None, frozenset()
-            return
-        except OSError:
+            self._revoked = access.parse_revoked(self.path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
             log.exception("cannot read %s; keeping the sessions revoked so far", self.path)
             return
-        seen = (stat.st_mtime_ns, stat.st_size)
-        if seen != self._seen:
-            try:
-                self._revoked = access.parse_revoked(self.path.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError):
-                log.exception("cannot read %s; keeping the sessions revoked so far",
-                              self.path)
-                return
-            self._seen = seen
+        self._watch.accept()

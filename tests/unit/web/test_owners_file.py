@@ -10,7 +10,7 @@ import pytest
 
 from streamproc.config import Settings
 from streamproc.web import access as web_access
-from streamproc.web import owners_file
+from streamproc.web import file_watch
 
 HEADER = "owner_id,token_sha256,store_id\n"
 
@@ -32,7 +32,7 @@ def _who(acc: web_access.Access, token: str):
 
 def test_an_owner_added_or_a_store_moved_takes_effect_without_a_restart(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(owners_file, "CHECK_S", 0.0)
+    monkeypatch.setattr(file_watch, "CHECK_S", 0.0)
     path = tmp_path / "owners.csv"
     _write(path, HEADER + f"alice,{_sha('a')},s1\nalice,{_sha('a')},s2\n", 1)
     acc = web_access.Access.from_settings(
@@ -45,7 +45,7 @@ def test_an_owner_added_or_a_store_moved_takes_effect_without_a_restart(
 
 def test_a_broken_or_empty_owners_file_keeps_the_last_good_one(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(owners_file, "CHECK_S", 0.0)
+    monkeypatch.setattr(file_watch, "CHECK_S", 0.0)
     path = tmp_path / "owners.csv"
     _write(path, HEADER + f"alice,{_sha('a')},s1\n", 1)
     acc = web_access.Access.from_settings(
