@@ -89,6 +89,8 @@ class Settings:
     notify_delay_s: float = 0.0  # tests only: wait this long before sending each alert
     # How often closed weeks are kept for the store trends (store-weeks table).
     trend_check_s: float = 300.0
+    # An event-loop stall this long or longer is logged with the stack that held the loop.
+    loop_stall_s: float = 0.5
     # A crashed worker keeps its partitions until its consumer-group session expires: this
     # bounds recovery after kill -9 (Faust's own default is 60 s).
     session_timeout_s: float = 20.0
@@ -280,6 +282,7 @@ ENV = {
     "alert_attempts": "STREAMPROC_ALERT_ATTEMPTS",
     "notify_delay_s": "STREAMPROC_NOTIFY_DELAY",
     "trend_check_s": "STREAMPROC_TREND_CHECK_S",
+    "loop_stall_s": "STREAMPROC_LOOP_STALL_S",
     # Faust's own name for it is accepted too (see ALIASES).
     "session_timeout_s": "STREAMPROC_SESSION_TIMEOUT",
     "report_retention_h": "STREAMPROC_REPORT_RETENTION_HOURS",

@@ -38,6 +38,12 @@ ALERTS = Counter(
 LIVE_CLIENTS = Gauge(
     "streamproc_live_clients", "Clients connected to GET /live.", registry=REGISTRY,
 )
+LOOP_LAG = Histogram(
+    "streamproc_loop_lag_seconds",
+    "How late the event loop's heartbeat (every 0.1 s) came: time the loop was held.",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10),
+    registry=REGISTRY,
+)
 LIVE_DROPPED = Counter(
     "streamproc_live_dropped_clients", "GET /live clients dropped for reading too slowly.",
     registry=REGISTRY,
@@ -47,6 +53,11 @@ LIVE_DROPPED = Counter(
 def observe_report(seconds: float, kind: str = "report", outcome: str = "complete") -> None:
     """Record one report's duration (``outcome``: complete, failed, ...)."""
     REPORT_SECONDS.labels(kind=kind, outcome=outcome).observe(max(seconds, 0.0))
+
+
+def observe_loop_lag(seconds: float) -> None:
+    """Record how late one heartbeat of the event loop came (worker/loop_watch.py)."""
+    LOOP_LAG.observe(seconds)
 
 
 @contextmanager

@@ -50,6 +50,7 @@ from streamproc.worker.digests import CHECK_S as DIGEST_CHECK_S
 from streamproc.worker.digests import Digests
 from streamproc.worker.event_intake import SendFn, hand_over_events, publish_batch
 from streamproc.worker.inbox import BatchFn
+from streamproc.worker.loop_watch import LoopWatch
 from streamproc.worker.monitoring import OPENING_SCAN_S, SCAN_INTERVAL_S, Monitor
 from streamproc.worker.pipeline import Pipeline
 from streamproc.worker.processing import Incoming, Processor, Watermarks
@@ -109,6 +110,7 @@ def create_app(settings: Settings) -> Pipeline:
     app.timer(settings.trend_check_s, name="trends")(trends.tick)
     _digests(app, cluster, processor, monitor)
     app.task(_quiet_libraries)
+    app.task(LoopWatch(settings.loop_stall_s).run)
     app.task(shared.run)
     _signals(app, settings, cluster, processor, monitor, writes)
     web.install(faust_compat.web_application(app), pipeline)
