@@ -31,7 +31,7 @@ import asyncio
 import gc
 import logging
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import faust
@@ -55,13 +55,13 @@ from streamproc.worker.monitoring import OPENING_SCAN_S, SCAN_INTERVAL_S, Monito
 from streamproc.worker.pipeline import Pipeline
 from streamproc.worker.processing import Incoming, Processor, Watermarks
 from streamproc.worker.reports import ORPHAN_CHECK_S, ReportJobs
+from streamproc.worker.slices import time_slices
 from streamproc.worker.statestore import KeyedTable, StateCache
 from streamproc.worker.trends import Trends
 
 log = logging.getLogger("streamproc.worker.app")
 
 POLL_BATCH_MAX = 2000  # messages per batch; one message usually carries many polls
-APPLY_SLICE = 250  # messages applied between two yields to the event loop
 PROFILE_BATCH_MAX = 1000  # hours / time-zone messages applied per batch
 EVENT_BATCH_MAX = 5000  # public events per batch; one poll each, regrouped per store
 # Bytes fetched per partition and request. It was 32 KiB while all topics shared Faust's
@@ -349,22 +349,11 @@ def _apply_polls(processor: Processor, durable: Callable[[], Awaitable[object]])
     save = lambda state, msg: processor.cache.save(state, msg.partition)  # noqa: E731
 
     async def apply_batch(batch: list[Incoming]) -> Awaitable[object]:
-        async for part in _slices(batch):
+        async for part in time_slices(batch):
             processor.apply_polls(part, save)
         return durable()
 
     return apply_batch
-
-
-async def _slices(batch: list[Incoming]) -> AsyncIterator[list[Incoming]]:
-    """``batch`` in slices of :data:`APPLY_SLICE` messages, the event loop free between two:
-    applying a whole batch at once held the loop for half a second under a burst of public
-    events (each store's state is written whole), and ``/health``, ``/stores/{id}`` and
-    the peers' snapshot requests waited that long."""
-    for start in range(0, len(batch), APPLY_SLICE):
-        if start:
-            await asyncio.sleep(0)
-        yield batch[start:start + APPLY_SLICE]
 
 
 def _sender(topics: dict[str, faust.TopicT]) -> SendFn:
@@ -395,7 +384,7 @@ def _apply_profiles(apply: Callable, processor: Processor,
     save = lambda state, msg: processor.cache.save(state, msg.partition)  # noqa: E731
 
     async def apply_batch(batch: list[Incoming]) -> Awaitable[None]:
-        async for part in _slices(batch):
+        async for part in time_slices(batch):
             for msg in part:
                 apply(msg, save)
         return durable()

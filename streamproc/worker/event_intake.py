@@ -40,6 +40,7 @@ from streamproc.core.events import (
 from streamproc.core.packing import packed_messages
 from streamproc.kafka.partitioning import partition_of
 from streamproc.worker.processing import Incoming, Processor
+from streamproc.worker.slices import time_slices
 
 POLLS, HOURS, TIMEZONES, SPECIAL = "polls", "hours", "timezones", "special_hours"
 
@@ -87,9 +88,11 @@ class Outbox:
             yield POLLS, partition, None, value
 
 
-def sort_events(messages: Iterable[Incoming], reject: Callable[[Incoming, str], None]) -> Outbox:
-    """Decode a batch of event messages into an :class:`Outbox`; reject what is bad."""
-    outbox = Outbox()
+def sort_events(messages: Iterable[Incoming], reject: Callable[[Incoming, str], None],
+                outbox: Outbox | None = None) -> Outbox:
+    """Decode a batch of event messages into an :class:`Outbox` (a new one, or ``outbox``
+    added to); reject what is bad."""
+    outbox = Outbox() if outbox is None else outbox
     for msg in messages:
         event = decode_event(msg.value)
         if isinstance(event, str):
@@ -113,7 +116,10 @@ async def hand_over_events(messages: Iterable[Incoming], processor: Processor, s
     events as processed (a snapshot waits for that), so the next batch can be decoded while
     the broker is busy with this one."""
     batch = list(messages)
-    acks = await enqueue_outbox(sort_events(batch, processor.reject), send, partitions)
+    outbox = Outbox()
+    async for part in time_slices(batch):  # decoding thousands of events holds the loop
+        sort_events(part, processor.reject, outbox)
+    acks = await enqueue_outbox(outbox, send, partitions)
 
     async def acknowledged() -> int:
         await asyncio.gather(*acks)

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable
 
 from streamproc import metrics
+from streamproc.worker import faust_compat
 
 log = logging.getLogger(__name__)
 
@@ -70,5 +69,4 @@ class LoopWatch:
 
     def stack(self) -> list[str]:
         """The loop thread's current stack (innermost last), the frames that matter."""
-        frame = sys._current_frames().get(self.loop_thread)
-        return traceback.format_stack(frame)[-12:] if frame is not None else []
+        return faust_compat.stack_of(self.loop_thread)

@@ -54,6 +54,7 @@ from streamproc.worker.faust_compat import (
     changelog,
     consumer,
     producer,
+    threads,
     transport,
     web_server,
 )
@@ -77,10 +78,12 @@ from streamproc.worker.faust_compat.consumer import (
     uncommitted,
 )
 from streamproc.worker.faust_compat.producer import DrainingProducer
+from streamproc.worker.faust_compat.threads import stack_of
 from streamproc.worker.faust_compat.transport import Transport, install_transport
 from streamproc.worker.faust_compat.web_server import configure_web_server, web_application
 
-MODULES = (app_state, web_server, consumer, producer, changelog, batched_topics, transport)
+MODULES = (app_state, web_server, consumer, producer, changelog, batched_topics, transport,
+           threads)
 # Every (object, attribute) pair of every module; see tests/unit/worker/test_faust_compat.py.
 PRIVATE_APIS: tuple[tuple[Any, str], ...] = tuple(
     pair for module in MODULES for pair in module.PRIVATE_APIS)
@@ -93,6 +96,6 @@ __all__ = [
     "BatchedChangelog", "DrainingProducer", "FlowSuspension", "RewindingConsumer",
     "RewindingConsumerThread", "Transport", "assigned_partitions", "batched_topic",
     "configure_web_server", "faust_tp", "fetched_before_seek", "fresh_task",
-    "install_transport", "rebalancing", "recovery_completed", "skipped_from", "uncommitted",
-    "web_application",
+    "install_transport", "rebalancing", "recovery_completed", "skipped_from", "stack_of",
+    "uncommitted", "web_application",
 ]
