@@ -44,6 +44,12 @@ LOOP_LAG = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10),
     registry=REGISTRY,
 )
+SKIPPED_RECORDS = Counter(
+    "streamproc_consumer_skipped_records",
+    "Times records of a topic without gaps were found skipped on their way from the broker, "
+    "by outcome (read again; gone: not on the broker any more).",
+    ["topic", "outcome"], registry=REGISTRY,
+)
 LIVE_DROPPED = Counter(
     "streamproc_live_dropped_clients", "GET /live clients dropped for reading too slowly.",
     registry=REGISTRY,
@@ -58,6 +64,11 @@ def observe_report(seconds: float, kind: str = "report", outcome: str = "complet
 def observe_loop_lag(seconds: float) -> None:
     """Record how late one heartbeat of the event loop came (worker/loop_watch.py)."""
     LOOP_LAG.observe(seconds)
+
+
+def count_skipped_records(topic: str, outcome: str) -> None:
+    """Records skipped on the way from the broker (faust_compat/consumer.py)."""
+    SKIPPED_RECORDS.labels(topic=topic, outcome=outcome).inc()
 
 
 @contextmanager

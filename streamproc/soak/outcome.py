@@ -55,6 +55,8 @@ class SoakResult:
     slow_stops: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)  # per phase
+    # what the workers' consumers caught and mended (faust_compat/consumer.py), from their logs
+    caught: dict[str, int] = field(default_factory=dict)
 
     def complete(self, pinned: bool, exact: bool | None = None) -> int:
         return sum(1 for t in self.reports if t.status == COMPLETE and t.pinned == pinned

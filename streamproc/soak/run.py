@@ -74,9 +74,21 @@ def run_soak(cfg: SoakConfig, log) -> SoakResult:
         stack.callback(brokers.stop)
         log(f"cluster up at {brokers.bootstrap} (logs in {cfg.run_dir / 'cluster'}/kafka-*/logs)")
         _live(cfg, schedule, data, brokers, result, stack, log, phase)
+    result.caught = caught_in_logs(cfg.run_dir)
     if result.ok and not cfg.keep:
         _remove_state(cfg.run_dir)
     return result
+
+
+CAUGHT = {"records skipped on the way, read again": "were skipped on the way from the broker",
+          "records gone from the broker": "are not on the broker any more",
+          "commits refused past an unacknowledged record": "no commit past it"}
+
+
+def caught_in_logs(run_dir: Path) -> dict[str, int]:
+    """How often the workers' consumers caught a record about to be stepped over."""
+    text = "".join(p.read_text(errors="replace") for p in sorted(run_dir.glob("worker-*.log")))
+    return {label: text.count(needle) for label, needle in CAUGHT.items()}
 
 
 def _pipeline_env(cfg: SoakConfig, brokers: Brokers) -> dict[str, str]:

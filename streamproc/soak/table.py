@@ -43,6 +43,7 @@ def render(r: SoakResult) -> str:
               _row("unexpected worker exits", len(r.unexpected_exits)),
               _row("SIGTERM not obeyed in 30 s (SIGKILLed)", len(r.slow_stops)),
               "  " + "-" * WIDTH]
+    lines += [_row(label, n) for label, n in r.caught.items()]
     lines += _final(r)
     phases = ", ".join(f"{k} {v:.0f}s" for k, v in r.seconds.items())
     lines.append(f"phases: {phases}")

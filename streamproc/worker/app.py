@@ -248,7 +248,8 @@ def _agents(app: faust.App, processor: Processor, durable: Callable[[], Awaitabl
     """The input topics through batched inboxes (worker/inbox.py: no per-message stream
     path); report requests and outage alerts through Faust agents."""
     app.task(faust_compat.batched_topic(app, topics["polls"],
-                                        _apply_polls(processor, durable), POLL_BATCH_MAX))
+                                        _apply_polls(processor, durable), POLL_BATCH_MAX,
+                                        gapless=True))
     for name, apply in (("hours", processor.apply_hours),
                         ("timezones", processor.apply_timezone),
                         ("special_hours", processor.apply_special)):
@@ -256,7 +257,7 @@ def _agents(app: faust.App, processor: Processor, durable: Callable[[], Awaitabl
             app, topics[name], _apply_profiles(apply, processor, durable), PROFILE_BATCH_MAX))
     app.task(faust_compat.batched_topic(
         app, topics["events"], _forward_events(processor, topics, partitions),
-        EVENT_BATCH_MAX))
+        EVENT_BATCH_MAX, gapless=True))
     app.agent(topics["reports"], name="reports")(reports.consume)
     if monitor.alerts_table is not None:
         app.agent(topics["outages"], name="outage-alerts")(monitor.send_alerts)

@@ -21,7 +21,7 @@ APP_ATTRIBUTES: tuple[tuple[str, str], ...] = ()  # none set at run time
 
 
 def batched_topic(app: faust.App, topic: faust.TopicT, handle: BatchFn, max_batch: int,
-                  limit: int = 8192) -> Callable[[], Awaitable[None]]:
+                  limit: int = 8192, gapless: bool = False) -> Callable[[], Awaitable[None]]:
     """Consume ``topic`` (in the app's group, assigned like any agent's topic) into an
     :class:`~streamproc.worker.inbox.Inbox`; the returned task (declare it with
     ``app.task``) hands its messages to ``handle`` in batches (:func:`inbox.run_batches`).
@@ -31,9 +31,14 @@ def batched_topic(app: faust.App, topic: faust.TopicT, handle: BatchFn, max_batc
     A rebalance clears the inbox (``flow_control``) and waits for the batches in flight
     (tracked messages); messages of an older assignment are dropped, as Faust's streams
     drop them: the consumer reads them again from the committed offset.
+
+    ``gapless``: the topic is not compacted and written without transactions, so a record
+    is never stepped over (``streamproc/kafka/holes.py``).
     """
     inbox: Inbox = Inbox(limit)
     app.transport.inboxes[topic.get_topic_name()] = inbox
+    if gapless:
+        app.transport.gapless.add(topic.get_topic_name())
     app.flow_control.manage_queue(inbox)
     app.topics.add(topic)
 

@@ -9,11 +9,15 @@
 * Records fetched before a seek are not handed on after it (:func:`fetched_before_seek`).
 * Records fetched but not handed on (their partition paused meanwhile) are fetched again
   (:func:`skipped_from`), and aiokafka is asked for a fixed set of partitions.
+* On topics whose offsets have no gaps (polls, public events), a record is never stepped
+  over: one beyond the next expected offset makes the consumer read again from there, and no
+  commit passes a record never acknowledged (``streamproc/kafka/holes.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -21,7 +25,11 @@ from faust.transport.drivers import aiokafka as faust_kafka
 from faust.types import TP
 from mode.services import WaitResults
 
+from streamproc import metrics
+from streamproc.kafka.holes import Expected, Verdict, commit_would_skip
 from streamproc.worker.inbox import Inbox
+
+log = logging.getLogger(__name__)
 
 # (object, attribute) pairs this module relies on; see tests/unit/worker/test_faust_compat.py.
 PRIVATE_APIS: tuple[tuple[Any, str], ...] = (
@@ -40,8 +48,15 @@ PRIVATE_APIS: tuple[tuple[Any, str], ...] = (
     (faust_kafka.Consumer, "on_buffer_full"),
     (faust_kafka.Consumer, "on_buffer_drop"),
     (faust_kafka.Consumer, "assignment"),
+    (faust_kafka.Consumer, "seek_to_committed"),  # where every partition reads next
+    (faust_kafka.Consumer, "_new_offset"),  # the offset a commit may move to
+    (faust_kafka.Consumer, "_add_gap"),  # offsets the fetch loop did not see, as processed
 )
-APP_ATTRIBUTES: tuple[tuple[str, str], ...] = (("consumer", "suspend_flow"),)
+APP_ATTRIBUTES: tuple[tuple[str, str], ...] = (
+    ("consumer", "suspend_flow"),
+    ("consumer", "_committed_offset"),  # per partition, the offset last committed
+    ("consumer", "_acked"),  # per partition, the offsets acknowledged since
+)
 
 
 def uncommitted(committed: Mapping[Any, int | None], is_changelog) -> list:
@@ -147,6 +162,9 @@ class RewindingConsumer(faust_kafka.Consumer):
         self.callback = self._deliver  # the fetch loop reads it once, when it starts
         self._fetched: dict = {}  # the last batch: partition -> (first offset, position after)
         self._fetched_in = None  # the consumer generation that fetched it
+        self.gapless: set[str] = self.transport.gapless  # topics whose offsets have no gaps
+        self.expected = Expected()  # their next offset, per partition
+        self._stalled: dict = {}  # partition -> committed offset a commit was refused at
 
     def _deliver(self, message: Any) -> Any:
         """A batched topic's message into its inbox; any other message to Faust's streams.
@@ -161,7 +179,10 @@ class RewindingConsumer(faust_kafka.Consumer):
         if inbox is None:
             return self._to_streams(message)
         if not self.app.flow_control.is_active():
-            return DELIVERED  # dropped: the seek that ends the rebalance reads it again
+            # dropped: the seek that ends the rebalance reads it again; until then, nothing
+            # after it may be handed on
+            self._expect(faust_tp(message), message.offset)
+            return DELIVERED
         self._put(inbox, message)
         return DELIVERED
 
@@ -208,7 +229,8 @@ class RewindingConsumer(faust_kafka.Consumer):
             async for tp, message in super().getmany(timeout):
                 await seeking.acquire()
                 try:
-                    if not fetched_before_seek(state_of(tp), message.offset):
+                    if (not fetched_before_seek(state_of(tp), message.offset)
+                            and self._in_order(tp, message.offset)):
                         handed[tp] = message.offset
                         yield tp, message
                 finally:
@@ -227,6 +249,73 @@ class RewindingConsumer(faust_kafka.Consumer):
         async with self._seeking:
             for tp, offset in skipped_from(fetched, handed, self._position).items():
                 self._thread.seek(tp, offset)
+                self._expect(tp, offset)
+            for tp in fetched:
+                if tp.topic in self.gapless:
+                    position = self._position(tp)
+                    verdict, first = self.expected.behind(tp, self._fetched_in, position)
+                    self._act(tp, verdict, first, position if position is not None else first)
+
+    def _in_order(self, tp: TP, offset: int) -> bool:
+        """Whether the record at ``offset`` may be handed on; when records before it were
+        skipped (on a topic without gaps), seek back to the first of them instead."""
+        if tp.topic not in self.gapless:
+            return True
+        verdict, first = self.expected.check(tp, self.app.consumer_generation_id, offset)
+        return self._act(tp, verdict, first, offset)
+
+    def _act(self, tp: TP, verdict: Verdict, first: int, reached: int) -> bool:
+        """Log and count skipped records (``first`` up to ``reached``, the offset reached
+        past them), and seek back to read them again; whether ``reached`` may be handed on."""
+        if verdict is Verdict.HAND_ON:
+            return True
+        metrics.count_skipped_records(tp.topic, verdict.value)
+        if verdict is Verdict.GONE:
+            log.error("records %d..%d of %s[%d] are not on the broker any more (retention?); "
+                      "going on from %d", first, reached - 1, tp.topic, tp.partition, reached)
+            return True
+        log.warning("records %d..%d of %s[%d] were skipped on the way from the broker; "
+                    "reading them again", first, reached - 1, tp.topic, tp.partition)
+        self._thread.seek(tp, first)
+        return False
+
+    def _expect(self, tp: TP, offset: int) -> None:
+        """The next record of ``tp`` to hand on is the one at ``offset`` (a seek)."""
+        if tp.topic in self.gapless:
+            self.expected.moved(tp, self.app.consumer_generation_id, offset)
+
+    async def seek_to_committed(self) -> Mapping[TP, int]:
+        """Faust's seek to the committed offsets (beginning, where none), remembered."""
+        committed = await super().seek_to_committed()
+        for tp, offset in committed.items():
+            if offset:
+                self._expect(tp, offset)
+            else:
+                self.expected.forget(tp)
+        return committed
+
+    async def seek(self, partition: TP, offset: int) -> None:
+        await super().seek(partition, offset)
+        self._expect(partition, offset)
+
+    def _new_offset(self, tp: TP) -> int | None:
+        """Faust's next commit offset, except past a record at the committed offset that was
+        never acknowledged (Faust allows that one: :func:`commit_would_skip`)."""
+        committed = self._committed_offset[tp]
+        if tp.topic in self.gapless and commit_would_skip(committed, self._acked[tp]):
+            if self._stalled.get(tp) != committed:  # once per stall
+                self._stalled[tp] = committed
+                log.warning("%s[%d]: the record at %d is not acknowledged, %d later ones are; "
+                            "no commit past it", tp.topic, tp.partition, committed,
+                            len(self._acked[tp]))
+            return None
+        return super()._new_offset(tp)
+
+    async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
+        """Faust counts offsets its fetch loop did not see as processed (right for compacted
+        topics); on a topic without gaps they are records not processed: never."""
+        if tp.topic not in self.gapless:
+            await super()._add_gap(tp, offset_from, offset_to)
 
     def _position(self, tp: TP) -> int | None:
         """aiokafka's fetch position of ``tp``; None when unknown or not assigned."""

@@ -26,6 +26,7 @@ class Transport(faust_kafka.Transport):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.inboxes: dict[str, Inbox] = {}  # topic name -> its batched_topic inbox
+        self.gapless: set[str] = set()  # topics whose offsets have no gaps (not compacted)
 
 
 def install_transport(app: faust.App) -> None:
