@@ -219,3 +219,20 @@ def test_data_discovery_prefers_a_complete_folder(tmp_path: Path) -> None:
     found = find_data(BenchOptions(data=folder), None, tmp_path, {}, print)
     assert found.polls == folder / "store_status_week.csv.gz"  # the week before the sample
     assert find_data(BenchOptions(), folder, tmp_path, {}, print).hours == found.hours
+
+
+def test_the_http_burst_sends_every_event_once_in_bodies_under_the_cap(tmp_path, monkeypatch):
+    from bench import burst
+
+    (tmp_path / "timezones.csv").write_text("store_id,timezone_str\n1,America/Chicago\n")
+    (tmp_path / "menu_hours.csv").write_text(
+        "store_id,day,start_time_local,end_time_local\n1,0,09:00:00,17:00:00\n")
+    rows = "".join(f"1,active,2023-01-{d:02d} 10:00:00.{i:06d} UTC\n"
+                   for d in range(1, 29) for i in range(40))
+    (tmp_path / "store_status.csv").write_text("store_id,status,timestamp_utc\n" + rows)
+    monkeypatch.setattr(burst, "BODY_BYTES", 10_000)
+    bodies = list(burst.ndjson_bodies(tmp_path))
+    assert len(bodies) > 5 and all(len(body) <= 10_000 for body, _ in bodies)
+    lines = [line for body, _ in bodies for line in body.splitlines()]
+    assert sum(count for _, count in bodies) == len(lines) == 2 + 28 * 40
+    assert burst.polls_in(tmp_path) == 28 * 40
