@@ -51,3 +51,29 @@ def run(settings: Settings, scenario: Callable[[TestClient], Awaitable[None]]) -
             await scenario(client)
 
     asyncio.run(main())
+
+
+def run_with_live(settings: Settings, scenario: Callable[[TestClient], Awaitable[None]]) -> None:
+    """:func:`run`, plus ``GET /live`` on an outage feed without Kafka behind it."""
+    from streamproc.web import live
+    from streamproc.web.http import PIPELINE
+    from streamproc.worker.monitoring import OutageFeed
+
+    class LocalFeed(OutageFeed):
+        async def _ensure_started(self) -> None:
+            return None
+
+    class Pipeline:
+        def __init__(self, feed: OutageFeed) -> None:
+            self.monitor = type("Monitor", (), {"feed": feed})()
+
+    async def main() -> None:
+        web_app = app(settings)
+        web_app.router.add_get("/live", live.live)
+        web_app[PIPELINE] = Pipeline(LocalFeed("unused:9092", "outages",
+                                               settings.live_max_clients,
+                                               settings.live_max_per_principal))
+        async with TestClient(TestServer(web_app)) as client:
+            await scenario(client)
+
+    asyncio.run(main())

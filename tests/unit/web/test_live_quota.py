@@ -7,28 +7,13 @@ from __future__ import annotations
 import asyncio
 import time
 
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from streamproc import config
 from streamproc.core import live_quota
-from streamproc.web import live
 from streamproc.web.access import COOKIE
-from streamproc.web.http import PIPELINE
-from streamproc.worker.monitoring import OutageFeed
 from tests.support import secure_app
 from tests.support.secure_app import ALICE, BOB, OP, owners_file
-
-
-class LocalFeed(OutageFeed):
-    """The worker's feed with its subscriber book, without the Kafka consumer behind it."""
-
-    async def _ensure_started(self) -> None:
-        return None
-
-
-class Pipeline:
-    def __init__(self, feed: OutageFeed) -> None:
-        self.monitor = type("Monitor", (), {"feed": feed})()
 
 
 def _settings(tmp_path, **env: str) -> config.Settings:
@@ -37,17 +22,7 @@ def _settings(tmp_path, **env: str) -> config.Settings:
                         **env})
 
 
-def _run(settings: config.Settings, scenario) -> None:
-    async def main() -> None:
-        app = secure_app.app(settings)
-        app.router.add_get("/live", live.live)
-        feed = LocalFeed("unused:9092", "outages", settings.live_max_clients,
-                         settings.live_max_per_principal)
-        app[PIPELINE] = Pipeline(feed)
-        async with TestClient(TestServer(app)) as client:
-            await scenario(client)
-
-    asyncio.run(main())
+_run = secure_app.run_with_live
 
 
 def _bearer(token: str) -> dict[str, str]:

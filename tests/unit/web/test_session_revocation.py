@@ -7,28 +7,13 @@ from __future__ import annotations
 
 import asyncio
 
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from streamproc import config
 from streamproc.core import access as core_access
-from streamproc.web import live
 from streamproc.web.access import COOKIE
-from streamproc.web.http import PIPELINE
-from streamproc.worker.monitoring import OutageFeed
 from tests.support import secure_app
 from tests.support.secure_app import ALICE, BOB, OP, owners_file
-
-
-class LocalFeed(OutageFeed):
-    """The worker's feed without the Kafka consumer behind it."""
-
-    async def _ensure_started(self) -> None:
-        return None
-
-
-class Pipeline:
-    def __init__(self, feed: OutageFeed) -> None:
-        self.monitor = type("Monitor", (), {"feed": feed})()
 
 
 def _settings(tmp_path) -> config.Settings:
@@ -37,15 +22,7 @@ def _settings(tmp_path) -> config.Settings:
                         "STREAMPROC_REVOKED_SESSIONS_FILE": str(tmp_path / "revoked.txt")})
 
 
-def _run(settings: config.Settings, scenario) -> None:
-    async def main() -> None:
-        app = secure_app.app(settings)
-        app.router.add_get("/live", live.live)
-        app[PIPELINE] = Pipeline(LocalFeed("unused:9092", "outages"))
-        async with TestClient(TestServer(app)) as client:
-            await scenario(client)
-
-    asyncio.run(main())
+_run = secure_app.run_with_live
 
 
 async def _session(client: TestClient, token: str) -> tuple[str, str]:
