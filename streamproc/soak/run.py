@@ -80,9 +80,9 @@ def run_soak(cfg: SoakConfig, log) -> SoakResult:
     return result
 
 
-CAUGHT = {"records skipped on the way, read again": "were skipped on the way from the broker",
-          "records gone from the broker": "are not on the broker any more",
-          "commits refused past an unacknowledged record": "no commit past it"}
+CAUGHT = {"caught: records skipped, read again": "were skipped on the way from the broker",
+          "caught: records gone from the broker": "are not on the broker any more",
+          "caught: commits held at an unacked one": "no commit past it"}
 
 
 def caught_in_logs(run_dir: Path) -> dict[str, int]:
