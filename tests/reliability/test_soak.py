@@ -12,8 +12,6 @@ minutes (checked below, so a change of the schedule's rules cannot quietly weake
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from streamproc import config
@@ -26,10 +24,6 @@ from streamproc.soak.table import render
 SEED, MINUTES = 23, 3.0
 
 
-@pytest.mark.skipif(
-    not os.environ.get("STREAMPROC_SOAK"),
-    reason="opt-in (STREAMPROC_SOAK=1): one poll message lost for good around a rebalance in "
-           "about one run in ten is not found yet (README, 'The chaos soak', still open)")
 @pytest.mark.timeout(1200)  # ~5 min when it passes; a failing run may wait out its bounds
 def test_seeded_soak_loses_nothing_and_reports_right(tmp_path, say):
     cfg = SoakConfig(SEED, MINUTES, tmp_path / "soak", shared_jars(config.load()))
