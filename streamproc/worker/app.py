@@ -351,7 +351,10 @@ def _apply_polls(processor: Processor, durable: Callable[[], Awaitable[object]])
 
     async def apply_batch(batch: list[Incoming]) -> Awaitable[object]:
         async for part in time_slices(batch):
-            processor.apply_polls(part, save)
+            plan = processor.plan_polls(part)
+            async for groups in time_slices(plan.groups):  # a message may hold 16,000 polls
+                processor.apply_groups(plan, groups, save)
+            processor.finish_polls(plan)
         return durable()
 
     return apply_batch

@@ -99,6 +99,17 @@ class Stats:
 
 
 SaveFn = Callable[[StoreState, Incoming], None]
+
+
+@dataclass
+class PollPlan:
+    """A batch of polls decoded and grouped by store (:meth:`Processor.plan_polls`)."""
+
+    messages: list[Incoming]
+    groups: list[tuple[str, Incoming, list[tuple[int, bool]]]] = field(default_factory=list)
+    newest: dict[int, tuple[int, Incoming]] = field(default_factory=dict)  # per partition
+    now: int | None = None
+    cutoff: int | None = None
 DeadLetterFn = Callable[[Rejection], None]
 StatusFn = Callable[[StoreState, "tuple[int, bool] | None", "tuple[int, bool] | None"], None]
 
@@ -127,29 +138,47 @@ class Processor:
     # -- polls ---------------------------------------------------------------------------
 
     def apply_polls(self, messages: Iterable[Incoming], save: SaveFn) -> int:
-        """Apply a batch; return the number of stores written."""
+        """Apply a batch at once; return the number of stores written."""
+        plan = self.plan_polls(messages)
+        written = self.apply_groups(plan, plan.groups, save)
+        self.finish_polls(plan)
+        return written
+
+    def plan_polls(self, messages: Iterable[Incoming]) -> PollPlan:
+        """Decode and group a batch by store (bad polls rejected); nothing applied yet.
+
+        The worker applies the groups in slices, the event loop free between them (one
+        packed message can hold 16,000 polls), and only then marks the messages processed
+        and raises the watermark (:meth:`finish_polls`): a report or snapshot between two
+        slices sees the batch as not yet applied, never a watermark ahead of its polls."""
+        plan = PollPlan(list(messages))
         groups: dict[str, tuple[Incoming, list[tuple[int, bool]]]] = {}
-        newest: dict[int, tuple[int, Incoming]] = {}
-        for msg in messages:
-            self.mark(msg)
+        for msg in plan.messages:
             for store_id, polls in self._poll_groups(msg):
                 self.stats.polls += len(polls)
                 if polls:
                     top = max(ts for ts, _ in polls)
-                    if top > newest.get(msg.partition, (0, msg))[0]:
-                        newest[msg.partition] = (top, msg)
+                    if top > plan.newest.get(msg.partition, (0, msg))[0]:
+                        plan.newest[msg.partition] = (top, msg)
                 entry = groups.get(store_id)
                 if entry is None:
                     groups[store_id] = (msg, list(polls))
                 else:
                     entry[1].extend(polls)
                     groups[store_id] = (msg, entry[1])
-        for ts, msg in newest.values():
-            self.watermarks.observe(msg, ts)
+        plan.groups = [(store_id, msg, polls) for store_id, (msg, polls) in groups.items()]
         now = self.watermarks.now()
-        cutoff = None if now is None else now - self.retention_us
-        written = 0
-        for store_id, (msg, polls) in groups.items():
+        for ts, _ in plan.newest.values():
+            now = ts if now is None else max(now, ts)
+        plan.now = now  # the watermark once the batch is applied
+        plan.cutoff = None if now is None else now - self.retention_us
+        return plan
+
+    def apply_groups(self, plan: PollPlan, groups: Iterable[tuple[str, Incoming, list]],
+                     save: SaveFn) -> int:
+        """Apply some of a plan's store groups; return the number of stores written."""
+        now, cutoff, written = plan.now, plan.cutoff, 0
+        for store_id, msg, polls in groups:
             state = self.cache.get(store_id, msg.partition)
             before = self._latest(state, now)
             if cutoff is not None:
@@ -169,6 +198,13 @@ class Processor:
                     self.on_status(state, before, after)
         self.stats.saves += written
         return written
+
+    def finish_polls(self, plan: PollPlan) -> None:
+        """The plan's messages processed, and its partitions' watermarks raised."""
+        for msg in plan.messages:
+            self.mark(msg)
+        for ts, msg in plan.newest.values():
+            self.watermarks.observe(msg, ts)
 
     def _poll_groups(self, msg: Incoming) -> list[tuple[str, list[tuple[int, int]]]]:
         """``(store id, polls)`` of a keyed or packed message; what is bad is rejected."""

@@ -197,3 +197,32 @@ def test_a_store_on_the_wrong_partition_is_rejected_and_the_rest_applied():
                                  wire.encode_timezone("Asia/Tokyo")), lambda s, m: None)
     assert len(dead) == 3 and "store 1 belongs to partition" in dead[2].reason
     assert proc.cache.get("1").tz is None
+
+
+def _packed(stores: dict[str, list[tuple[int, bool]]], partition: int, offset: int) -> Incoming:
+    return Incoming("polls", partition, offset, None, wire.encode_packed_polls(stores))
+
+
+@given(st.integers(1, 40), st.data())
+def test_a_batch_applied_in_slices_of_stores_equals_it_applied_at_once(n, data):
+    """The worker applies a packed message's stores in slices, the event loop free between
+    them: the same states, and until the last slice the messages are not marked processed
+    and the watermark has not moved (a report in between sees the batch as not applied)."""
+    stores = [s for s in (str(i) for i in range(200)) if partition_of(s, PARTITIONS) == 3][:n]
+    polls = {s: [(T0 + k * 3_600_000_000 + i, bool(k % 2)) for k in range(5)]
+             for i, s in enumerate(stores)}
+    message = _packed(polls, 3, 17)
+    whole, _ = _processor()
+    whole.apply_polls([message], lambda state, msg: whole.cache.save(state))
+    sliced, _ = _processor()
+    plan = sliced.plan_polls([message])
+    cut = data.draw(st.integers(0, len(plan.groups)))
+    sliced.apply_groups(plan, plan.groups[:cut], lambda state, msg: sliced.cache.save(state))
+    assert sliced.watermarks.now() is None and sliced.processed == {}
+    sliced.apply_groups(plan, plan.groups[cut:], lambda state, msg: sliced.cache.save(state))
+    sliced.finish_polls(plan)
+    assert sliced.processed == whole.processed == {("polls", 3): 18}
+    assert sliced.watermarks.now() == whole.watermarks.now() == max(
+        ts for p in polls.values() for ts, _ in p)
+    for s in stores:
+        assert sliced.cache.get(s).polls() == whole.cache.get(s).polls() == polls[s]
