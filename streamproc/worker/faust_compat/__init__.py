@@ -69,6 +69,7 @@ from streamproc.worker.faust_compat.changelog import BatchedChangelog
 from streamproc.worker.faust_compat.consumer import (
     DELIVERED,
     FETCH_MAX_WAIT_MS,
+    READ_AGAIN_AFTER_S,
     FlowSuspension,
     RewindingConsumer,
     RewindingConsumerThread,
@@ -93,6 +94,7 @@ APP_ATTRIBUTES: tuple[tuple[str, str], ...] = tuple(
 
 __all__ = [
     "APP_ATTRIBUTES", "DELIVERED", "FETCH_MAX_WAIT_MS", "MODULES", "PRIVATE_APIS",
+    "READ_AGAIN_AFTER_S",
     "BatchedChangelog", "DrainingProducer", "FlowSuspension", "RewindingConsumer",
     "RewindingConsumerThread", "Transport", "assigned_partitions", "batched_topic",
     "configure_web_server", "faust_tp", "fetched_before_seek", "fresh_task",

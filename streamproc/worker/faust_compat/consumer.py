@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -65,6 +66,7 @@ def uncommitted(committed: Mapping[Any, int | None], is_changelog) -> list:
     return [tp for tp, offset in committed.items() if not offset and not is_changelog(tp)]
 
 
+READ_AGAIN_AFTER_S = 20.0  # a commit held this long reads the partition again from it
 FETCH_MAX_WAIT_MS = 50  # an idle worker then sends 20 small fetches a second
 
 
@@ -164,7 +166,8 @@ class RewindingConsumer(faust_kafka.Consumer):
         self._fetched_in = None  # the consumer generation that fetched it
         self.gapless: set[str] = self.transport.gapless  # topics whose offsets have no gaps
         self.expected = Expected()  # their next offset, per partition
-        self._stalled: dict = {}  # partition -> committed offset a commit was refused at
+        self._stalled: dict = {}  # partition -> (offset a commit is held at, since when)
+        self._clock = time.monotonic
 
     def _deliver(self, message: Any) -> Any:
         """A batched topic's message into its inbox; any other message to Faust's streams.
@@ -303,13 +306,32 @@ class RewindingConsumer(faust_kafka.Consumer):
         never acknowledged (Faust allows that one: :func:`commit_would_skip`)."""
         committed = self._committed_offset[tp]
         if tp.topic in self.gapless and commit_would_skip(committed, self._acked[tp]):
-            if self._stalled.get(tp) != committed:  # once per stall
-                self._stalled[tp] = committed
-                log.warning("%s[%d]: the record at %d is not acknowledged, %d later ones are; "
-                            "no commit past it", tp.topic, tp.partition, committed,
-                            len(self._acked[tp]))
+            self._held_at(tp, committed)
             return None
         return super()._new_offset(tp)
+
+    def _held_at(self, tp: TP, committed: int) -> None:
+        """A commit held at ``committed``: logged once; held :data:`READ_AGAIN_AFTER_S`, the
+        partition is read again from there (the record may have been applied and its
+        acknowledgement lost in a rebalance: reading it again is harmless, and without it
+        the commit would wait for the next rebalance)."""
+        now = self._clock()
+        since = self._stalled.get(tp)
+        if since is None or since[0] != committed:
+            self._stalled[tp] = (committed, now)
+            log.warning("%s[%d]: the record at %d is not acknowledged, %d later ones are; "
+                        "no commit past it", tp.topic, tp.partition, committed,
+                        len(self._acked[tp]))
+        elif now - since[1] >= READ_AGAIN_AFTER_S and self.flow_active:
+            self._stalled[tp] = (committed, now)
+            log.warning("%s[%d]: the commit is still held at %d; reading again from there",
+                        tp.topic, tp.partition, committed)
+            asyncio.ensure_future(self._read_again_from(tp, committed))
+
+    async def _read_again_from(self, tp: TP, offset: int) -> None:
+        async with self._seeking:
+            if tp in self.assignment():
+                await self.seek(tp, offset)  # Faust's: its read offset too
 
     async def _add_gap(self, tp: TP, offset_from: int, offset_to: int) -> None:
         """Faust counts offsets its fetch loop did not see as processed (right for compacted

@@ -564,6 +564,7 @@ def _committing(committed: int, acked: list[int]):
 
     consumer = object.__new__(faust_compat.RewindingConsumer)
     consumer.gapless, consumer._stalled = {"store-polls"}, {}
+    consumer._clock, consumer.flow_active = (lambda: 0.0), True
     consumer._committed_offset = defaultdict(lambda: None)
     consumer._acked, consumer._acked_index = defaultdict(list), defaultdict(set)
     consumer._gap = defaultdict(IntervalTree)
@@ -620,3 +621,26 @@ def test_a_record_beyond_the_next_expected_one_is_read_again_not_stepped_over(
             await kafka.stop()
 
     assert asyncio.run(run()) == ([33], 34)
+
+
+def test_a_commit_held_too_long_reads_the_partition_again_from_the_held_offset() -> None:
+    """The record's acknowledgement may have been lost in a rebalance while it was applied:
+    held READ_AGAIN_AFTER_S, the partition is read again from it (once per that long)."""
+    consumer, clock, sought = _committing(1147, [1148, 1149]), [0.0], []
+    consumer._clock = lambda: clock[0]
+
+    async def read_again_from(tp, offset) -> None:
+        sought.append((tp, offset))
+
+    consumer._read_again_from = read_again_from
+
+    async def run() -> None:
+        polls = TP("store-polls", 4)
+        held = faust_compat.READ_AGAIN_AFTER_S
+        for at in (0.0, 5.0, held, held + 1):
+            clock[0] = at
+            assert consumer._new_offset(polls) is None
+            await asyncio.sleep(0)
+
+    asyncio.run(run())
+    assert sought == [(TP("store-polls", 4), 1147)]
