@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import faust
@@ -39,6 +40,13 @@ class BatchedChangelog:
     def __init__(self, table: faust.Table) -> None:
         self.table = table
         self.sends = ChangelogSends(self._send_once, self._read)
+        # Sends run concurrently (the next batch is applied while the broker writes the
+        # last one), and handing a batch to the producer may wait (metadata, a full
+        # queue): without this lock a later send could queue a partition's rows ahead of an
+        # earlier send's, and the changelog ended with a store's older state (found by a
+        # 30-minute soak: a poll lost after a takeover, two batches 1 ms apart landing in
+        # the wrong order).
+        self._enqueuing = asyncio.Lock()
         self.batches_sent = 0
         self.rows_sent = 0
 
@@ -71,15 +79,16 @@ class BatchedChangelog:
             sent.append((partition, count,
                          await producer.send_batch(batch, topic, partition=partition)))
 
-        for partition, items in rows.items():
-            batch, count = producer.create_batch(), 0
-            for key, value in items.items():
-                if batch.append(key=key, value=value, timestamp=None) is None:
-                    await send(batch, partition, count)
-                    batch, count = producer.create_batch(), 0
-                    batch.append(key=key, value=value, timestamp=None)
-                count += 1
-            await send(batch, partition, count)
+        async with self._enqueuing:  # a later send's rows never overtake this one's
+            for partition, items in rows.items():
+                batch, count = producer.create_batch(), 0
+                for key, value in items.items():
+                    if batch.append(key=key, value=value, timestamp=None) is None:
+                        await send(batch, partition, count)
+                        batch, count = producer.create_batch(), 0
+                        batch.append(key=key, value=value, timestamp=None)
+                    count += 1
+                await send(batch, partition, count)
         for partition, count, future in sent:
             meta = await future
             self.table.data.set_persisted_offset(TP(topic, partition), meta.offset + count - 1)
