@@ -136,6 +136,12 @@ class StoreState:
     def polls(self) -> list[tuple[int, bool]]:
         return [(ts, bool(up)) for ts, up in zip(self._poll_ts, self._poll_up, strict=True)]
 
+    def polls_between(self, since_us: int, until_us: int) -> list[tuple[int, bool]]:
+        """Kept polls with ``since_us <= ts < until_us`` (one UTC day's row of the layout)."""
+        i = bisect_left(self._poll_ts, since_us)
+        j = bisect_left(self._poll_ts, until_us, i)
+        return [(self._poll_ts[k], bool(self._poll_up[k])) for k in range(i, j)]
+
     def observations(self, since_us: int, until_us: int) -> list[tuple[int, bool]]:
         """Observations (polls inside business hours) with ``since_us <= ts <= until_us``."""
         lo = bisect_left(self._obs_ts, since_us)
