@@ -129,9 +129,11 @@ def _evict(state: StoreState, known: Written, tail: list[Poll],
     """(tail, days to rewrite, days to delete, low day, high day) once the state forgot
     polls older than its first one (``evict_before`` only ever moves the first poll later)."""
     first, low, high = state.first_poll_us, known.low_day, known.high_day
-    if first is not None and (known.first_us is None or first <= known.first_us):
-        return tail, set(), range(0), low, high
+    # a poll of this batch may be older than the first kept one already (added, then
+    # evicted before this save): the tail keeps nothing the state does not
     kept = [] if first is None else [p for p in tail if p[0] >= first]
+    if first is not None and (known.first_us is None or first <= known.first_us):
+        return kept, set(), range(0), low, high
     if low is None or high is None:
         return kept, set(), range(0), low, high
     if first is None or day_of(first) > high:
