@@ -63,6 +63,10 @@ class StoreState:
     def add_polls(self, polls: Iterable[tuple[int, bool]]) -> bool:
         """Merge polls (ts_us, active); return whether anything changed (idempotent)."""
         polls = polls if isinstance(polls, list) else list(polls)
+        if not polls:
+            return False
+        if not self._poll_ts or min(polls)[0] > self._poll_ts[-1]:
+            return self._append(polls)
         if len(polls) * _REBUILD_FRACTION > len(self._poll_ts):
             if not self._merge_bulk(polls):
                 return False
@@ -135,6 +139,12 @@ class StoreState:
 
     def polls(self) -> list[tuple[int, bool]]:
         return [(ts, bool(up)) for ts, up in zip(self._poll_ts, self._poll_up, strict=True)]
+
+    def polls_between(self, since_us: int, until_us: int) -> list[tuple[int, bool]]:
+        """Kept polls with ``since_us <= ts < until_us`` (one UTC day's row of the layout)."""
+        i = bisect_left(self._poll_ts, since_us)
+        j = bisect_left(self._poll_ts, until_us, i)
+        return [(self._poll_ts[k], bool(self._poll_up[k])) for k in range(i, j)]
 
     def observations(self, since_us: int, until_us: int) -> list[tuple[int, bool]]:
         """Observations (polls inside business hours) with ``since_us <= ts <= until_us``."""
@@ -315,6 +325,29 @@ class StoreState:
         ordered = sorted(merged)
         self._poll_ts = array("q", ordered)
         self._poll_up = bytearray(map(merged.__getitem__, ordered))
+        return True
+
+    def _append(self, polls: list[tuple[int, bool]]) -> bool:
+        """Polls all newer than every kept one (the live case): extend the arrays and
+        observe from the previous last observation on, so a batch costs what it brings,
+        not what is kept (the bulk path re-merged and re-observed the whole history)."""
+        incoming: dict[int, int] = {}
+        for ts, active in polls:  # duplicates inside the batch: inactive wins
+            incoming[ts] = incoming.get(ts, 1) & (1 if active else 0)
+        ordered = sorted(incoming)
+        self._memo = None
+        self._poll_ts.extend(ordered)
+        self._poll_up.extend(map(incoming.__getitem__, ordered))
+        self._cover(ordered[0], ordered[-1] + 1)
+        starts, ends = self._b_start, self._b_end
+        first_new = len(self._obs_ts)
+        for ts in ordered:
+            i = bisect_right(starts, ts) - 1
+            if i >= 0 and ts < ends[i]:
+                self._obs_ts.append(ts)
+                self._obs_up.append(incoming[ts])
+        for k in range(max(first_new - 1, 0), len(self._obs_ts) - 1):
+            self._add_gap(k, +1)
         return True
 
     def _merge_polls(self, polls: Iterable[tuple[int, bool]]) -> list[int]:

@@ -16,7 +16,9 @@ Two ways it went wrong before (found by ``streamproc soak``):
   ones: the changelog then ended with an older state of the store than RocksDB.
 
 Here the outcome of a send is seen by a done callback, which runs whatever happened to the
-task, and what is held again is each key's *current* local value.
+task, and what is held again is each key's *current* local value: a key gone from RocksDB
+is held again as a delete (its tombstone may be what failed to land: dropped, a takeover
+would restore a deleted day row or a store's old one-blob key).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from collections.abc import Awaitable, Callable
 
 from streamproc.worker.statestore import WriteBehind
 
-Rows = dict[int, dict[bytes, bytes]]  # partition -> key -> value
+Rows = dict[int, dict[bytes, bytes | None]]  # partition -> key -> value (None: a tombstone)
 SendRows = Callable[[Rows], Awaitable[None]]  # returns once the broker acknowledged them all
 ReadRow = Callable[[int, bytes], "bytes | None"]  # the local (RocksDB) value of a key
 
@@ -40,7 +42,8 @@ class ChangelogSends:
         self._read = read
         self._sending: set[asyncio.Future] = set()
 
-    def put(self, partition: int, key: bytes, value: bytes) -> None:
+    def put(self, partition: int, key: bytes, value: bytes | None) -> None:
+        """Hold a row for the next flush; ``None`` sends a tombstone (the key deleted)."""
         self.held.add(partition, key, value)
 
     def __len__(self) -> int:
@@ -72,10 +75,9 @@ class ChangelogSends:
 
     def _hold_again(self, rows: Rows) -> None:
         """Hold each key of ``rows`` again with its current local value (a later write may
-        have replaced it, and a later send may have carried that), unless it is held."""
+        have replaced it, and a later send may have carried that), unless it is held; a key
+        no longer stored locally is held again as a tombstone."""
         for partition, items in rows.items():
             for key in items:
                 if not self.held.holds(partition, key):
-                    value = self._read(partition, key)
-                    if value is not None:
-                        self.held.add(partition, key, value)
+                    self.held.add(partition, key, self._read(partition, key))

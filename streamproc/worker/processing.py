@@ -185,7 +185,7 @@ class Processor:
                 kept = [p for p in polls if p[0] >= cutoff]
                 self.stats.late_dropped += len(polls) - len(kept)
                 polls = kept
-            changed = state.add_polls(polls)
+            changed = self.cache.add_polls(state, polls)
             first = state.first_poll_us
             if cutoff is not None and first is not None and first < cutoff - EVICT_SLACK_US:
                 changed = state.evict_before(cutoff) or changed

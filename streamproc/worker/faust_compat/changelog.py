@@ -16,6 +16,7 @@ from streamproc.worker.changelog_sends import ChangelogSends
 PRIVATE_APIS: tuple[tuple[Any, str], ...] = (
     (faust_kafka.Producer, "_ensure_producer"),
     (faust_rocksdb.Store, "_db_for_partition"),
+    (faust_rocksdb.Store, "_dbs_for_actives"),
     (faust_rocksdb.Store, "set_persisted_offset"),
 )
 APP_ATTRIBUTES: tuple[tuple[str, str], ...] = ()  # none set at run time
@@ -50,13 +51,33 @@ class BatchedChangelog:
         self.batches_sent = 0
         self.rows_sent = 0
 
-    def get(self, partition: int, key: str) -> bytes | None:
-        return self._read(partition, key.encode())
+    def get(self, partition: int, key: str | bytes) -> bytes | None:
+        return self._read(partition, _raw(key))
 
-    def put(self, partition: int, key: str, value: bytes) -> None:
-        raw = key.encode()
+    def put(self, partition: int, key: str | bytes, value: bytes) -> None:
+        raw = _raw(key)
         self.table.data._db_for_partition(partition).put(raw, value)
         self.sends.put(partition, raw, value)
+
+    def delete(self, partition: int, key: str | bytes) -> None:
+        """Delete the row from the partition's RocksDB and send its tombstone (Faust's
+        changelog recovery deletes the key on a record without a value)."""
+        raw = _raw(key)
+        self.table.data._db_for_partition(partition).delete(raw)
+        self.sends.put(partition, raw, None)
+
+    def scan(self, partition: int | None, prefix: bytes) -> list[tuple[bytes, bytes]]:
+        """The rows whose key starts with ``prefix``, in key order (a RocksDB seek: one
+        store's rows, ``core/state_rows.py``), from ``partition``'s RocksDB, or with
+        ``None`` from the first active partition that has any (a lookup, like Faust's
+        ``table.get``, which does not know the partition either)."""
+        if partition is not None:
+            return _prefixed(self.table.data._db_for_partition(partition), prefix)
+        for db in self.table.data._dbs_for_actives():
+            found = _prefixed(db, prefix)
+            if found:
+                return found
+        return []
 
     async def flush(self) -> None:
         """Until every row put so far (by any agent) is acknowledged by the broker."""
@@ -69,7 +90,7 @@ class BatchedChangelog:
     def _read(self, partition: int, key: bytes) -> bytes | None:
         return self.table.data._db_for_partition(partition).get(key)
 
-    async def _send_once(self, rows: dict[int, dict[bytes, bytes]]) -> None:
+    async def _send_once(self, rows: dict[int, dict[bytes, bytes | None]]) -> None:
         producer = self.table.app.producer._ensure_producer()
         topic = self.table.changelog_topic.get_topic_name()
         sent = []
@@ -94,3 +115,21 @@ class BatchedChangelog:
             self.table.data.set_persisted_offset(TP(topic, partition), meta.offset + count - 1)
             self.batches_sent += 1
             self.rows_sent += count
+
+
+def _raw(key: str | bytes) -> bytes:
+    return key if isinstance(key, bytes) else key.encode()
+
+
+def _prefixed(db: Any, prefix: bytes) -> list[tuple[bytes, bytes]]:
+    """Rows of a rocksdict ``Rdict`` (raw mode, as Faust opens it) under ``prefix``."""
+    found = []
+    it = db.iter()
+    it.seek(prefix)
+    while it.valid():
+        key = it.key()
+        if not key.startswith(prefix):
+            break
+        found.append((key, it.value()))
+        it.next()
+    return found

@@ -644,3 +644,30 @@ def test_a_commit_held_too_long_reads_the_partition_again_from_the_held_offset()
 
     asyncio.run(run())
     assert sought == [(TP("store-polls", 4), 1147)]
+
+
+def test_the_changelog_writer_scans_and_deletes_one_stores_rows_in_rocksdb(tmp_path) -> None:
+    """BatchedChangelog's RocksDB side on a real rocksdict database opened as Faust opens it
+    (raw mode): a prefix scan returns one store's rows in key order (binary day numbers
+    included) and nothing of a store whose id extends it; a delete removes the row locally
+    and holds a tombstone for the changelog."""
+    import rocksdict
+
+    from streamproc.core import state_rows
+
+    db = rocksdict.Rdict(str(tmp_path / "p0"), options=rocksdict.Options(raw_mode=True))
+    table = SimpleNamespace(data=SimpleNamespace(_db_for_partition=lambda partition: db))
+    log = faust_compat.BatchedChangelog(table)  # type: ignore[arg-type]
+    day_a, day_b = state_rows.day_key("s1", 19_400), state_rows.day_key("s1", 19_456)
+    for key in (b"s1", b"s10/p", day_b, b"s1/t", day_a, b"s1/p", b"s0/t", b"s2"):
+        log.put(0, key, b"v" + key)
+    assert [k for k, _ in log.scan(0, b"s1/")] == [b"s1/d" + (19_400).to_bytes(2, "big"),
+                                                   b"s1/d" + (19_456).to_bytes(2, "big"),
+                                                   b"s1/p", b"s1/t"]
+    assert dict(log.scan(0, b"s1/"))[day_a] == b"v" + day_a
+    log.delete(0, day_a)
+    assert db.get(day_a) is None
+    assert [k for k, _ in log.scan(0, b"s1/")] == [day_b, b"s1/p", b"s1/t"]
+    assert log.sends.held.take()[0][day_a] is None  # the tombstone waits for the flush
+    assert log.scan(0, b"s3/") == []
+    db.close()

@@ -68,13 +68,24 @@ class _Partitions:
     """An in-memory PartitionWriter: rows per partition (the worker's is RocksDB + Kafka)."""
 
     def __init__(self) -> None:
-        self.rows: dict[int, dict[str, bytes]] = {}
+        self.rows: dict[int, dict[bytes, bytes]] = {}
 
-    def get(self, partition: int, key: str) -> bytes | None:
+    def get(self, partition: int, key: bytes) -> bytes | None:
         return self.rows.get(partition, {}).get(key)
 
-    def put(self, partition: int, key: str, value: bytes) -> None:
+    def put(self, partition: int, key: bytes, value: bytes) -> None:
         self.rows.setdefault(partition, {})[key] = value
+
+    def delete(self, partition: int, key: bytes) -> None:
+        self.rows.get(partition, {}).pop(key, None)
+
+    def scan(self, partition: int | None, prefix: bytes) -> list[tuple[bytes, bytes]]:
+        for part in ([partition] if partition is not None else sorted(self.rows)):
+            found = sorted((k, v) for k, v in self.rows.get(part, {}).items()
+                           if k.startswith(prefix))
+            if found:
+                return found
+        return []
 
 
 def test_a_save_with_its_partition_goes_to_that_partition_only():
@@ -86,10 +97,11 @@ def test_a_save_with_its_partition_goes_to_that_partition_only():
     cache.save(state, 3)
     assert table == {}
     assert list(parts.rows) == [3]
-    assert StoreState.from_bytes("s1", parts.rows[3]["s1"]).tz == "Asia/Tokyo"
+    assert StoreState.from_bytes("s1", parts.rows[3][b"s1/p"]).tz == "Asia/Tokyo"
     assert cache.store_ids() == ["s1"]  # saved, so a store (not a phantom lookup)
     assert StateCache(table, parts).get("s1", 3).tz == "Asia/Tokyo"  # a cold read asks it
     assert StateCache(table, parts).get("s1", 2).tz is None  # ...and only that partition
+    assert StateCache(table, parts).get("s1").tz == "Asia/Tokyo"  # a lookup finds it too
 
 
 def test_write_behind_keeps_the_last_value_of_each_key_per_partition():
