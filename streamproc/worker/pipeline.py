@@ -37,10 +37,7 @@ class Pipeline:
 
     def store_state(self, store_id: str) -> StoreState | None:
         """The live state of a store this worker holds; None if it does not know the store."""
-        cache = self.processor.cache
-        if cache.table.get(store_id) is None and not cache.is_unsaved(store_id):
-            return None
-        return cache.get(store_id)
+        return self.processor.cache.find(store_id)
 
     def watermark_now(self) -> int | None:
         return self.processor.watermarks.now()

@@ -137,6 +137,17 @@ class StateCache:
             else:
                 writer.put(partition, key, value)
 
+    def find(self, store_id: str) -> StoreState | None:
+        """The store's state if this worker holds it (live, or stored as rows or as the
+        one-blob key); None for a store it does not know (nothing is kept then)."""
+        state = self._live.get(store_id)
+        if state is not None:
+            return state
+        state = self._read(store_id, None)
+        if state is not None:
+            self._live[store_id] = state
+        return state
+
     def is_unsaved(self, store_id: str) -> bool:
         return store_id in self._unsaved
 

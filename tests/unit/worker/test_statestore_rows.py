@@ -199,3 +199,17 @@ def test_the_first_save_after_a_restart_sends_every_row_again() -> None:
     assert restarted.must_save("s1")
     restarted.save(state, 0)
     _same(StateCache({}, rows.restored()).get("s1", 0), state)
+
+
+def test_a_store_kept_as_rows_is_found_by_a_lookup_and_an_unknown_one_is_not():
+    """``GET /stores/{id}`` asks :meth:`StateCache.find`: with the rows there is no key equal
+    to the store id any more (it answered 404 for every store after the row layout)."""
+    rows = _Rows()
+    writer = StateCache({}, rows)
+    state = _profiled(writer.get("s1", 2))
+    writer.add_polls(state, [(T0, True), (T0 + US_PER_HOUR, False)])
+    writer.save(state, 2)
+    lookup = StateCache({}, rows.restored())  # a fresh cache: nothing live
+    found = lookup.find("s1")
+    assert found is not None and found.polls() == state.polls()
+    assert lookup.find("s2") is None and len(lookup) == 1  # the unknown store not kept
