@@ -49,14 +49,13 @@ class Expected:
             return self._hand_on(tp, generation, offset), offset
         return self._skipped(tp, generation, expected[1], offset), expected[1]
 
-    def behind(self, tp: Any, generation: int, position: int | None) -> tuple[Verdict, int]:
+    def behind(self, tp: Any, generation: int, position: int) -> tuple[Verdict, int]:
         """Whether the consumer's fetch position passed records never handed on (the last
         ones of a batch, lost with no later record to show it): READ_AGAIN from the first of
         them, GONE when that was done already (the position stays past them)."""
         expected = self.next.get(tp)
-        if (expected is None or expected[0] != generation or position is None
-                or position <= expected[1]):
-            return Verdict.HAND_ON, position if position is not None else -1
+        if expected is None or expected[0] != generation or position <= expected[1]:
+            return Verdict.HAND_ON, position
         return self._skipped(tp, generation, expected[1], position - 1), expected[1]
 
     def _skipped(self, tp: Any, generation: int, first: int, seen: int) -> Verdict:

@@ -69,19 +69,18 @@ class StateCache:
         (a standby's): kept and handed to the writer, that state would be saved without the
         store's past, or never saved at all: a store with hours and no polls vanished from
         every report that way after a takeover (found by ``streamproc soak``)."""
+        if partition is None:
+            found = self.find(store_id)
+            return found if found is not None else StoreState(store_id)
         state = self._live.get(store_id)
-        if state is not None and (partition is None or store_id in self._written):
+        if state is not None and store_id in self._written:
             return state
-        if partition is not None:
-            self._written.add(store_id)
+        self._written.add(store_id)
         state = self._read(store_id, partition)
-        if state is not None:
-            self._live[store_id] = state
-            return state
-        state = StoreState(store_id)
-        if partition is not None:
-            self._live[store_id] = state
+        if state is None:
+            state = StoreState(store_id)
             self._unsaved.add(store_id)
+        self._live[store_id] = state
         return state
 
     def _read(self, store_id: str, partition: int | None) -> StoreState | None:

@@ -254,10 +254,10 @@ class RewindingConsumer(faust_kafka.Consumer):
                 self._thread.seek(tp, offset)
                 self._expect(tp, offset)
             for tp in fetched:
-                if tp.topic in self.gapless:
-                    position = self._position(tp)
+                position = self._position(tp)
+                if tp.topic in self.gapless and position is not None:
                     verdict, first = self.expected.behind(tp, self._fetched_in, position)
-                    self._act(tp, verdict, first, position if position is not None else first)
+                    self._act(tp, verdict, first, position)
 
     def _in_order(self, tp: TP, offset: int) -> bool:
         """Whether the record at ``offset`` may be handed on; when records before it were
