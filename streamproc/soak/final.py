@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from streamproc import config
 from streamproc.sandbox import run_cli
 from streamproc.sandbox.http import request
 from streamproc.soak import reports
@@ -19,6 +20,7 @@ from streamproc.soak.checks import Oracle, observation_deficit
 from streamproc.soak.data import source_args
 from streamproc.soak.outcome import FinalCheck
 from streamproc.soak.reports import COMPLETE, Follower, ReportBook, Tracked
+from streamproc.soak.restore_check import changelog_topic, check_restore
 from streamproc.soak.schedule import COUNTED, TRIGGER, Action
 
 SNAPSHOT_PATIENCE_S = 120.0
@@ -54,6 +56,12 @@ def final_check(env: dict[str, str], run_dir: Path, oracle: Oracle, fleet, publi
         text = _snapshot(handle.base_url)
         check.snapshots[name] = text == batch
         log(f"snapshot of {name}: {_equal(text == batch)} the batch report")
+    settings = config.load(env)
+    check.restore = check_restore(settings.bootstrap, changelog_topic(settings.app_id),
+                                  data.polls, data.last_us)
+    log(f"the store-state changelog alone restores {check.restore.missing} polls short, "
+        f"{check.restore.extra} extra, over {check.restore.stores} stores")
+    check.problems += [f"changelog: {e}" for e in check.restore.examples]
     return check
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from streamproc.soak.actions import Tally
 from streamproc.soak.reports import COMPLETE, LOST, RUNNING, Tracked
+from streamproc.soak.restore_check import RestoreCheck
 from streamproc.soak.schedule import Schedule
 
 
@@ -20,12 +21,14 @@ class FinalCheck:
     lacking: int = 0  # observations the counted report lacks (polls never applied)
     differing: int = 0  # stores whose observation count differs
     oracle_equal: bool = False  # the soak's in-process batch = `streamproc report`'s output
+    restore: RestoreCheck | None = None  # what the changelog alone restores (a takeover)
     problems: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return (self.counted_equal and self.default_equal and all(self.snapshots.values())
-                and bool(self.snapshots) and self.oracle_equal and not self.problems)
+                and bool(self.snapshots) and self.oracle_equal and not self.problems
+                and self.restore is not None and self.restore.ok)
 
     @property
     def wrong(self) -> int:

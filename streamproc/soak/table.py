@@ -91,6 +91,9 @@ def _final(r: SoakResult) -> list[str]:
         return ["final check: not reached"]
     yes = {True: "yes", False: "NO"}
     snaps = " ".join(f"{n}:{yes[v]}" for n, v in f.snapshots.items()) or "none"
+    restore = ("not read" if f.restore is None else
+               f"{yes[f.restore.ok]} ({f.restore.missing} polls missing, {f.restore.extra} extra)")
     return [f"final report = batch, byte for byte: 7 columns {yes[f.default_equal]}, "
             f"+observations_last_week {yes[f.counted_equal]} ({f.lacking} observations "
-            f"lacking); /snapshot.csv = batch: {snaps}"]
+            f"lacking); /snapshot.csv = batch: {snaps}",
+            f"the store-state changelog alone restores every poll of the last 8 days: {restore}"]

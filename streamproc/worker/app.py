@@ -306,6 +306,11 @@ class TableWrites:
         """Waits until every table write so far is in the changelogs."""
         return asyncio.gather(*(log.flush() for log in self.logs))
 
+    async def settle(self, timeout: float) -> bool:
+        """Until every changelog send in flight landed or failed; False after ``timeout``."""
+        settled = await asyncio.gather(*(log.settle(timeout) for log in self.logs))
+        return all(settled)
+
     def keep_only(self, partitions: set[int]) -> int:
         """Drop rows still held for partitions not in ``partitions``; returns how many."""
         return sum(log.forget_partitions(partitions.__contains__) for log in self.logs)
@@ -322,6 +327,12 @@ def _signals(app: faust.App, settings: Settings, cluster: Cluster, processor: Pr
         cluster.reassigned()  # a snapshot evaluated across this is not trusted
         processor.cache.clear()  # partitions may have moved: re-read lazily
         monitor.forget_partitions()
+        # Faust stops waiting for a batch whose input it dropped, not for its changelog
+        # rows: a send landing after the partition's new holder wrote the same keys would
+        # leave the changelog with older rows (changelog_sends.py). The group waits for us.
+        if not await writes.settle(settings.session_timeout_s):
+            log.warning("changelog sends still in flight after %.0f s of a rebalance",
+                        settings.session_timeout_s)
 
     @app.on_partitions_assigned.connect
     async def _on_assigned(app: faust.App, assigned: set, **kwargs: object) -> None:

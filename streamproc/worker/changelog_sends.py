@@ -13,7 +13,13 @@ Two ways it went wrong before (found by ``streamproc soak``):
   behind it; a worker stopping cancels everything) never ran the code that held its rows
   again: asyncio closes such a coroutine without running any of it;
 * a failed send held its own, older values again even when a later send had carried newer
-  ones: the changelog then ended with an older state of the store than RocksDB.
+  ones: the changelog then ended with an older state of the store than RocksDB;
+* a send still in flight when its partition moved to another worker failed *after* the move
+  and held its rows again; the next flush sent them, and they landed after the new holder's
+  rows of the same keys: a day row without a poll the new holder had sealed into it, so the
+  next worker to restore that partition lost the poll (a 3-minute soak in CI, seed 23).
+  Now a rebalance waits until every send in flight landed or failed (:meth:`settle`), and a
+  failed send holds again only rows of partitions this worker still holds.
 
 Here the outcome of a send is seen by a done callback, which runs whatever happened to the
 task, and what is held again is each key's *current* local value: a key gone from RocksDB
@@ -41,6 +47,7 @@ class ChangelogSends:
         self._send = send
         self._read = read
         self._sending: set[asyncio.Future] = set()
+        self._holds: Callable[[int], bool] = lambda partition: True  # until an assignment
 
     def put(self, partition: int, key: bytes, value: bytes | None) -> None:
         """Hold a row for the next flush; ``None`` sends a tombstone (the key deleted)."""
@@ -58,9 +65,21 @@ class ChangelogSends:
         if self._sending:
             await asyncio.gather(*(asyncio.shield(task) for task in list(self._sending)))
 
+    async def settle(self, timeout: float) -> bool:
+        """Until every send in flight landed or failed (its rows held again), without
+        starting new ones; False if some were still in flight after ``timeout`` seconds.
+        A rebalance waits for this: a send that lands after the partition's new holder
+        wrote the same keys would leave the changelog with the older rows."""
+        if self._sending:
+            _, pending = await asyncio.wait(list(self._sending), timeout=timeout)
+            return not pending
+        return True
+
     def forget_partitions(self, keep: Callable[[int], bool]) -> int:
         """Drop the held rows of partitions this worker no longer holds (their new holder
-        reads the input again; sent from here they could land after its newer rows)."""
+        reads the input again; sent from here they could land after its newer rows), and
+        from now on hold again only rows of partitions that ``keep`` accepts."""
+        self._holds = keep
         return self.held.drop(lambda partition: not keep(partition))
 
     def _start(self, rows: Rows) -> None:
@@ -76,8 +95,11 @@ class ChangelogSends:
     def _hold_again(self, rows: Rows) -> None:
         """Hold each key of ``rows`` again with its current local value (a later write may
         have replaced it, and a later send may have carried that), unless it is held; a key
-        no longer stored locally is held again as a tombstone."""
+        no longer stored locally is held again as a tombstone. Rows of a partition this
+        worker no longer holds are dropped (see :meth:`forget_partitions`)."""
         for partition, items in rows.items():
+            if not self._holds(partition):
+                continue
             for key in items:
                 if not self.held.holds(partition, key):
                     self.held.add(partition, key, self._read(partition, key))

@@ -83,6 +83,10 @@ class BatchedChangelog:
         """Until every row put so far (by any agent) is acknowledged by the broker."""
         await self.sends.flush()
 
+    async def settle(self, timeout: float) -> bool:
+        """Until every send in flight landed or failed (see ChangelogSends.settle)."""
+        return await self.sends.settle(timeout)
+
     def forget_partitions(self, keep) -> int:
         """Drop held rows of partitions no longer this worker's (see ChangelogSends)."""
         return self.sends.forget_partitions(keep)

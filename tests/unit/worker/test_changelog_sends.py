@@ -132,3 +132,47 @@ async def _a_failed_tombstone_is_held_again() -> None:
     with pytest.raises(ConnectionError):
         await flush
     assert sends.held.take() == {0: {b"s1/d\x4e\x20": None}}
+
+
+def test_a_send_failing_after_its_partition_moved_is_not_sent_again() -> None:
+    asyncio.run(_a_send_failing_after_its_partition_moved_is_not_sent_again())
+
+
+async def _a_send_failing_after_its_partition_moved_is_not_sent_again() -> None:
+    """Sent again, the day row would land after the new holder's row of the same key, and
+    the next worker to restore the partition would lose what the new holder added."""
+    log = _Changelog()
+    sends = log.sends()
+    log.write(sends, 0, b"s1/d\x4e\x20", b"day without the last poll")
+    log.write(sends, 1, b"s2/t", b"tail")
+    flush = asyncio.ensure_future(sends.flush())
+    await _steps()
+    assert sends.forget_partitions({1}.__contains__) == 0  # partition 0 moved; nothing held
+    log.answers[0].set_exception(ConnectionError("broker node gone"))
+    with pytest.raises(ConnectionError):
+        await flush
+    assert sends.held.take() == {1: {b"s2/t": b"tail"}}  # partition 1 is still ours
+
+
+def test_settle_waits_for_the_sends_in_flight() -> None:
+    asyncio.run(_settle_waits_for_the_sends_in_flight())
+
+
+async def _settle_waits_for_the_sends_in_flight() -> None:
+    log = _Changelog()
+    sends = log.sends()
+    assert await sends.settle(0.01)  # nothing in flight
+    log.write(sends, 0, b"k", b"v1")
+    flush = asyncio.ensure_future(sends.flush())
+    await _steps()
+    log.write(sends, 0, b"k", b"v2")  # held, not in flight: settle does not send it
+    assert not await sends.settle(0.01)  # the broker has not answered
+    settle = asyncio.ensure_future(sends.settle(5))
+    await _steps()
+    assert not settle.done()
+    log.answers[0].set_exception(ConnectionError("broker node gone"))
+    assert await settle
+    with pytest.raises(ConnectionError):
+        await flush
+    assert len(log.answers) == 1  # no new send was started
+    assert sends.held.take() == {0: {b"k": b"v2"}}
