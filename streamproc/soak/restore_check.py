@@ -16,6 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from streamproc.core.records import Poll
 from streamproc.core.state import HORIZON_US, StoreState
@@ -52,19 +53,18 @@ def check_restore(bootstrap: str, topic: str, polls: list[Poll], last_us: int) -
 
 async def latest_rows(bootstrap: str, topic: str) -> ROWS:
     """Every key's last value in ``topic``, read from the start to the end offsets."""
+    tps = [TopicPartition(topic, p) for p in await partitions(bootstrap, topic)]
+    if not tps:
+        raise LookupError(f"no topic {topic} on {bootstrap}")
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
                                 group_id=None)
     await consumer.start()
     try:
-        await consumer.topics()  # metadata, so that the partitions are known
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        if not tps:
-            return {}
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         end = await consumer.end_offsets(tps)
         rows: ROWS = {}
-        while any(await consumer.position(tp) < end[tp] for tp in tps):
+        while [tp for tp in tps if await consumer.position(tp) < end[tp]]:
             for records in (await consumer.getmany(timeout_ms=1000)).values():
                 for record in records:
                     if record.value is None:
@@ -76,10 +76,24 @@ async def latest_rows(bootstrap: str, topic: str) -> ROWS:
         await consumer.stop()
 
 
+async def partitions(bootstrap: str, topic: str) -> list[int]:
+    """The topic's partitions (the consumer's ``partitions_for_topic`` knows only topics it
+    fetched metadata for, and ``topics()`` does not count as that)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+        return sorted(p["partition"] for d in described for p in d["partitions"])
+    finally:
+        await admin.close()
+
+
 def restored_polls(rows: ROWS) -> dict[str, list[tuple[int, bool]]]:
     """Each store's polls as a restoring worker builds them (rows, or an old blob key)."""
     by_store: dict[str, dict[bytes, bytes]] = defaultdict(dict)
     for key, value in rows.items():
+        if key.startswith(b"__faust"):
+            continue  # Faust's own bookkeeping, not a store
         store_id, suffix = split_key(key)
         by_store[store_id][suffix] = value
     restored = {}
