@@ -316,10 +316,16 @@ class TableWrites:
         return sum(log.forget_partitions(partitions.__contains__) for log in self.logs)
 
 
+STOP_SETTLE_S = 10.0  # of a stop's ~30 s budget (a deploy's SIGTERM), for sends in flight
+
+
 def _signals(app: faust.App, settings: Settings, cluster: Cluster, processor: Processor,
              monitor: Monitor, writes: TableWrites) -> None:
     @app.on_before_shutdown.connect
     async def _on_shutdown(app: faust.App, **kwargs: object) -> None:
+        # before the consumer leaves the group: no send of ours lands after a new holder's
+        if not await writes.settle(STOP_SETTLE_S):
+            log.warning("changelog sends still in flight after %.0f s of stopping", STOP_SETTLE_S)
         await cluster.close()  # the offsets client, so the broker sees a clean leave
 
     @app.on_partitions_revoked.connect
