@@ -27,6 +27,7 @@ class Transport(faust_kafka.Transport):
         super().__init__(*args, **kwargs)
         self.inboxes: dict[str, Inbox] = {}  # topic name -> its batched_topic inbox
         self.gapless: set[str] = set()  # topics whose offsets have no gaps (not compacted)
+        self.flow_guards: list = []  # batched_topics.ClearedWhenSuspended (flow control: weak)
 
 
 def install_transport(app: faust.App) -> None:
