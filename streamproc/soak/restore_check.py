@@ -5,8 +5,7 @@ of the data set's last eight days, and no other.
 Why a check of its own: a changelog row older than the worker's RocksDB goes unseen while
 that worker holds the partition, and the final report reads the workers' live state. Only
 the next takeover would lose the poll; a report then misses it until a later full save
-mends the row (a 3-minute soak in CI: a send that failed after its partition had moved
-was sent again and landed after the new holder's row). Read here, every such row shows.
+mends the row (README, soak finding 10). Read here, every such row shows.
 """
 
 from __future__ import annotations

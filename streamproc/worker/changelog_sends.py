@@ -17,7 +17,8 @@ Two ways it went wrong before (found by ``streamproc soak``):
 * a send still in flight when its partition moved to another worker failed *after* the move
   and held its rows again; the next flush sent them, and they landed after the new holder's
   rows of the same keys: a day row without a poll the new holder had sealed into it, so the
-  next worker to restore that partition lost the poll (a 3-minute soak in CI, seed 23).
+  next worker to restore that partition lost the poll (found by reading the code; README,
+  soak finding 10).
   Now a rebalance waits until every send in flight landed or failed (:meth:`settle`), and a
   failed send holds again only rows of partitions this worker still holds.
 
