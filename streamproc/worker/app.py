@@ -335,10 +335,11 @@ def _signals(app: faust.App, settings: Settings, cluster: Cluster, processor: Pr
         monitor.forget_partitions()
         # Faust stops waiting for a batch whose input it dropped, not for its changelog
         # rows: a send landing after the partition's new holder wrote the same keys would
-        # leave the changelog with older rows (changelog_sends.py). The group waits for us.
-        if not await writes.settle(settings.session_timeout_s):
-            log.warning("changelog sends still in flight after %.0f s of a rebalance",
-                        settings.session_timeout_s)
+        # leave the changelog with older rows (changelog_sends.py). The group waits for us;
+        # half the session timeout, so that this member is not taken for gone meanwhile.
+        bound = settings.session_timeout_s / 2
+        if not await writes.settle(bound):
+            log.warning("changelog sends still in flight after %.0f s of a rebalance", bound)
 
     @app.on_partitions_assigned.connect
     async def _on_assigned(app: faust.App, assigned: set, **kwargs: object) -> None:
