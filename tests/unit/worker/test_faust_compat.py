@@ -12,13 +12,17 @@ import asyncio
 from pathlib import Path
 from types import SimpleNamespace
 
+import faust
 import pytest
+from aiokafka.errors import NodeNotReadyError
 from faust.transport.drivers import aiokafka as faust_kafka
 from faust.types import TP
 from mode.utils.queues import FlowControlEvent
 
 from streamproc.kafka.holes import Expected
 from streamproc.worker import faust_compat
+from streamproc.worker.faust_compat import transport as compat_transport
+from streamproc.worker.faust_compat.transport import install_transport
 
 ROOT = Path(__file__).resolve().parents[3]
 COMPAT = ROOT / "streamproc" / "worker" / "faust_compat"
@@ -671,3 +675,46 @@ def test_the_changelog_writer_scans_and_deletes_one_stores_rows_in_rocksdb(tmp_p
     assert log.sends.held.take()[0][day_a] is None  # the tombstone waits for the flush
     assert log.scan(0, b"s3/") == []
     db.close()
+
+
+# -- a worker starting while a broker node is away declares its topics all the same
+
+
+class _Client:
+    def __init__(self) -> None:
+        self.refreshed = 0
+
+    async def force_metadata_update(self) -> bool:
+        self.refreshed += 1
+        return True
+
+
+def _compat_transport():
+    app = faust.App("topic-declaration-test", broker="kafka://127.0.0.1:1")
+    install_transport(app)
+    return app.transport
+
+
+def test_a_node_away_is_asked_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = [NodeNotReadyError("node 3"), NodeNotReadyError("node 3"), None]
+
+    async def faust_create(self, owner, client, topic, partitions, replication, **kwargs):
+        answer = answers.pop(0)
+        if answer is not None:
+            raise answer
+
+    monkeypatch.setattr(faust_kafka.Transport, "_create_topic", faust_create)
+    monkeypatch.setattr(compat_transport, "CREATE_TOPIC_PAUSE_S", 0.001)
+    client = _Client()
+    asyncio.run(_compat_transport()._create_topic(None, client, "t", 8, 3))
+    assert answers == [] and client.refreshed == 2
+
+
+def test_gives_up_after_the_last_attempt(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def faust_create(self, *args, **kwargs):
+        raise NodeNotReadyError("node 3")
+
+    monkeypatch.setattr(faust_kafka.Transport, "_create_topic", faust_create)
+    monkeypatch.setattr(compat_transport, "CREATE_TOPIC_PAUSE_S", 0.001)
+    with pytest.raises(NodeNotReadyError):
+        asyncio.run(_compat_transport()._create_topic(None, _Client(), "t", 8, 3))
