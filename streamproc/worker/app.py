@@ -331,8 +331,6 @@ def _signals(app: faust.App, settings: Settings, cluster: Cluster, processor: Pr
     @app.on_partitions_revoked.connect
     async def _on_revoked(app: faust.App, revoked: set, **kwargs: object) -> None:
         cluster.reassigned()  # a snapshot evaluated across this is not trusted
-        processor.cache.clear()  # partitions may have moved: re-read lazily
-        monitor.forget_partitions()
         # Faust stops waiting for a batch whose input it dropped, not for its changelog
         # rows: a send landing after the partition's new holder wrote the same keys would
         # leave the changelog with older rows (changelog_sends.py). The group waits for us;
@@ -340,10 +338,21 @@ def _signals(app: faust.App, settings: Settings, cluster: Cluster, processor: Pr
         bound = settings.session_timeout_s / 2
         if not await writes.settle(bound):
             log.warning("changelog sends still in flight after %.0f s of a rebalance", bound)
+        processor.cache.clear()  # partitions may have moved: re-read lazily
+        monitor.forget_partitions()
+
+    @app.on_rebalance_complete.connect
+    async def _on_restored(app: faust.App, **kwargs: object) -> None:
+        # and once the tables are restored: what a lookup read meanwhile may lack stores
+        processor.cache.clear()
 
     @app.on_partitions_assigned.connect
     async def _on_assigned(app: faust.App, assigned: set, **kwargs: object) -> None:
         cluster.reassigned()
+        # again: a snapshot asked between the revocation and now listed the stores of the
+        # partitions being revoked, and the cache kept them as complete: every later
+        # snapshot of this worker was refused ("stores ... are not in partitions"; soak)
+        processor.cache.clear()
         mine = {tp.partition for tp in faust_compat.assigned_partitions(app)
                 if tp.topic == settings.topic_polls}
         dropped = writes.keep_only(mine)
