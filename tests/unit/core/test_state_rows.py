@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from streamproc.core import state_rows as rows
 from streamproc.core.records import US_PER_DAY, US_PER_HOUR
 from streamproc.core.state import StoreState
+from tests.support.row_writes import applied
 
 T0 = 1_674_000_000_000_000  # 2023-01-18 00:00 UTC
 SPAN = 10 * US_PER_DAY
@@ -127,13 +128,7 @@ def test_a_poll_outside_its_day_is_refused() -> None:
 
 def _suffixed(writes: list[tuple[bytes, bytes | None]]) -> dict[bytes, bytes]:
     """Apply writes to an empty table and key what is left by suffix (one store)."""
-    table: dict[bytes, bytes] = {}
-    for key, value in writes:
-        if value is None:
-            table.pop(key, None)
-        else:
-            table[key] = value
-    return {rows.split_key(k)[1]: v for k, v in table.items()}
+    return {rows.split_key(k)[1]: v for k, v in applied(writes).items()}
 
 
 @settings(max_examples=100, suppress_health_check=[HealthCheck.too_slow])

@@ -7,6 +7,7 @@ from streamproc.core.row_saves import full_writes
 from streamproc.core.state import StoreState
 from streamproc.core.state_rows import day_key
 from streamproc.soak.restore_check import compare, restored_polls
+from tests.support.row_writes import applied
 
 DAY = 19426  # 2023-03-10
 T0 = DAY * US_PER_DAY
@@ -14,14 +15,7 @@ T0 = DAY * US_PER_DAY
 
 def _rows(state: StoreState) -> dict[bytes, bytes]:
     """The changelog's last values after a full save of ``state``."""
-    _, writes = full_writes(state, None)
-    rows: dict[bytes, bytes] = {}
-    for key, value in writes:
-        if value is None:
-            rows.pop(key, None)
-        else:
-            rows[key] = value
-    return rows
+    return applied(full_writes(state, None)[1])
 
 
 def _state(store_id: str, polls: list[tuple[int, bool]]) -> StoreState:
