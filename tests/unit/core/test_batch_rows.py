@@ -33,7 +33,7 @@ from streamproc.core.report_rows import (
     write_csv,
 )
 from streamproc.core.state import HORIZON_US, StoreState
-from tests.unit.core.test_contract_properties import reports, settings_
+from tests.support.report_cases import reports, settings_
 
 ALL_COLUMNS = tuple(OPTIONAL_COLUMNS)
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from streamproc.core.evidence import evidence
 from streamproc.core.records import US_PER_DAY, US_PER_HOUR, US_PER_MINUTE
 from streamproc.core.state import HORIZON_US, StoreState
-from tests.unit.core.test_contract_properties import reports, settings_
+from tests.support.report_cases import reports, settings_
 
 
 @settings(settings_, max_examples=200)
