@@ -4,6 +4,8 @@
   replayed into a fresh worker of its own; end to end (replay start -> every poll applied)
   and the worker's peak RSS, the 10x figure beside the 1x figure of the same run. Today a
   10x fleet costs more per poll because each poll rewrites its store's whole history.
+  The batch command (``streamproc report``) on the same files too: its wall time and its
+  own peak RSS at N and 10 x N.
 * ``minute``: K stores polled every minute: a backlog of D days replayed, then a few live
   minutes at ``--speed 60``; the changelog bytes the live polls added (sizes of the broker's
   segment files of the worker's ``*-changelog`` topics) per live poll, beside the state's
@@ -33,6 +35,7 @@ from streamproc.synthetic.options import DEFAULT_START, to_us
 from streamproc.synthetic.polls import Formatter
 
 SCALE_RATIO_TARGET = 0.8  # end to end at 10x stores / at 1x (issue 24)
+BATCH_PEAK_TARGET = 3 * 2**29  # 1.5 GiB: the batch command's peak RSS at 10x (issue 24)
 PER_POLL_TARGET = 1024  # changelog bytes per live poll with 9 days kept (issue 24)
 LIVE_SPEED = 60.0  # a live minute per second
 
@@ -155,17 +158,52 @@ class ScaleRun:
         return self.polls / self.seconds
 
 
+@dataclass(frozen=True)
+class BatchRun:
+    """``streamproc report`` on one data set of the scale step."""
+
+    stores: int
+    seconds: float
+    peak: int  # the command's peak RSS, bytes
+    load: str
+
+
 def step_scale(ctx: BenchContext) -> Findings:
     size = sizes(ctx.options)
-    runs, notes = [], []
+    runs, batches, notes = [], [], []
     for stores in (size.scale_stores, 10 * size.scale_stores):
         ctx.log(f"scale: {stores:,} stores x {size.scale_days} days ...")
         data = _generate(ctx, stores, size.scale_days, f"scale-{stores}")
+        batch = _batch_run(ctx, data, stores)
+        batches.append(batch)
+        ctx.log(f"scale: {stores:,} stores: `streamproc report` {batch.seconds:.1f} s, "
+                f"peak RSS {fmt_bytes(batch.peak)}")
         run, run_notes = _scale_run(ctx, data, stores, profile=stores > size.scale_stores)
         runs.append(run)
         notes += run_notes
         ctx.log(f"scale: {stores:,} stores: {fmt_rate(run.rate)}, peak RSS {fmt_bytes(run.hwm)}")
-    return Findings(scale_rows(runs[0], runs[1]), notes)
+    return Findings(scale_rows(runs[0], runs[1]) + batch_report_rows(batches[0], batches[1]), notes)
+
+
+def _batch_run(ctx: BenchContext, data: Path, stores: int) -> BatchRun:
+    seconds, peak, _ = harness.cli_peak(
+        ctx.env, "report", "--polls", str(data / "store_status.csv"), "--hours",
+        str(data / "menu_hours.csv"), "--timezones", str(data / "timezones.csv"),
+        "--special-hours", str(data / "special_hours.csv"), "--out",
+        str(ctx.tmp / f"batch-{stores}.csv"))
+    return BatchRun(stores, seconds, peak, harness.loadavg())
+
+
+def batch_report_rows(one: BatchRun, ten: BatchRun) -> list[Row]:
+    """The batch command at 10x stores beside 1x: its peak RSS judged, its time shown."""
+    return [
+        judged(f"scale: `streamproc report` peak RSS at 10x stores ({ten.stores:,})",
+               f"{fmt_bytes(ten.peak)} (in {ten.seconds:.1f} s, x{ten.seconds / one.seconds:.1f} "
+               f"the 1x time; load {ten.load})",
+               f"≤ {fmt_bytes(BATCH_PEAK_TARGET)}",
+               f"{one.stores:,} stores: {fmt_bytes(one.peak)} in {one.seconds:.1f} s "
+               f"(load {one.load})", ten.peak <= BATCH_PEAK_TARGET),
+    ]
 
 
 def _generate(ctx: BenchContext, stores: int, days: int, name: str) -> Path:

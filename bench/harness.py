@@ -15,6 +15,7 @@ import os
 import platform
 import re
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -127,6 +128,27 @@ def timed_cli(env: dict[str, str], *args: str, timeout: float = 900.0) -> tuple[
     started = time.monotonic()
     proc = cli.run_cli(env, *args, timeout=timeout)
     return time.monotonic() - started, proc.stdout
+
+
+def cli_peak(env: dict[str, str], *args: str, timeout: float = 1800.0) -> tuple[float, int, str]:
+    """Run a ``streamproc`` subcommand; (wall seconds, its peak RSS in bytes, output). The
+    peak is the child's own ``ru_maxrss`` (``os.wait4`` on its pid), not the maximum over
+    every child this process ever had. Raises on failure or after ``timeout``."""
+    started = time.monotonic()
+    with subprocess.Popen(cli.command(*args), env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True) as proc:
+        timer = threading.Timer(timeout, proc.kill)
+        timer.start()
+        try:
+            out = proc.stdout.read()  # type: ignore[union-attr]
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.monotonic() - started
+    if proc.returncode != 0:
+        raise cli.CliFailed(f"streamproc {' '.join(args)} exited {proc.returncode}\n{out}")
+    return seconds, usage.ru_maxrss * 1024, out
 
 
 REPLAY_LINE = re.compile(r"replay: ([\d,]+) polls sent.*?; ([\d.]+) s; ([\d,]+) polls/s")

@@ -10,6 +10,7 @@ import csv
 import sys
 import time
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 from typing import TypeVar
 
@@ -18,15 +19,17 @@ from streamproc.core.parsing import HeaderError
 from streamproc.core.records import Rejection
 from streamproc.core.report_rows import (
     OPTIONAL_COLUMNS,
-    build_states,
+    GroupedPolls,
+    batch_rows,
     check_columns,
-    report_rows,
+    group_sources,
     write_csv,
 )
 from streamproc.core.timeparse import format_timestamp, parse_timestamp
 from streamproc.progress import Progress
 
 T = TypeVar("T")
+_CHUNK = 1 << 16  # poll rows handed to GroupedPolls.add at a time (counted per chunk)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -70,12 +73,6 @@ def _cell_safe(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def _counted(items: Iterable[T], progress: Progress) -> Iterator[T]:
-    for item in items:
-        progress.advance()
-        yield item
-
-
 def _special_rows(path: Path | None, sink: RejectSink) -> list:
     """The accepted special-hours rows, read before the polls so a bad header stops early."""
     return [] if path is None else list(sink.accept(csvfiles.iter_special_hours(path)))
@@ -100,26 +97,31 @@ def run(args: argparse.Namespace) -> int:
     sink = RejectSink()
     progress = Progress("reading polls")
     try:
-        states, now = build_states(
-            sink.accept(_counted(csvfiles.iter_polls(args.polls), progress)),
+        special = _special_rows(args.special_hours, sink)
+        polls = GroupedPolls(as_of)
+        items = csvfiles.iter_polls(args.polls)
+        while chunk := list(islice(items, _CHUNK)):  # the rejections kept in file order
+            progress.advance(len(chunk))
+            sink.rejections += polls.add(chunk)
+        sources = group_sources(
             sink.accept(csvfiles.iter_hours(args.hours)),
             sink.accept(csvfiles.iter_timezones(args.timezones)),
-            as_of=as_of,
-            special=_special_rows(args.special_hours, sink),
+            special,
         )
     except HeaderError as exc:
         print(f"streamproc report: {exc}", file=sys.stderr)
         return 2
     progress.close()
-    rows = report_rows(states, now, figures=bool(columns))
+    now = polls.now
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("w", newline="") as f:
-        write_csv(rows, f, columns)
+        # store by store: the polls are held (compactly), the states one at a time
+        n_rows = write_csv(batch_rows(polls, sources, figures=bool(columns)), f, columns)
     if args.rejects:
         sink.write(args.rejects)
     now_text = format_timestamp(now) if now is not None else "none"
     print(
         f"report: {progress.count} poll rows, {len(sink.rejections)} rejected, "
-        f"{len(rows)} stores, now {now_text}, {time.monotonic() - started:.1f}s -> {args.out}"
+        f"{n_rows} stores, now {now_text}, {time.monotonic() - started:.1f}s -> {args.out}"
     )
     return 0

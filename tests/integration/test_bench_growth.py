@@ -31,6 +31,7 @@ def test_bench_growth_steps_print_their_figures(kafka_broker: str, tmp_path: Pat
     assert "scale: end to end at 10x stores (200;" in table
     assert "| 20 stores: " in table  # the 1x baseline of the same run
     assert "scale: worker peak RSS (VmHWM) at 10x stores" in table
+    assert "scale: `streamproc report` peak RSS at 10x stores (200)" in table
     assert "minute polls: changelog bytes per live poll (5 stores" in table
     assert " B per poll (15 live polls;" in table  # 5 stores x 3 live minutes
     assert "stopped early" not in table

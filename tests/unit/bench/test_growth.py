@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 from pathlib import Path
 
-from bench import growth
+import pytest
+
+from bench import growth, harness
 from bench.options import BenchOptions
 from bench.run import add_arguments
 from streamproc.core.records import US_PER_MINUTE
 from streamproc.core.timeparse import parse_timestamp
+from streamproc.sandbox.cli import CliFailed
 
 START = 1_674_000_000_000_000  # 2023-01-18 00:00 UTC
 
@@ -74,6 +78,25 @@ def test_rows_judge_against_the_same_runs_baseline() -> None:
     rows = growth.minute_rows(run)
     assert "5,000 B per poll" in rows[0].value and "missed" in rows[0].line()
     assert "24.4 KiB per store" in rows[1].value
+
+
+def test_the_batch_row_judges_the_10x_peak_and_shows_the_time() -> None:
+    one = growth.BatchRun(100, 2.0, 60 * 2**20, "1 1 1")
+    ten = growth.BatchRun(1_000, 18.0, 300 * 2**20, "2 2 2")
+    (row,) = growth.batch_report_rows(one, ten)
+    assert row.verdict == "met" and "300 MiB (in 18.0 s, x9.0 the 1x time" in row.value
+    assert "100 stores: 60 MiB in 2.0 s" in row.baseline and "1,536 MiB" in row.target
+    heavy = growth.BatchRun(1_000, 18.0, 2 * 2**30, "2 2 2")
+    assert growth.batch_report_rows(one, heavy)[0].verdict != "met"
+
+
+def test_cli_peak_is_the_commands_own_peak(tmp_path: Path) -> None:
+    env = dict(os.environ)
+    seconds, peak, out = harness.cli_peak(env, "report", "--help")
+    assert "--polls" in out and seconds > 0 and 5 * 2**20 < peak < 500 * 2**20
+    with pytest.raises(CliFailed, match="exited 2"):
+        harness.cli_peak(env, "report", "--polls", str(tmp_path / "none.csv"), "--hours", "h",
+                         "--timezones", "t", "--out", str(tmp_path / "o.csv"))
 
 
 def _options(*argv: str) -> BenchOptions:
