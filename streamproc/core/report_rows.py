@@ -153,14 +153,18 @@ def report_rows(states: Mapping[str, StoreState | None], now_us: int | None,
     """One row per store, sorted by store id as text; a store without state reports zeros.
 
     ``figures``: FullRows, with what each number rests on (for the optional columns)."""
+    return [store_row(store_id, states[store_id], now_us, figures)
+            for store_id in sorted(states)]
+
+
+def store_row(store_id: str, state: StoreState | None, now_us: int | None,
+              figures: bool = False) -> ReportRow | FullRow:
+    """One store's row at ``now_us``; zeros without a state or a ``now`` (``figures``: a
+    FullRow, with what each number rests on)."""
     if figures:
-        return [full_row(store_id, states[store_id], now_us) for store_id in sorted(states)]
-    rows = []
-    for store_id in sorted(states):
-        state = states[store_id]
-        values: Values = (0,) * 6 if state is None or now_us is None else state.values(now_us)
-        rows.append(ReportRow(store_id, *values))
-    return rows
+        return full_row(store_id, state, now_us)
+    values: Values = ZERO if state is None or now_us is None else state.values(now_us)
+    return ReportRow(store_id, *values)
 
 
 class GroupedPolls:
@@ -266,11 +270,8 @@ def batch_rows(polls: GroupedPolls, sources: StoreSources,
     the polls, not every store's state, are held. Takes the polls out of ``polls``."""
     now = polls.now
     for store_id in sorted(polls.store_ids() | sources.store_ids()):
-        state = store_state(store_id, polls.pop(store_id), sources, now)
-        if figures:
-            yield full_row(store_id, state, now)
-        else:
-            yield ReportRow(store_id, *(ZERO if now is None else state.values(now)))
+        yield store_row(store_id, store_state(store_id, polls.pop(store_id), sources, now),
+                        now, figures)
 
 
 def build_states(
