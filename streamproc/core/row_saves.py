@@ -27,6 +27,7 @@ from streamproc.core.state_rows import (
     day_of,
     decode_tail,
     encode_day,
+    encode_day_columns,
     encode_tail,
     profile_key,
     profile_value,
@@ -112,9 +113,9 @@ def save_writes(state: StoreState, known: Written,
         rewrite |= {day_of(ts) for ts, _ in tail}
         tail = []
     for day in sorted(rewrite):
-        polls = state.polls_between(day * US_PER_DAY, (day + 1) * US_PER_DAY)
-        writes.append((day_key(sid, day), encode_day(day, polls) if polls else None))
-        if polls:
+        ts, up = state.poll_columns(day * US_PER_DAY, (day + 1) * US_PER_DAY)
+        writes.append((day_key(sid, day), encode_day_columns(day, ts, up) if ts else None))
+        if ts:
             low = day if low is None else min(low, day)
             high = day if high is None else max(high, day)
     new_tail = encode_tail(tail)
