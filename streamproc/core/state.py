@@ -42,8 +42,16 @@ _FORMAT_VERSION = 2  # 2 appends the special hours; version 1 (without them) is 
 _REBUILD_FRACTION = 32
 
 Values = tuple[int, int, int, int, int, int]
-_FULL_HOUR = array("q", [US_PER_HOUR])
+# Per-hour buckets hold business µs of one hour: at most 3.6e9 < 2**32, so 4 bytes each (half
+# of a store's memory was its 8-byte buckets); a negative value would raise, never wrap.
+_BUCKET = "I"
+_FULL_HOUR = array(_BUCKET, [US_PER_HOUR])
 ZERO: Values = (0, 0, 0, 0, 0, 0)
+
+
+def _buckets(n: int) -> array:
+    """``n`` zeroed hour buckets."""
+    return array(_BUCKET, bytes(n * array(_BUCKET).itemsize))
 
 
 class StoreState:
@@ -332,8 +340,8 @@ class StoreState:
         self._obs_ts = array("q")
         self._obs_up = bytearray()
         self._base = 0  # hour index of _up[0] / _down[0]
-        self._up = array("q")
-        self._down = array("q")
+        self._up = _buckets(0)
+        self._down = _buckets(0)
 
     def _merge_bulk(self, polls: list[tuple[int, bool]]) -> bool:
         """Merge many polls at once (dict and sort); return whether anything changed."""
@@ -438,8 +446,8 @@ class StoreState:
         if not self._up:
             self._base = first // US_PER_HOUR
             size = (last - 1) // US_PER_HOUR - self._base + 1
-            self._up = array("q", bytes(8 * size))
-            self._down = array("q", bytes(8 * size))
+            self._up = _buckets(size)
+            self._down = _buckets(size)
         else:  # keep the older gaps' buckets; grow to the last gap's hour
             self._bucket(first // US_PER_HOUR)
             self._bucket((last - 1) // US_PER_HOUR)
@@ -517,20 +525,20 @@ class StoreState:
         if not self._up:
             self._base = hour
         if hour < self._base:
-            pad = array("q", bytes(8 * (self._base - hour)))
+            pad = _buckets(self._base - hour)
             self._up[:0] = pad
             self._down[:0] = pad
             self._base = hour
         i = hour - self._base
         if i >= len(self._up):
-            pad = array("q", bytes(8 * (i + 1 - len(self._up))))
+            pad = _buckets(i + 1 - len(self._up))
             self._up.extend(pad)
             self._down.extend(pad)
         return i
 
     def _trim_buckets(self) -> None:
         if not self._obs_ts:
-            self._up, self._down, self._base = array("q"), array("q"), 0
+            self._up, self._down, self._base = _buckets(0), _buckets(0), 0
             return
         drop = self._obs_ts[0] // US_PER_HOUR - self._base
         if drop > 0:
