@@ -28,6 +28,7 @@ from streamproc.core.hours import (
     normalize_hours,
     normalize_special,
     shared_intervals,
+    shared_spec,
 )
 from streamproc.core.records import US_PER_DAY, US_PER_HOUR
 
@@ -305,7 +306,8 @@ class StoreState:
         pos += 4
         hours = None
         if n_hours >= 0:
-            hours = tuple(struct.unpack_from("<bqq", data, pos + 17 * i) for i in range(n_hours))
+            hours = shared_spec(tuple(struct.unpack_from("<bqq", data, pos + 17 * i)
+                                      for i in range(n_hours)))
             pos += 17 * n_hours
         special = None
         if version >= 2:
