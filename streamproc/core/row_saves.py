@@ -21,6 +21,8 @@ from streamproc.core.state import StoreState
 from streamproc.core.state_rows import (
     DAY,
     TAIL,
+    TAIL_ITEM_BYTES,
+    TAIL_LIMIT,
     Poll,
     Write,
     day_key,
@@ -103,6 +105,9 @@ def save_writes(state: StoreState, known: Written,
     profile if it changed, the tail with the new polls (or, on a seal, the touched days and
     the emptied tail), and eviction's deletes and trimmed first day. No write depends on
     how many days are kept."""
+    appended = _appended(state, known, pending)
+    if appended is not None:
+        return appended
     sid = state.store_id
     writes: list[Write] = []
     if profile_of(state) != known.profile:
@@ -123,6 +128,28 @@ def save_writes(state: StoreState, known: Written,
         writes.append((tail_key(sid), new_tail))
     writes += [(day_key(sid, day), None) for day in gone]
     return Written(new_tail, profile_of(state), low, high, state.first_poll_us), writes
+
+
+def _appended(state: StoreState, known: Written,
+              pending: list[Poll]) -> tuple[Written, list[Write]] | None:
+    """The common save, the same rows as :func:`save_writes`'s general path: no eviction
+    since the last save and no seal, so the new polls are appended to the tail's bytes
+    without decoding them (a live store's tail was decoded and encoded again on every save,
+    up to 64 polls each time). None when that is not the case."""
+    first = state.first_poll_us
+    if first is None or (known.first_us is not None and first > known.first_us):
+        return None  # evicted since the last save: the tail must be filtered
+    added = [p for p in pending if p[0] >= first]  # the known tail is all >= first already
+    if len(known.tail) // TAIL_ITEM_BYTES + len(added) >= TAIL_LIMIT:
+        return None  # sealed
+    sid = state.store_id
+    writes: list[Write] = []
+    if profile_of(state) != known.profile:
+        writes.append((profile_key(sid), profile_value(state)))
+    new_tail = known.tail + encode_tail(added)
+    if new_tail != known.tail:
+        writes.append((tail_key(sid), new_tail))
+    return Written(new_tail, profile_of(state), known.low_day, known.high_day, first), writes
 
 
 def _evict(state: StoreState, known: Written, tail: list[Poll],

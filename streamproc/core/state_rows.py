@@ -30,7 +30,7 @@ SEP = b"/"
 PROFILE, DAY, TAIL = b"p", b"d", b"t"
 TAIL_LIMIT = 64  # polls in the tail before it is sealed (docs/architecture.md: the estimates)
 _DAY_ITEM = 5  # bytes per poll in a day row: (µs since the day's start) << 1 | active
-# a tail row: 8 bytes per poll, ts << 1 | active (little-endian, signed)
+TAIL_ITEM_BYTES = 8  # a tail row: ts << 1 | active per poll (little-endian, signed)
 
 
 # ------------------------------------------------------------------------------ keys
