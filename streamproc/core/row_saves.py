@@ -56,6 +56,11 @@ class Written:
     first_us: int | None = None  # the state's first poll when last saved (eviction moves it)
 
 
+# What a store new to the table "has written": nothing, and a profile no state has, so that
+# its first save writes the profile row (the store exists from then on, polls or not).
+NEW_STORE = Written(profile=("new",))
+
+
 def profile_of(state: StoreState) -> Profile:
     return (state.tz, state.hours, state.special)
 
@@ -178,5 +183,5 @@ def polls_by_day(polls: list[Poll]) -> dict[int, list[Poll]]:
     return days
 
 
-__all__ = ["CRASH_DAYS", "Written", "full_writes", "polls_by_day", "profile_of",
+__all__ = ["CRASH_DAYS", "NEW_STORE", "Written", "full_writes", "polls_by_day", "profile_of",
            "save_writes", "written_from_rows"]

@@ -119,12 +119,17 @@ class StateCache:
         self._saved.add(sid)
 
     def _save_rows(self, state: StoreState, partition: int) -> None:
-        """The first save since a (re)start or rebalance writes every row (see
-        :meth:`must_save` and ``row_saves.full_writes``), later ones what changed."""
+        """The first save since a (re)start or rebalance of a store RocksDB had writes every
+        row (see :meth:`must_save` and ``row_saves.full_writes``), later ones what changed."""
         sid = state.store_id
         pending = self._pending.pop(sid, [])
         known = self._rows.get(sid)
-        if known is None or sid not in self._saved:
+        if known is None and sid in self._unsaved:
+            # new to this partition's RocksDB, so nothing there the changelog could lack: its
+            # profile (so that the store exists, even without polls) and what a save writes
+            # (a new store of the hours file: 1 row, not 3)
+            self._rows[sid], writes = row_saves.save_writes(state, row_saves.NEW_STORE, pending)
+        elif known is None or sid not in self._saved:
             self._rows[sid], writes = row_saves.full_writes(state, known)
         else:
             self._rows[sid], writes = row_saves.save_writes(state, known, pending)

@@ -213,3 +213,27 @@ def test_a_store_kept_as_rows_is_found_by_a_lookup_and_an_unknown_one_is_not():
     found = lookup.find("s1")
     assert found is not None and found.polls() == state.polls()
     assert lookup.find("s2") is None and len(lookup) == 1  # the unknown store not kept
+
+
+def test_a_new_store_writes_its_profile_and_its_tail_only() -> None:
+    """Nothing of a store new to RocksDB can be missing from the changelog, so its first save
+    is not the full one (no empty tail, no tombstone of an old one-blob key): the hours file
+    of a new fleet writes one row per store."""
+    rows = _Rows()
+    cache = StateCache({}, rows)
+    state = cache.get("s1", 0)
+    state.set_hours([(d, 9 * US_PER_HOUR, 17 * US_PER_HOUR) for d in range(7)])
+    cache.save(state, 0)
+    assert [key for key, _ in rows.writes] == [state_rows.profile_key("s1")]
+    polls = [(T0 + h * US_PER_HOUR, True) for h in range(3)]
+    cache.add_polls(state, polls)
+    cache.save(state, 0)
+    assert [key for key, _ in rows.writes[1:]] == [state_rows.tail_key("s1")]
+    bare = cache.get("s2", 0)  # a store whose first message changed nothing
+    cache.save(bare, 0)
+    assert rows.writes[-1][0] == state_rows.profile_key("s2")  # it exists all the same
+    restarted = StateCache({}, rows)
+    assert restarted.get("s1", 0).polls() == polls
+    assert restarted.get("s1", 0).hours == state.hours
+    restarted.get("s2", 0)
+    assert not restarted.is_unsaved("s2")  # read back from its row, not created again
