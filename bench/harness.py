@@ -29,15 +29,16 @@ CLK_TCK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 def replace_section(text: str, heading: str, body: str) -> str:
     """``text`` with the section starting at the line ``heading`` (e.g. ``## Performance``)
-    up to the next ``## `` heading (or the end) replaced by ``heading`` + ``body``. The section
-    is appended when missing. Deeper headings (``###``) inside the section are replaced too."""
+    up to the next heading of any level (or the end) replaced by ``heading`` + ``body``. The
+    section is appended when missing. Subsections (``###``) written by hand after the table
+    are kept: ``--update-readme`` once deleted the README's analysis of the ingest figures."""
     lines = text.splitlines(keepends=True)
     new = [heading.rstrip() + "\n", "\n", body.strip("\n") + "\n"]
     start = next((i for i, line in enumerate(lines) if line.rstrip() == heading.rstrip()), None)
     if start is None:
         sep = "" if not text or text.endswith("\n\n") else ("\n" if text.endswith("\n") else "\n\n")
         return text + sep + "".join(new)
-    end = next((j for j in range(start + 1, len(lines)) if lines[j].startswith("## ")),
+    end = next((j for j in range(start + 1, len(lines)) if lines[j].startswith("#")),
                len(lines))
     tail = lines[end:]
     if tail:

@@ -47,7 +47,8 @@ keep me
 
 def test_replace_section_up_to_next_heading() -> None:
     out = harness.replace_section(README, "## Performance", "| new |\n")
-    assert out == "# proj\n\nintro\n\n## Performance\n\n| new |\n\n## Next\n\nkeep me\n"
+    assert out == ("# proj\n\nintro\n\n## Performance\n\n| new |\n\n"
+                   "### detail\nold detail\n\n## Next\n\nkeep me\n")  # hand-written: kept
     assert harness.replace_section(out, "## Performance", "| new |") == out  # idempotent
 
 
