@@ -169,7 +169,8 @@ class StateCache:
         store's rows share the prefix ``<id>/``, an old blob's key is the id)."""
         if not self._complete:
             seen: set[str] = set()
-            for key in self.table:
+            listed = getattr(self.writer, "store_ids", None)  # a seek per store, not per row
+            for key in listed() if listed is not None else self.table:
                 text = key.decode(errors="surrogateescape") if isinstance(key, bytes) else key
                 store_id = text.partition("/")[0]
                 if store_id not in seen:

@@ -677,6 +677,30 @@ def test_the_changelog_writer_scans_and_deletes_one_stores_rows_in_rocksdb(tmp_p
     db.close()
 
 
+def test_the_changelog_writer_lists_each_store_once_with_a_seek_per_store(tmp_path) -> None:
+    """``store_ids`` on real rocksdict databases (raw mode, as Faust opens them): every store
+    of every active partition, its many rows skipped by a seek, ids that extend another one
+    (``s1-x``, ``s10``) and stores in the old one-blob key included."""
+    import rocksdict
+
+    from streamproc.core import state_rows
+
+    dbs = [rocksdict.Rdict(str(tmp_path / f"p{i}"), options=rocksdict.Options(raw_mode=True))
+           for i in range(2)]
+    for day in (19_400, 19_401, 19_456):
+        dbs[0][state_rows.day_key("s1", day)] = b"d"
+        dbs[0][state_rows.day_key("s1-x", day)] = b"d"
+    for key in (b"s1/p", b"s1/t", b"s10/p", b"s1-x/t", b"old"):
+        dbs[0][key] = b"v"
+    dbs[1][b"s2/p"] = b"v"
+    table = SimpleNamespace(data=SimpleNamespace(_dbs_for_actives=lambda: dbs))
+    log = faust_compat.BatchedChangelog(table)  # type: ignore[arg-type]
+    assert sorted(set(log.store_ids())) == ["old", "s1", "s1-x", "s10", "s2"]
+    assert len(log.store_ids()) <= 6  # one entry per store (an id may come back once)
+    for db in dbs:
+        db.close()
+
+
 # -- a worker starting while a broker node is away declares its topics all the same
 
 
