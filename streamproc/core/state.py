@@ -578,7 +578,16 @@ class StoreState:
         return pieces
 
     def _business_time(self, x: int, y: int) -> int:
-        return sum(e - s for s, e in self._business(x, y))
+        """Business µs of [x, y) (the range must be covered), without listing the pieces."""
+        starts, ends = self._b_start, self._b_end
+        i = max(bisect_right(starts, x) - 1, 0)
+        total = 0
+        while i < len(starts) and starts[i] < y:
+            s, e = max(starts[i], x), min(ends[i], y)
+            if s < e:
+                total += e - s
+            i += 1
+        return total
 
     def _window(
         self, a: int, now: int, lo: int, hi: int, shared: dict | None = None
@@ -602,20 +611,26 @@ class StoreState:
             up, down = (up + t, down) if obs_up[hi - 1] else (up, down + t)
         x, y = max(a, first), min(now, last)
         if x < y:
-            u1, d1 = self._prefix(x, shared)
-            u2, d2 = self._prefix(y, shared)
-            up, down = up + u2 - u1, down + d2 - d1
+            u, d = self._interior(x, y, shared)
+            up, down = up + u, down + d
         return up, down
 
-    def _prefix(self, t: int, shared: dict) -> tuple[int, int]:
-        """Up/down of the interior gaps from the first kept observation up to ``t``."""
-        cached = shared.get(t)
-        if cached is None:
-            hour = t // US_PER_HOUR
-            i = min(max(hour - self._base, 0), len(self._up))
-            u, d = self._integrate(hour * US_PER_HOUR, t)
-            cached = shared[t] = (sum(self._up[:i]) + u, sum(self._down[:i]) + d)
-        return cached
+    def _interior(self, x: int, y: int, shared: dict) -> tuple[int, int]:
+        """Up/down of the interior gaps over [x, y): the whole hours between them from the
+        buckets (only those: a week's window sums 168 buckets, not every kept hour twice),
+        the partial hours at both ends integrated (the right end is the same for all three
+        windows of :meth:`values`, so it is remembered in ``shared``)."""
+        hx, hy = x // US_PER_HOUR, y // US_PER_HOUR
+        if hx == hy:
+            return self._integrate(x, y)
+        right = shared.get(("right", y))
+        if right is None:
+            right = shared[("right", y)] = self._integrate(hy * US_PER_HOUR, y)
+        left = self._integrate(x, (hx + 1) * US_PER_HOUR)
+        n = len(self._up)
+        i, j = min(max(hx + 1 - self._base, 0), n), min(max(hy - self._base, 0), n)
+        return (left[0] + sum(self._up[i:j]) + right[0],
+                left[1] + sum(self._down[i:j]) + right[1])
 
     def _integrate(self, x: int, y: int) -> tuple[int, int]:
         """Directly integrate the interior gaps over [x, y) (a partial hour at most)."""
