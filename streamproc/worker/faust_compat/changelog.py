@@ -18,6 +18,7 @@ PRIVATE_APIS: tuple[tuple[Any, str], ...] = (
     (faust_rocksdb.Store, "_db_for_partition"),
     (faust_rocksdb.Store, "_dbs_for_actives"),
     (faust_rocksdb.Store, "set_persisted_offset"),
+    (faust_rocksdb.Store, "offset_key"),
 )
 APP_ATTRIBUTES: tuple[tuple[str, str], ...] = ()  # none set at run time
 
@@ -85,7 +86,7 @@ class BatchedChangelog:
         read every row of the fleet (~10 a store) through Faust's table iteration."""
         found: list[str] = []
         for db in self.table.data._dbs_for_actives():
-            found += _store_ids(db)
+            found += _store_ids(db, self.table.data.offset_key)
         return found
 
     async def flush(self) -> None:
@@ -148,15 +149,19 @@ def _prefixed(db: Any, prefix: bytes) -> list[tuple[bytes, bytes]]:
     return found
 
 
-def _store_ids(db: Any) -> list[str]:
+def _store_ids(db: Any, offset_key: bytes) -> list[str]:
     """The store ids of one partition's rows: after ``<id>/...``, a seek past every row of
     that store (row suffixes start with ``p``, ``t`` or ``d``, all below ``\\xff``); a key
-    without ``/`` is a store in the one-blob format of old."""
+    without ``/`` is a store in the one-blob format of old, except Faust's own record of the
+    changelog offset it restored to (``offset_key``, in the same database)."""
     ids: list[str] = []
     it = db.iter()
     it.seek_to_first()
     while it.valid():
         key = it.key()
+        if key == offset_key:
+            it.next()
+            continue
         store, sep, _ = key.partition(b"/")
         if not ids or ids[-1] != store.decode(errors="surrogateescape"):
             ids.append(store.decode(errors="surrogateescape"))

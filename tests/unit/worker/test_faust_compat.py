@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import faust
 import pytest
 from aiokafka.errors import NodeNotReadyError
+from faust.stores import rocksdb as faust_rocksdb
 from faust.transport.drivers import aiokafka as faust_kafka
 from faust.types import TP
 from mode.utils.queues import FlowControlEvent
@@ -693,7 +694,10 @@ def test_the_changelog_writer_lists_each_store_once_with_a_seek_per_store(tmp_pa
     for key in (b"s1/p", b"s1/t", b"s10/p", b"s1-x/t", b"old"):
         dbs[0][key] = b"v"
     dbs[1][b"s2/p"] = b"v"
-    table = SimpleNamespace(data=SimpleNamespace(_dbs_for_actives=lambda: dbs))
+    offset_key = faust_rocksdb.Store.offset_key  # Faust's own row: not a store (the soak
+    dbs[1][offset_key] = b"4711"  # found a listing that read it as one: "format 52")
+    table = SimpleNamespace(data=SimpleNamespace(_dbs_for_actives=lambda: dbs,
+                                                 offset_key=offset_key))
     log = faust_compat.BatchedChangelog(table)  # type: ignore[arg-type]
     assert sorted(set(log.store_ids())) == ["old", "s1", "s1-x", "s10", "s2"]
     assert len(log.store_ids()) <= 6  # one entry per store (an id may come back once)
