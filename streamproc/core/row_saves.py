@@ -110,13 +110,39 @@ def save_writes(state: StoreState, known: Written,
     profile if it changed, the tail with the new polls (or, on a seal, the touched days and
     the emptied tail), and eviction's deletes and trimmed first day. No write depends on
     how many days are kept."""
-    appended = _appended(state, known, pending)
-    if appended is not None:
-        return appended
     sid = state.store_id
     writes: list[Write] = []
     if profile_of(state) != known.profile:
         writes.append((profile_key(sid), profile_value(state)))
+    new_tail = _appended_tail(state, known, pending)
+    low, high, gone = known.low_day, known.high_day, range(0)
+    if new_tail is None:
+        new_tail, gone, low, high = _rewritten(state, known, pending, writes)
+    if new_tail != known.tail:
+        writes.append((tail_key(sid), new_tail))
+    writes += [(day_key(sid, day), None) for day in gone]
+    return Written(new_tail, profile_of(state), low, high, state.first_poll_us), writes
+
+
+def _appended_tail(state: StoreState, known: Written, pending: list[Poll]) -> bytes | None:
+    """The new tail row of the common save, the same bytes as :func:`_rewritten`'s: no
+    eviction since the last save and no seal, so the new polls are appended to the tail's
+    bytes without decoding them (a live store's tail was decoded and encoded again on every
+    save, up to 64 polls each time). None when that is not the case."""
+    first = state.first_poll_us
+    if first is None or (known.first_us is not None and first > known.first_us):
+        return None  # evicted since the last save: the tail must be filtered
+    added = [p for p in pending if p[0] >= first]  # the known tail is all >= first already
+    if len(known.tail) // TAIL_ITEM_BYTES + len(added) >= TAIL_LIMIT:
+        return None  # sealed
+    return known.tail + encode_tail(added)
+
+
+def _rewritten(state: StoreState, known: Written, pending: list[Poll], writes: list[Write],
+               ) -> tuple[bytes, range, int | None, int | None]:
+    """(new tail row, days to delete, low day, high day) of a save that evicts or seals; the
+    day rows it rewrites are appended to ``writes``."""
+    sid = state.store_id
     tail = decode_tail(known.tail) + pending
     tail, rewrite, gone, low, high = _evict(state, known, tail)
     if should_seal(tail):
@@ -128,33 +154,7 @@ def save_writes(state: StoreState, known: Written,
         if ts:
             low = day if low is None else min(low, day)
             high = day if high is None else max(high, day)
-    new_tail = encode_tail(tail)
-    if new_tail != known.tail:
-        writes.append((tail_key(sid), new_tail))
-    writes += [(day_key(sid, day), None) for day in gone]
-    return Written(new_tail, profile_of(state), low, high, state.first_poll_us), writes
-
-
-def _appended(state: StoreState, known: Written,
-              pending: list[Poll]) -> tuple[Written, list[Write]] | None:
-    """The common save, the same rows as :func:`save_writes`'s general path: no eviction
-    since the last save and no seal, so the new polls are appended to the tail's bytes
-    without decoding them (a live store's tail was decoded and encoded again on every save,
-    up to 64 polls each time). None when that is not the case."""
-    first = state.first_poll_us
-    if first is None or (known.first_us is not None and first > known.first_us):
-        return None  # evicted since the last save: the tail must be filtered
-    added = [p for p in pending if p[0] >= first]  # the known tail is all >= first already
-    if len(known.tail) // TAIL_ITEM_BYTES + len(added) >= TAIL_LIMIT:
-        return None  # sealed
-    sid = state.store_id
-    writes: list[Write] = []
-    if profile_of(state) != known.profile:
-        writes.append((profile_key(sid), profile_value(state)))
-    new_tail = known.tail + encode_tail(added)
-    if new_tail != known.tail:
-        writes.append((tail_key(sid), new_tail))
-    return Written(new_tail, profile_of(state), known.low_day, known.high_day, first), writes
+    return encode_tail(tail), gone, low, high
 
 
 def _evict(state: StoreState, known: Written, tail: list[Poll],

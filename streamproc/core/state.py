@@ -46,13 +46,14 @@ Values = tuple[int, int, int, int, int, int]
 # Per-hour buckets hold business µs of one hour: at most 3.6e9 < 2**32, so 4 bytes each (half
 # of a store's memory was its 8-byte buckets); a negative value would raise, never wrap.
 _BUCKET = "I"
+_BUCKET_BYTES = array(_BUCKET).itemsize
 _FULL_HOUR = array(_BUCKET, [US_PER_HOUR])
 ZERO: Values = (0, 0, 0, 0, 0, 0)
 
 
 def _buckets(n: int) -> array:
     """``n`` zeroed hour buckets."""
-    return array(_BUCKET, bytes(n * array(_BUCKET).itemsize))
+    return array(_BUCKET, bytes(n * _BUCKET_BYTES))
 
 
 class StoreState:

@@ -163,8 +163,9 @@ def _store_ids(db: Any, offset_key: bytes) -> list[str]:
             it.next()
             continue
         store, sep, _ = key.partition(b"/")
-        if not ids or ids[-1] != store.decode(errors="surrogateescape"):
-            ids.append(store.decode(errors="surrogateescape"))
+        store_id = store.decode(errors="surrogateescape")
+        if not ids or ids[-1] != store_id:
+            ids.append(store_id)
         if sep:
             it.seek(store + b"/\xff")
         else:

@@ -23,12 +23,12 @@ batch_st = st.tuples(
 
 def _general(state, known, pending):
     """save_writes with the shortcut turned off."""
-    shortcut = row_saves._appended
-    row_saves._appended = lambda *_: None
+    shortcut = row_saves._appended_tail
+    row_saves._appended_tail = lambda *_: None
     try:
         return row_saves.save_writes(state, known, pending)
     finally:
-        row_saves._appended = shortcut
+        row_saves._appended_tail = shortcut
 
 
 @settings(max_examples=300, deadline=None)
@@ -57,7 +57,7 @@ def test_a_live_store_takes_the_shortcut() -> None:
     for h in range(row_saves.TAIL_LIMIT + 5):
         pending = [(T0 + h * US_PER_HOUR, True)]
         state.add_polls(pending)
-        taken += row_saves._appended(state, known, pending) is not None
+        taken += row_saves._appended_tail(state, known, pending) is not None
         known, writes = row_saves.save_writes(state, known, pending)
         assert writes
     assert taken == row_saves.TAIL_LIMIT + 5 - 1
