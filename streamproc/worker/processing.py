@@ -110,6 +110,9 @@ class PollPlan:
     newest: dict[int, tuple[int, Incoming]] = field(default_factory=dict)  # per partition
     now: int | None = None
     cutoff: int | None = None
+    polls: int = 0  # counted as applied once the plan is finished, not when it is decoded
+
+
 DeadLetterFn = Callable[[Rejection], None]
 StatusFn = Callable[[StoreState, "tuple[int, bool] | None", "tuple[int, bool] | None"], None]
 
@@ -155,7 +158,7 @@ class Processor:
         groups: dict[str, tuple[Incoming, list[tuple[int, bool]]]] = {}
         for msg in plan.messages:
             for store_id, polls in self._poll_groups(msg):
-                self.stats.polls += len(polls)
+                plan.polls += len(polls)
                 if polls:
                     top = max(ts for ts, _ in polls)
                     if top > plan.newest.get(msg.partition, (0, msg))[0]:
@@ -200,7 +203,10 @@ class Processor:
         return written
 
     def finish_polls(self, plan: PollPlan) -> None:
-        """The plan's messages processed, and its partitions' watermarks raised."""
+        """The plan's messages processed, its polls counted as applied (``/health``'s
+        ``polls_applied``: a script that waits for it may read a snapshot at once), and its
+        partitions' watermarks raised."""
+        self.stats.polls += plan.polls
         for msg in plan.messages:
             self.mark(msg)
         for ts, msg in plan.newest.values():

@@ -206,8 +206,9 @@ def _packed(stores: dict[str, list[tuple[int, bool]]], partition: int, offset: i
 @given(st.integers(1, 40), st.data())
 def test_a_batch_applied_in_slices_of_stores_equals_it_applied_at_once(n, data):
     """The worker applies a packed message's stores in slices, the event loop free between
-    them: the same states, and until the last slice the messages are not marked processed
-    and the watermark has not moved (a report in between sees the batch as not applied)."""
+    them: the same states, and until the last slice the messages are not marked processed,
+    the watermark has not moved and ``polls_applied`` has not counted them (a report, or a
+    script waiting for that count, in between sees the batch as not applied)."""
     stores = [s for s in (str(i) for i in range(200)) if partition_of(s, PARTITIONS) == 3][:n]
     polls = {s: [(T0 + k * 3_600_000_000 + i, bool(k % 2)) for k in range(5)]
              for i, s in enumerate(stores)}
@@ -219,9 +220,11 @@ def test_a_batch_applied_in_slices_of_stores_equals_it_applied_at_once(n, data):
     cut = data.draw(st.integers(0, len(plan.groups)))
     sliced.apply_groups(plan, plan.groups[:cut], lambda state, msg: sliced.cache.save(state))
     assert sliced.watermarks.now() is None and sliced.processed == {}
+    assert sliced.stats.polls == 0
     sliced.apply_groups(plan, plan.groups[cut:], lambda state, msg: sliced.cache.save(state))
     sliced.finish_polls(plan)
     assert sliced.processed == whole.processed == {("polls", 3): 18}
+    assert sliced.stats.polls == whole.stats.polls == 5 * len(stores)
     assert sliced.watermarks.now() == whole.watermarks.now() == max(
         ts for p in polls.values() for ts, _ in p)
     for s in stores:
