@@ -3,7 +3,8 @@
 The report for a window is "business time, status of the nearest observation". Between two
 consecutive observations the time splits at their midpoint, so the whole past can be cut into
 gaps ``[o_k, o_k+1)`` whose up/down business time never changes unless a neighbour arrives.
-We keep those contributions summed per UTC hour (``_up``/``_down`` buckets): an arriving poll
+We keep the up contributions summed per UTC hour (``_up`` buckets; an hour's down time between
+two observations is its business time less its up time): an arriving poll
 touches only the two gaps around it, and a query sums whole hours and integrates only the
 partial hours at the window edges, plus the head and tail that extend the first and last
 observation to the window edges. Hours, special hours or time zone changes rebuild
@@ -27,7 +28,7 @@ from streamproc.core.hours import (
     SpecialSpec,
     normalize_hours,
     normalize_special,
-    shared_intervals,
+    shared_bounds,
     shared_spec,
 )
 from streamproc.core.records import US_PER_DAY, US_PER_HOUR
@@ -49,6 +50,7 @@ _BUCKET = "I"
 _BUCKET_BYTES = array(_BUCKET).itemsize
 _FULL_HOUR = array(_BUCKET, [US_PER_HOUR])
 ZERO: Values = (0, 0, 0, 0, 0, 0)
+_ALWAYS_OPEN_BOUNDS = ((ALWAYS_OPEN[0][0],), (ALWAYS_OPEN[0][1],))
 
 
 def _buckets(n: int) -> array:
@@ -61,7 +63,7 @@ class StoreState:
 
     __slots__ = (
         "store_id", "tz", "hours", "special", "_poll_ts", "_poll_up",
-        "_obs_ts", "_obs_up", "_base", "_up", "_down", "_b_lo", "_b_hi", "_b_start", "_b_end",
+        "_obs_ts", "_obs_up", "_base", "_up", "_b_lo", "_b_hi", "_b_start", "_b_end",
         "_memo",
     )
 
@@ -244,8 +246,10 @@ class StoreState:
         for h in range(h1, h2):
             i = h - self._base
             if 0 <= i < len(self._up):
-                ups[h - start_hour] = self._up[i]
-                downs[h - start_hour] = self._down[i]
+                up = self._up[i]
+                ups[h - start_hour] = up
+                downs[h - start_hour] = self._business_time(h * US_PER_HOUR,
+                                                            (h + 1) * US_PER_HOUR) - up
         for h in range(start_hour, end_hour):
             if h1 <= h < max(h1, h2):
                 continue
@@ -335,16 +339,15 @@ class StoreState:
 
     def _forget_business(self) -> None:
         self._b_lo = self._b_hi = 0  # business intervals are known for [_b_lo, _b_hi)
-        self._b_start: list[int] = []
-        self._b_end: list[int] = []
+        self._b_start: Sequence[int] = ()  # shared between stores (hours.shared_bounds)
+        self._b_end: Sequence[int] = ()
 
     def _reset_observations(self) -> None:
         self._memo: tuple[int, Values] | None = None  # values() of the last query
         self._obs_ts = array("q")
         self._obs_up = bytearray()
-        self._base = 0  # hour index of _up[0] / _down[0]
+        self._base = 0  # hour index of _up[0]
         self._up = _buckets(0)
-        self._down = _buckets(0)
 
     def _merge_bulk(self, polls: list[tuple[int, bool]]) -> bool:
         """Merge many polls at once (dict and sort); return whether anything changed."""
@@ -450,15 +453,16 @@ class StoreState:
             self._base = first // US_PER_HOUR
             size = (last - 1) // US_PER_HOUR - self._base + 1
             self._up = _buckets(size)
-            self._down = _buckets(size)
         else:  # keep the older gaps' buckets; grow to the last gap's hour
             self._bucket(first // US_PER_HOUR)
             self._bucket((last - 1) // US_PER_HOUR)
         starts, ends = self._b_start, self._b_end
         j = max(bisect_right(starts, first) - 1, 0)
         base = self._base
+        buckets = self._up
         for x, y, status in self._runs(k):
-            buckets = self._up if status else self._down
+            if not status:  # down time is what business time the up buckets leave
+                continue
             while j < len(starts) and ends[j] <= x:
                 j += 1
             i = j
@@ -512,10 +516,10 @@ class StoreState:
         self._add_span(mid, b, self._obs_up[k + 1], sign)
 
     def _add_span(self, x: int, y: int, up: int, sign: int) -> None:
-        if y <= x:
+        if y <= x or not up:  # only up time is bucketed (see _interior)
             return
         self._cover(x, y)
-        buckets = self._up if up else self._down
+        buckets = self._up
         for s, e in self._business(x, y):
             while s < e:
                 hour = s // US_PER_HOUR
@@ -528,25 +532,20 @@ class StoreState:
         if not self._up:
             self._base = hour
         if hour < self._base:
-            pad = _buckets(self._base - hour)
-            self._up[:0] = pad
-            self._down[:0] = pad
+            self._up[:0] = _buckets(self._base - hour)
             self._base = hour
         i = hour - self._base
         if i >= len(self._up):
-            pad = _buckets(i + 1 - len(self._up))
-            self._up.extend(pad)
-            self._down.extend(pad)
+            self._up.extend(_buckets(i + 1 - len(self._up)))
         return i
 
     def _trim_buckets(self) -> None:
         if not self._obs_ts:
-            self._up, self._down, self._base = _buckets(0), _buckets(0), 0
+            self._up, self._base = _buckets(0), 0
             return
         drop = self._obs_ts[0] // US_PER_HOUR - self._base
         if drop > 0:
             del self._up[:drop]
-            del self._down[:drop]
             self._base += drop
 
     def _cover(self, x: int, y: int) -> None:
@@ -555,16 +554,15 @@ class StoreState:
             return
         if self.hours is None and self.special is None:
             self._b_lo, self._b_hi = ALWAYS_OPEN[0]
-            self._b_start, self._b_end = [ALWAYS_OPEN[0][0]], [ALWAYS_OPEN[0][1]]
+            self._b_start, self._b_end = _ALWAYS_OPEN_BOUNDS
             return
         lo = min(x, self._b_lo) if self._b_hi > self._b_lo else x
         hi = max(y, self._b_hi)
         first_day = (lo - _B_MARGIN_US) // US_PER_DAY  # whole days: shared between stores
         end_day = -(-(hi + _B_MARGIN_US) // US_PER_DAY)
-        intervals = shared_intervals(self.hours, self.tz, first_day, end_day, self.special)
         self._b_lo, self._b_hi = first_day * US_PER_DAY, end_day * US_PER_DAY
-        self._b_start = [s for s, _ in intervals]
-        self._b_end = [e for _, e in intervals]
+        self._b_start, self._b_end = shared_bounds(self.hours, self.tz, first_day, end_day,
+                                                   self.special)
 
     def _business(self, x: int, y: int) -> list[tuple[int, int]]:
         """Business pieces of [x, y); the range must be covered."""
@@ -630,8 +628,12 @@ class StoreState:
         left = self._integrate(x, (hx + 1) * US_PER_HOUR)
         n = len(self._up)
         i, j = min(max(hx + 1 - self._base, 0), n), min(max(hy - self._base, 0), n)
-        return (left[0] + sum(self._up[i:j]) + right[0],
-                left[1] + sum(self._down[i:j]) + right[1])
+        up = sum(self._up[i:j])
+        # every business µs of an hour between two observations is up or down: the down
+        # buckets would repeat what the up buckets and the business intervals already say
+        down = self._business_time((self._base + i) * US_PER_HOUR,
+                                   (self._base + j) * US_PER_HOUR) - up if i < j else 0
+        return left[0] + up + right[0], left[1] + down + right[1]
 
     def _integrate(self, x: int, y: int) -> tuple[int, int]:
         """Directly integrate the interior gaps over [x, y) (a partial hour at most)."""
