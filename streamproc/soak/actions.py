@@ -19,6 +19,7 @@ from streamproc.config import Settings
 from streamproc.sandbox.http import request
 from streamproc.soak import reports
 from streamproc.soak.brokers import Brokers
+from streamproc.soak.code_guard import CodeChanged
 from streamproc.soak.data import DataSet, messages, ndjson
 from streamproc.soak.fleet import Fleet
 from streamproc.soak.publisher import LivePublisher, publish_events
@@ -108,7 +109,11 @@ class Executor:
         self.log.quiet(f"worker {action.worker} (pid {pid}) sent SIGTERM")
 
     def _start_worker(self, action: Action) -> None:
-        handle = self.fleet.start(action.worker)
+        try:
+            handle = self.fleet.start(action.worker)
+        except CodeChanged as exc:
+            self.log(f"NOT started: {exc}")
+            raise
         self.log.quiet(f"worker {action.worker} started: pid {handle.pid}, {handle.base_url}")
 
     def _kill_broker(self, action: Action) -> None:

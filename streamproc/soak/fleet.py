@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from streamproc.sandbox import WorkerProcess, log_tail, peer_worker, stop_group
+from streamproc.soak.code_guard import CodeGuard
 
 RUNNING, KILLED, STOPPING, STOPPED, CRASHED = "running", "killed", "stopping", "stopped", \
     "crashed"
@@ -34,8 +35,10 @@ class Slot:
 
 
 class Fleet:
-    def __init__(self, env: dict[str, str], directory: Path, log) -> None:
+    def __init__(self, env: dict[str, str], directory: Path, log,
+                 guard: CodeGuard | None = None) -> None:
         self.env = env
+        self.guard = guard or CodeGuard()
         self.directory = directory
         self.log = log
         self.slots: dict[str, Slot] = {}
@@ -46,7 +49,9 @@ class Fleet:
 
     def start(self, name: str) -> WorkerProcess:
         """Spawn worker ``name`` (new, or again with its state dir once its last process has
-        exited); does not wait until it is ready."""
+        exited); does not wait until it is ready. Raises :class:`CodeChanged` once the
+        sources differ from those the first workers ran."""
+        self.guard.check()
         slot = self.slots.get(name)
         if slot is None:
             handle = peer_worker(self.env, self.directory, name)
