@@ -53,7 +53,7 @@ _BUCKET = "I"
 _BUCKET_BYTES = array(_BUCKET).itemsize
 _FULL_HOUR = array(_BUCKET, [US_PER_HOUR])
 ZERO: Values = (0, 0, 0, 0, 0, 0)
-_ALWAYS_OPEN_BOUNDS = ((ALWAYS_OPEN[0][0],), (ALWAYS_OPEN[0][1],))
+_ALWAYS_OPEN_BOUNDS = ((ALWAYS_OPEN[0][0],), (ALWAYS_OPEN[0][1],), (0,))
 
 
 def _buckets(n: int) -> array:
@@ -66,7 +66,7 @@ class StoreState:
 
     __slots__ = (
         "store_id", "tz", "hours", "special", "_poll_ts", "_poll_up",
-        "_obs_ts", "_obs_up", "_base", "_up", "_b_lo", "_b_hi", "_b_start", "_b_end",
+        "_obs_ts", "_obs_up", "_base", "_up", "_b_lo", "_b_hi", "_b_start", "_b_end", "_b_before",
         "_memo",
     )
 
@@ -346,6 +346,7 @@ class StoreState:
         self._b_lo = self._b_hi = 0  # business intervals are known for [_b_lo, _b_hi)
         self._b_start: Sequence[int] = ()  # shared between stores (hours.shared_bounds)
         self._b_end: Sequence[int] = ()
+        self._b_before: Sequence[int] = ()  # business time of the intervals before each
 
     def _reset_observations(self) -> None:
         self._memo: tuple[int, Values] | None = None  # values() of the last query
@@ -615,15 +616,15 @@ class StoreState:
             return
         if self.hours is None and self.special is None:
             self._b_lo, self._b_hi = ALWAYS_OPEN[0]
-            self._b_start, self._b_end = _ALWAYS_OPEN_BOUNDS
+            self._b_start, self._b_end, self._b_before = _ALWAYS_OPEN_BOUNDS
             return
         lo = min(x, self._b_lo) if self._b_hi > self._b_lo else x
         hi = max(y, self._b_hi)
         first_day = (lo - _B_MARGIN_US) // US_PER_DAY  # whole days: shared between stores
         end_day = -(-(hi + _B_MARGIN_US) // US_PER_DAY)
         self._b_lo, self._b_hi = first_day * US_PER_DAY, end_day * US_PER_DAY
-        self._b_start, self._b_end = shared_bounds(self.hours, self.tz, first_day, end_day,
-                                                   self.special)
+        self._b_start, self._b_end, self._b_before = shared_bounds(
+            self.hours, self.tz, first_day, end_day, self.special)
 
     def _business(self, x: int, y: int) -> list[tuple[int, int]]:
         """Business pieces of [x, y); the range must be covered."""
@@ -638,16 +639,16 @@ class StoreState:
         return pieces
 
     def _business_time(self, x: int, y: int) -> int:
-        """Business µs of [x, y) (the range must be covered), without listing the pieces."""
-        starts, ends = self._b_start, self._b_end
-        i = max(bisect_right(starts, x) - 1, 0)
-        total = 0
-        while i < len(starts) and starts[i] < y:
-            s, e = max(starts[i], x), min(ends[i], y)
-            if s < e:
-                total += e - s
-            i += 1
-        return total
+        """Business µs of [x, y) (the range must be covered): the business time before y
+        less that before x, two bisects (a report asks it for every window of every store)."""
+        return self._business_before(y) - self._business_before(x) if x < y else 0
+
+    def _business_before(self, t: int) -> int:
+        """Business µs of the covered intervals before ``t``."""
+        i = bisect_right(self._b_start, t) - 1
+        if i < 0:
+            return 0
+        return self._b_before[i] + min(t, self._b_end[i]) - self._b_start[i]
 
     def _window(
         self, a: int, now: int, lo: int, hi: int, shared: dict | None = None
