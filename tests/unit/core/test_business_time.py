@@ -4,6 +4,8 @@ for any hours, zone (DST included) and range, also across the edges of covered d
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +22,7 @@ def test_business_time_is_the_sum_of_the_pieces(rows, zone, base, points):
     state.set_timezone(zone)
     state.set_hours(rows)
     points = sorted(base + p for p in points)
-    for x, y in zip(points, points[1:]):
+    for x, y in itertools.pairwise(points):
         pieces = state.business_pieces(x, y)
         assert state.business_time(x, y) == sum(e - s for s, e in pieces)
     assert state.business_time(points[-1], points[0]) == 0
