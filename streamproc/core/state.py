@@ -18,7 +18,7 @@ from __future__ import annotations
 import struct
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import compress
 from operator import not_
 
@@ -494,31 +494,37 @@ class StoreState:
         else:  # keep the older gaps' buckets; grow to the last gap's hour
             self._bucket(first // US_PER_HOUR)
             self._bucket((last - 1) // US_PER_HOUR)
+        base, buckets = self._base, self._up
+        for s, e in self._up_pieces(k, len(self._obs_ts) - 1):
+            h1, h2 = -(-s // US_PER_HOUR), e // US_PER_HOUR
+            if h1 >= h2:  # within one hour, or across one hour boundary
+                while s < e:
+                    hour = s // US_PER_HOUR
+                    cut = min(e, (hour + 1) * US_PER_HOUR)
+                    buckets[hour - base] += cut - s
+                    s = cut
+            else:  # partial hour, whole hours (no other piece touches them), partial hour
+                if s < h1 * US_PER_HOUR:
+                    buckets[h1 - 1 - base] += h1 * US_PER_HOUR - s
+                buckets[h1 - base : h2 - base] = _FULL_HOUR * (h2 - h1)
+                if h2 * US_PER_HOUR < e:
+                    buckets[h2 - base] += e - h2 * US_PER_HOUR
+
+    def _up_pieces(self, k0: int, k1: int) -> Iterator[tuple[int, int]]:
+        """The business pieces of the up runs between observations ``k0`` and ``k1``, in
+        order (down time is what business time the up buckets leave: it is not bucketed)."""
         starts, ends = self._b_start, self._b_end
-        j = max(bisect_right(starts, first) - 1, 0)
-        base = self._base
-        buckets = self._up
-        for x, y, status in self._runs(k):
-            if not status:  # down time is what business time the up buckets leave
+        j = max(bisect_right(starts, self._obs_ts[k0]) - 1, 0)
+        for x, y, status in self._runs(k0, k1):
+            if not status:
                 continue
             while j < len(starts) and ends[j] <= x:
                 j += 1
             i = j
             while i < len(starts) and starts[i] < y:
                 s, e = max(starts[i], x), min(ends[i], y)
-                h1, h2 = -(-s // US_PER_HOUR), e // US_PER_HOUR
-                if h1 >= h2:  # within one hour, or across one hour boundary
-                    while s < e:
-                        hour = s // US_PER_HOUR
-                        cut = min(e, (hour + 1) * US_PER_HOUR)
-                        buckets[hour - base] += cut - s
-                        s = cut
-                else:  # partial hour, whole hours (no other piece touches them), partial hour
-                    if s < h1 * US_PER_HOUR:
-                        buckets[h1 - 1 - base] += h1 * US_PER_HOUR - s
-                    buckets[h1 - base : h2 - base] = _FULL_HOUR * (h2 - h1)
-                    if h2 * US_PER_HOUR < e:
-                        buckets[h2 - base] += e - h2 * US_PER_HOUR
+                if s < e:
+                    yield s, e
                 i += 1
 
     def _observe(self, changes: list[tuple[int, int]]) -> None:
@@ -572,22 +578,12 @@ class StoreState:
         self._bucket(first // US_PER_HOUR)
         self._bucket((last - 1) // US_PER_HOUR)
         buckets, base = self._up, self._base
-        starts, ends = self._b_start, self._b_end
-        j = max(bisect_right(starts, first) - 1, 0)
-        for x, y, status in self._runs(k0, k1):
-            if not status:
-                continue
-            while j < len(starts) and ends[j] <= x:
-                j += 1
-            i = j
-            while i < len(starts) and starts[i] < y:
-                s, e = max(starts[i], x), min(ends[i], y)
-                while s < e:
-                    hour = s // US_PER_HOUR
-                    cut = min(e, (hour + 1) * US_PER_HOUR)
-                    buckets[hour - base] += sign * (cut - s)
-                    s = cut
-                i += 1
+        for s, e in self._up_pieces(k0, k1):
+            while s < e:
+                hour = s // US_PER_HOUR
+                cut = min(e, (hour + 1) * US_PER_HOUR)
+                buckets[hour - base] += sign * (cut - s)
+                s = cut
 
     def _bucket(self, hour: int) -> int:
         """Index of ``hour`` in the bucket arrays, growing them as needed."""
